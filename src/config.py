@@ -1,0 +1,222 @@
+"""The single source of configuration.
+
+Settings come from the environment and a ``.env`` file, are read once at an entry
+point with :func:`load_settings`, and are passed down as one typed object. Nothing
+reads the environment at import time.
+
+Where the PostgreSQL connection comes from, highest precedence first:
+
+1. a build script's positional arguments (``user host port``; never a password);
+2. the libpq variables ``PGHOST``, ``PGPORT``, ``PGUSER``, ``PGPASSWORD``, ``PGDATABASE``;
+3. ``DATABASE_URL`` (``postgresql://user:password@host:port/database``);
+4. the embedded server the project manages itself (``.local/postgres``), used when
+   none of ``PGHOST``, ``PGPORT`` or ``DATABASE_URL`` is set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from src.utils.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SRC_PATH = PROJECT_ROOT / "src"
+DEFAULT_EMBEDDED_PORT = 54329
+DEFAULT_USER = "postgres"
+DEFAULT_DATABASE = "postgres"
+
+
+class Settings(BaseSettings):
+    """Every setting the project reads, with the environment variable that sets it."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    engine_type: str = Field("postgres", validation_alias="MEDALLION_ENGINE_TYPE")
+    database_url: SecretStr | None = Field(None, validation_alias="DATABASE_URL")
+    pg_host: str | None = Field(None, validation_alias="PGHOST")
+    pg_port: int | None = Field(None, ge=1, le=65535, validation_alias="PGPORT")
+    pg_user: str | None = Field(None, validation_alias="PGUSER")
+    pg_password: SecretStr | None = Field(None, validation_alias="PGPASSWORD")
+    pg_database: str | None = Field(None, validation_alias="PGDATABASE")
+    pg_passfile: Path | None = Field(None, validation_alias="PGPASSFILE")
+    log_level: str = Field("INFO", validation_alias="MEDALLION_LOG_LEVEL")
+    connect_timeout: int = Field(5, ge=1, le=300, validation_alias="MEDALLION_CONNECT_TIMEOUT")
+    embedded_dir: Path = Field(
+        PROJECT_ROOT / ".local" / "postgres",
+        validation_alias=AliasChoices("MEDALLION_EMBEDDED_DIR"),
+    )
+    embedded_port: int = Field(
+        DEFAULT_EMBEDDED_PORT, ge=1024, le=65535, validation_alias="MEDALLION_EMBEDDED_PORT"
+    )
+
+    @property
+    def uses_embedded_server(self) -> bool:
+        """True when no server is configured, so the project runs its own."""
+        return self.pg_host is None and self.pg_port is None and self.database_url is None
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """Where and as whom to connect. The password never appears in ``repr`` or logs."""
+
+    host: str
+    port: int
+    user: str
+    database: str
+    password: SecretStr | None = field(default=None, repr=False)
+    embedded: bool = False
+    connect_timeout: int = 5
+
+    def describe(self, database: str | None = None) -> str:
+        """``user@host:port/db``: safe to log."""
+        return f"{self.user}@{self.host}:{self.port}/{database or self.database}"
+
+    def with_database(self, database: str) -> ConnectionSettings:
+        return replace(self, database=database)
+
+
+def load_settings(env_file: Path | str | None = ".env", **overrides: object) -> Settings:
+    """Read the settings once; invalid values fail naming the variable and where it was read."""
+    try:
+        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            name = ".".join(str(part) for part in err["loc"])
+            value = err.get("input")
+            shown = "<hidden>" if "PASSWORD" in name or "URL" in name else repr(value)
+            lines.append(f"{name}={shown}: {err['msg']}")
+        where = f"the environment and {Path(env_file).resolve()}" if env_file else "the environment"
+        raise ConfigError(
+            "Invalid setting(s) read from "
+            + where
+            + ": "
+            + "; ".join(lines)
+            + ". Fix or unset the variable(s) named."
+        ) from None
+
+
+def _from_database_url(url: str) -> dict[str, object]:
+    parts = urlsplit(url)
+    if not parts.scheme.startswith("postgres"):
+        raise ConfigError(
+            f"DATABASE_URL has scheme '{parts.scheme}', expected postgresql://user:password@host:"
+            "port/database. Fix DATABASE_URL or unset it and use PGHOST/PGPORT/PGUSER instead."
+        )
+    try:
+        port = parts.port
+    except ValueError:
+        raise ConfigError("DATABASE_URL has an invalid port. Fix DATABASE_URL.") from None
+    found: dict[str, object] = {
+        "host": parts.hostname,
+        "port": port,
+        "user": unquote(parts.username) if parts.username else None,
+        "password": SecretStr(unquote(parts.password)) if parts.password else None,
+        "database": parts.path.lstrip("/") or None,
+    }
+    return {key: value for key, value in found.items() if value is not None}
+
+
+def read_pgpass(path: Path, host: str, port: int, database: str, user: str) -> SecretStr | None:
+    """Return the password a libpq ``.pgpass`` file holds for this connection, if any."""
+    if not path.is_file():
+        return None
+    wanted = (host, str(port), database, user)
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        fields = [f.replace("\\:", ":") for f in _split_pgpass(line)]
+        if len(fields) == 5 and all(f in ("*", w) for f, w in zip(fields[:4], wanted, strict=True)):
+            return SecretStr(fields[4])
+    return None
+
+
+def _split_pgpass(line: str) -> list[str]:
+    fields, current, escaped = [], "", False
+    for char in line:
+        if escaped:
+            current, escaped = current + ("\\" + char if char == ":" else char), False
+        elif char == "\\":
+            escaped = True
+        elif char == ":":
+            fields.append(current)
+            current = ""
+        else:
+            current += char
+    return [*fields, current]
+
+
+def embedded_passfile(settings: Settings) -> Path:
+    """Where the embedded server keeps its generated superuser password (libpq format)."""
+    return settings.embedded_dir / "pgpass"
+
+
+def resolve_connection(
+    settings: Settings,
+    *,
+    user: str | None = None,
+    host: str | None = None,
+    port: int | None = None,
+    database: str | None = None,
+) -> ConnectionSettings:
+    """Combine command-line values, the environment and DATABASE_URL into one connection."""
+    if settings.uses_embedded_server and host is None and port is None:
+        return _embedded_connection(settings, user=user, database=database)
+    values: dict[str, object] = {"host": "localhost", "port": 5432}
+    values["user"], values["database"] = DEFAULT_USER, DEFAULT_DATABASE
+    if settings.database_url is not None:
+        values.update(_from_database_url(settings.database_url.get_secret_value()))
+    env = {
+        "host": settings.pg_host,
+        "port": settings.pg_port,
+        "user": settings.pg_user,
+        "password": settings.pg_password,
+        "database": settings.pg_database,
+    }
+    values.update({k: v for k, v in env.items() if v is not None})
+    cli = {"host": host, "port": port, "user": user, "database": database}
+    values.update({k: v for k, v in cli.items() if v is not None})
+    conn = ConnectionSettings(connect_timeout=settings.connect_timeout, **values)  # type: ignore
+    if conn.password is None:
+        passfile = settings.pg_passfile or Path.home() / ".pgpass"
+        password = read_pgpass(passfile, conn.host, conn.port, conn.database, conn.user)
+        conn = replace(conn, password=password)
+    return conn
+
+
+def _embedded_connection(
+    settings: Settings, *, user: str | None, database: str | None
+) -> ConnectionSettings:
+    host, port = "127.0.0.1", settings.embedded_port
+    superuser = user or settings.pg_user or DEFAULT_USER
+    db = database or settings.pg_database or DEFAULT_DATABASE
+    password = read_pgpass(embedded_passfile(settings), host, port, db, superuser)
+    return ConnectionSettings(
+        host=host,
+        port=port,
+        user=superuser,
+        database=db,
+        password=password,
+        embedded=True,
+        connect_timeout=settings.connect_timeout,
+    )
+
+
+def require_password(conn: ConnectionSettings, settings: Settings) -> str:
+    """The password, for clients that cannot read a pgpass file (Spark's JDBC source)."""
+    if conn.password is not None:
+        return conn.password.get_secret_value()
+    tried = ["PGPASSWORD", "DATABASE_URL", f"PGPASSFILE or {Path.home() / '.pgpass'}"]
+    if conn.embedded:
+        tried.append(str(embedded_passfile(settings)))
+    raise ConfigError(
+        f"No password for {conn.describe()}. Tried: {', '.join(tried)}. "
+        "Set PGPASSWORD in the environment or .env, or add a line to your pgpass file."
+    )

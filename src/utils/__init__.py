@@ -1,0 +1,1 @@
+"""Framework utilities: configuration helpers, connections, logging, the embedded server, CLI."""

@@ -1,0 +1,124 @@
+"""Engines and connectivity checks that fail fast, with errors a person can act on."""
+
+from __future__ import annotations
+
+import logging
+
+import psycopg2
+from sqlalchemy import URL, Engine, create_engine, text
+
+from src.config import ConnectionSettings, Settings, resolve_connection
+from src.utils.embedded_postgres import EmbeddedPostgres
+from src.utils.errors import AuthenticationFailed, DatabaseUnreachable
+
+log = logging.getLogger(__name__)
+
+
+def sqlalchemy_url(conn: ConnectionSettings, database: str | None = None) -> URL:
+    """A URL object: it carries the password but never renders it in logs."""
+    return URL.create(
+        "postgresql+psycopg2",
+        username=conn.user,
+        password=conn.password.get_secret_value() if conn.password else None,
+        host=conn.host,
+        port=conn.port,
+        database=database or conn.database,
+    )
+
+
+def create_db_engine(
+    conn: ConnectionSettings, database: str | None = None, **kwargs: object
+) -> Engine:
+    """An engine whose connections give up after ``conn.connect_timeout`` seconds."""
+    connect_args = {"connect_timeout": conn.connect_timeout, "application_name": "medallion"}
+    return create_engine(
+        sqlalchemy_url(conn, database), connect_args=connect_args, future=True, **kwargs
+    )
+
+
+def connect_raw(conn: ConnectionSettings, database: str | None = None, **kwargs: object):
+    """A plain psycopg2 connection, with errors translated like :func:`check_connection`."""
+    try:
+        return psycopg2.connect(
+            host=conn.host,
+            port=conn.port,
+            user=conn.user,
+            password=conn.password.get_secret_value() if conn.password else None,
+            dbname=database or conn.database,
+            connect_timeout=conn.connect_timeout,
+            application_name="medallion",
+            **kwargs,
+        )
+    except psycopg2.OperationalError as exc:
+        raise translate_connect_error(exc, conn, database) from None
+
+
+def translate_connect_error(
+    exc: Exception, conn: ConnectionSettings, database: str | None = None
+) -> Exception:
+    """Turn a driver error raised while connecting into one clear project error."""
+    reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc) else repr(exc)
+    where = conn.describe(database)
+    if "password authentication failed" in reason or "no password supplied" in reason:
+        source = (
+            "the embedded server's pgpass file (reset it with make pg-reset if it was lost)"
+            if conn.embedded
+            else "PGPASSWORD, DATABASE_URL or your pgpass file"
+        )
+        return AuthenticationFailed(
+            f"PostgreSQL at {conn.host}:{conn.port} refused the password for user '{conn.user}'. "
+            f"Check {source}."
+        )
+    if "does not exist" in reason and "database" in reason:
+        return DatabaseUnreachable(
+            f"Database in {where} does not exist: {reason}. Build it first "
+            "(python scripts/build_databases.py) or fix PGDATABASE."
+        )
+    hint = (
+        "Start the embedded server with 'make pg-start'."
+        if conn.embedded
+        else "Is the server running? Check PGHOST/PGPORT (or DATABASE_URL)."
+    )
+    return DatabaseUnreachable(
+        f"Cannot reach PostgreSQL at {where} within {conn.connect_timeout} s: {reason}. {hint}"
+    )
+
+
+def check_connection(conn: ConnectionSettings, database: str | None = None) -> str:
+    """Connect once and return the server version, or raise a clear project error."""
+    raw = connect_raw(conn, database)
+    try:
+        with raw.cursor() as cur:
+            cur.execute("SHOW server_version")
+            return str(cur.fetchone()[0])
+    finally:
+        raw.close()
+
+
+def ensure_server(
+    settings: Settings,
+    *,
+    user: str | None = None,
+    host: str | None = None,
+    port: int | None = None,
+    database: str | None = None,
+) -> ConnectionSettings:
+    """The connection to use; when none is configured, start (or reuse) the embedded server."""
+    conn = resolve_connection(settings, user=user, host=host, port=port, database=database)
+    if conn.embedded:
+        server = EmbeddedPostgres.from_settings(settings)
+        server.start()
+        conn = resolve_connection(settings, user=user, database=database)
+    version = check_connection(conn)
+    log.debug("connected to %s (PostgreSQL %s)", conn.describe(), version)
+    return conn
+
+
+def execute_autocommit(conn: ConnectionSettings, sql: str, database: str | None = None) -> None:
+    """Run one statement outside a transaction (CREATE DATABASE needs that)."""
+    engine = create_db_engine(conn, database, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text(sql))
+    finally:
+        engine.dispose()

@@ -1,0 +1,48 @@
+"""Logging set-up shared by every entry point."""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import sys
+
+from src.utils.errors import ConfigError
+
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+_DATE_FORMAT = "%H:%M:%S"
+
+
+def parse_level(level: str | int) -> int:
+    """Turn ``"info"``/``"INFO"``/``20`` into a logging level, or fail naming the allowed ones."""
+    if isinstance(level, int):
+        return level
+    name = level.strip().upper()
+    if name in LEVELS:
+        return logging.getLevelName(name)
+    hint = difflib.get_close_matches(name, LEVELS, n=1)
+    did_you_mean = f" Did you mean '{hint[0]}'?" if hint else ""
+    raise ConfigError(f"Unknown log level '{level}'.{did_you_mean} Allowed: {', '.join(LEVELS)}.")
+
+
+def configure_logging(level: str | int = "INFO") -> None:
+    """Send readable log lines to stderr; safe for any character the terminal cannot encode.
+
+    Call it once, at an entry point. Calling it again replaces the handler, so
+    tests and nested entry points do not duplicate lines.
+    """
+    numeric = parse_level(level)
+    stream = sys.stderr
+    if hasattr(stream, "reconfigure"):
+        # A non-UTF-8 terminal must not turn an instrument name like "Société" into a crash.
+        stream.reconfigure(errors="backslashreplace")
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter(_FORMAT, _DATE_FORMAT))
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, "_medallion", False)]:
+        root.removeHandler(old)
+    handler._medallion = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(numeric)
+    for noisy in ("py4j", "urllib3", "sqlalchemy.engine"):
+        logging.getLogger(noisy).setLevel(max(numeric, logging.WARNING))

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scripts import demo
+from src.config import ConnectionSettings
+from src.utils.embedded_postgres import free_port
+
+pytestmark = pytest.mark.postgres
+
+
+def test_demo_runs_against_a_configured_server(
+    pg_server: ConnectionSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PGHOST", pg_server.host)
+    monkeypatch.setenv("PGPORT", str(pg_server.port))
+    monkeypatch.setenv("PGUSER", pg_server.user)
+    if pg_server.password is not None:
+        monkeypatch.setenv("PGPASSWORD", pg_server.password.get_secret_value())
+    assert demo.main([]) == 0
+    assert f"{pg_server.host}:{pg_server.port}" in caplog.text
+
+
+def test_demo_fails_with_exit_1_when_the_server_is_unreachable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PGHOST", "127.0.0.1")
+    monkeypatch.setenv("PGPORT", str(free_port()))
+    monkeypatch.setenv("MEDALLION_CONNECT_TIMEOUT", "2")
+    assert demo.main([]) == 1
+    assert "Cannot reach PostgreSQL" in caplog.text

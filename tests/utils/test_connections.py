@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import pytest
+from pydantic import SecretStr
+
+from src.config import ConnectionSettings, Settings
+from src.utils.connections import check_connection, create_db_engine, ensure_server
+from src.utils.embedded_postgres import free_port
+from src.utils.errors import AuthenticationFailed, DatabaseUnreachable
+
+pytestmark = pytest.mark.postgres
+
+
+def test_unreachable_server_fails_fast_with_a_clear_error() -> None:
+    conn = ConnectionSettings("127.0.0.1", free_port(), "postgres", "postgres", connect_timeout=3)
+    started = time.monotonic()
+    with pytest.raises(DatabaseUnreachable) as err:
+        check_connection(conn)
+    assert time.monotonic() - started < 5
+    assert f"127.0.0.1:{conn.port}" in str(err.value)
+    assert "PGHOST/PGPORT" in str(err.value)
+
+
+def test_wrong_password_is_reported_as_such(pg_server: ConnectionSettings) -> None:
+    wrong = replace(pg_server, password=SecretStr("definitely-wrong"), embedded=False)
+    if pg_server.password is None:
+        pytest.skip("the configured server does not use passwords")
+    with pytest.raises(AuthenticationFailed) as err:
+        check_connection(wrong)
+    assert "definitely-wrong" not in str(err.value)
+    assert "PGPASSWORD" in str(err.value)
+
+
+def test_missing_database_is_named(pg_server: ConnectionSettings) -> None:
+    with pytest.raises(DatabaseUnreachable, match="does not exist"):
+        check_connection(pg_server, "no_such_database_here")
+
+
+def test_ensure_server_uses_a_configured_server(pg_server: ConnectionSettings) -> None:
+    settings = Settings(
+        _env_file=None,
+        PGHOST=pg_server.host,
+        PGPORT=str(pg_server.port),
+        PGUSER=pg_server.user,
+        PGPASSWORD=pg_server.password.get_secret_value() if pg_server.password else "",
+    )  # type: ignore[call-arg]
+    conn = ensure_server(settings)
+    assert not conn.embedded and conn.port == pg_server.port
+
+
+def test_engine_url_does_not_render_the_password(pg_database: ConnectionSettings) -> None:
+    engine = create_db_engine(pg_database)
+    try:
+        if pg_database.password is not None:
+            assert pg_database.password.get_secret_value() not in str(engine.url)
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("select current_database()").scalar() == (
+                pg_database.database
+            )
+    finally:
+        engine.dispose()
