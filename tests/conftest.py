@@ -48,3 +48,11 @@ def pg_database(pg_server: ConnectionSettings) -> Iterator[ConnectionSettings]:
         yield pg_server.with_database(name)
     finally:
         execute_autocommit(pg_server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="rewrite golden files (generated DDL) from the current code",
+    )

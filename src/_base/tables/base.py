@@ -1,0 +1,145 @@
+"""The metaclass behind every table class: table names, and the columns a table type adds.
+
+A table type's columns (``is_active``, ``sys_start``, ...) are added to each table class
+as fresh fields *after* the user's own, so they come last in the table and in a
+temporal table's primary key (business key first, then ``sys_start``). Fresh fields
+mean no ``Column`` object is ever shared between two tables.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import Boolean, DateTime, SmallInteger, text
+from sqlmodel import Field, SQLModel
+from sqlmodel.main import SQLModelMetaclass
+
+from src._base.functions.system_time import SYSTEM_TIME_CALL
+from src._base.naming import snake_case
+from src._base.tables.table_types import REFERENCE, TEMPORAL, TRANSACTIONAL, TableType
+
+FieldSpec = tuple[Any, Any]  # (annotation, FieldInfo)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _timestamptz(**kwargs: Any) -> Any:
+    return Field(sa_type=DateTime(timezone=True), **kwargs)
+
+
+def _reference_fields(table: str, needs_key: bool) -> dict[str, FieldSpec]:
+    fields: dict[str, FieldSpec] = {}
+    if needs_key:
+        key = Field(
+            primary_key=True, sa_type=SmallInteger, sa_column_kwargs={"autoincrement": False}
+        )
+        fields[f"{table}_id"] = (int, key)
+    fields["is_active"] = (
+        bool,
+        Field(default=True, nullable=False, sa_type=Boolean, sa_column_kwargs=_server("true")),
+    )
+    fields["systime"] = (
+        datetime,
+        _timestamptz(default_factory=utc_now, nullable=False, sa_column_kwargs=_server("now()")),
+    )
+    return fields
+
+
+def _transactional_fields(table: str, needs_key: bool) -> dict[str, FieldSpec]:
+    fields: dict[str, FieldSpec] = {}
+    if needs_key:
+        key = Field(
+            default_factory=uuid.uuid4,
+            primary_key=True,
+            sa_column_kwargs=_server("gen_random_uuid()"),
+        )
+        fields[f"{table}_id"] = (uuid.UUID, key)
+    fields["effective_time"] = (
+        datetime,
+        _timestamptz(default_factory=utc_now, nullable=False, sa_column_kwargs=_server("now()")),
+    )
+    return fields
+
+
+def _temporal_fields(table: str, needs_key: bool) -> dict[str, FieldSpec]:
+    start = _timestamptz(default=None, primary_key=True, sa_column_kwargs=_server(SYSTEM_TIME_CALL))
+    end = _timestamptz(default=None, nullable=False, sa_column_kwargs=_server("'infinity'"))
+    return {"sys_start": (datetime | None, start), "sys_end": (datetime | None, end)}
+
+
+def _server(expression: str) -> dict[str, Any]:
+    return {"server_default": text(expression)}
+
+
+SYSTEM_FIELDS: dict[str, Callable[[str, bool], dict[str, FieldSpec]]] = {
+    REFERENCE.name: _reference_fields,
+    TRANSACTIONAL.name: _transactional_fields,
+    TEMPORAL.name: _temporal_fields,
+}
+
+
+def _declares_primary_key(bases: tuple[type, ...], namespace: dict[str, Any]) -> bool:
+    own = any(getattr(value, "primary_key", False) is True for value in namespace.values())
+    inherited = any(
+        getattr(info, "primary_key", False) is True
+        for base in bases
+        for info in getattr(base, "model_fields", {}).values()
+    )
+    return own or inherited
+
+
+def table_type_of(bases: tuple[type, ...], namespace: dict[str, Any]) -> TableType | None:
+    if "__table_type__" in namespace:
+        return namespace["__table_type__"]
+    for base in bases:
+        found = getattr(base, "__table_type__", None)
+        if found is not None:
+            return found
+    return None
+
+
+class TableTypeMeta(SQLModelMetaclass):
+    """Infers ``__tablename__`` and appends the table type's columns to ``table=True`` classes."""
+
+    def __new__(
+        mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any
+    ) -> Any:
+        if kwargs.get("table"):
+            namespace.setdefault("__tablename__", snake_case(name))
+            table_type = table_type_of(bases, namespace)
+            if table_type is not None:
+                mcs._add_system_fields(namespace, bases, table_type)
+        return super().__new__(mcs, name, bases, namespace, **kwargs)
+
+    @staticmethod
+    def _add_system_fields(
+        namespace: dict[str, Any], bases: tuple[type, ...], table_type: TableType
+    ) -> None:
+        table = namespace["__tablename__"]
+        needs_key = table_type is not TEMPORAL and not _declares_primary_key(bases, namespace)
+        declared = dict(namespace.get("__annotations__", {}))
+        leading: dict[str, Any] = {}
+        trailing: dict[str, Any] = {}
+        for field_name, (annotation, info) in SYSTEM_FIELDS[table_type.name](
+            table, needs_key
+        ).items():
+            if field_name in declared:
+                continue  # the class declares it itself; the validator checks its type
+            # A generated key leads the table; the other system columns close it.
+            target = (
+                leading if getattr(info, "primary_key", False) is True and needs_key else trailing
+            )
+            target[field_name] = annotation
+            namespace[field_name] = info
+        namespace["__annotations__"] = {**leading, **declared, **trailing}
+
+
+class MedallionModel(SQLModel, metaclass=TableTypeMeta):
+    """Root of every table class in a database project."""
+
+    __table_type__: ClassVar[TableType | None] = None

@@ -1,0 +1,75 @@
+"""Render a table class into the PostgreSQL DDL the build runs, grouped by build phase.
+
+Rendering needs no server: the same text is pinned by golden files in the tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.schema import CreateIndex, CreateTable
+
+from src._base.functions import temporal
+from src._base.naming import qualified
+from src._base.tables.table_types import TableType
+
+DIALECT = postgresql.dialect()
+
+
+@dataclass(frozen=True)
+class TableDDL:
+    """All statements for one table, in the order the build phases run them."""
+
+    qualified_name: str
+    table_type: TableType | None
+    create_table: str
+    indexes: list[str] = field(default_factory=list)
+    functions: list[str] = field(default_factory=list)
+    triggers: list[str] = field(default_factory=list)
+    views: list[str] = field(default_factory=list)
+
+    def statements(self) -> list[str]:
+        return [self.create_table, *self.indexes, *self.functions, *self.triggers, *self.views]
+
+    def script(self) -> str:
+        """Every statement, ``;``-terminated: what a golden file holds."""
+        return "".join(f"{stmt.strip()};\n\n" for stmt in self.statements())
+
+
+def table_of(model: type) -> Table:
+    table = getattr(model, "__table__", None)
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__module__}.{model.__qualname__} is not a table (table=True)")
+    return table
+
+
+def temporal_names(table: Table) -> temporal.TemporalNames:
+    system = set(temporal.SYSTEM_COLUMNS)
+    return temporal.TemporalNames(
+        schema=table.schema,
+        hist=table.name,
+        keys=tuple(c.name for c in table.primary_key.columns if c.name not in system),
+        columns=tuple(c.name for c in table.columns if c.name not in system),
+    )
+
+
+def render_table(model: type) -> TableDDL:
+    """The DDL for one table class, including what its table type adds."""
+    table = table_of(model)
+    table_type: TableType | None = getattr(model, "__table_type__", None)
+    create = str(CreateTable(table).compile(dialect=DIALECT)).strip()
+    indexes = [
+        str(CreateIndex(index).compile(dialect=DIALECT)).strip()
+        for index in sorted(table.indexes, key=lambda i: i.name or "")
+    ]
+    ddl = TableDDL(qualified(table.schema, table.name), table_type, create, indexes)
+    if table_type is not None and table_type.versioned:
+        names = temporal_names(table)
+        ddl.indexes.extend(temporal.constraints(names))
+        ddl.functions.extend(temporal.trigger_functions(names))
+        ddl.functions.extend(temporal.as_of_functions(names))
+        ddl.triggers.extend(temporal.triggers(names))
+        ddl.views.append(temporal.current_view(names))
+    return ddl

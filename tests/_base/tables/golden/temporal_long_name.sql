@@ -1,0 +1,198 @@
+CREATE TABLE silver.very_long_named_counterparty_settlement_instruction_detail_hist (
+	instruction_id INTEGER NOT NULL, 
+	detail VARCHAR NOT NULL, 
+	updated_at_source TIMESTAMP WITH TIME ZONE, 
+	sys_start TIMESTAMP WITH TIME ZONE DEFAULT medallion.system_time() NOT NULL, 
+	sys_end TIMESTAMP WITH TIME ZONE DEFAULT 'infinity' NOT NULL, 
+	PRIMARY KEY (instruction_id, sys_start)
+);
+
+ALTER TABLE "silver"."very_long_named_counterparty_settlement_instruction_detail_hist" ADD CONSTRAINT "very_long_named_counterparty_settlement_i_58efba01_period_check" CHECK (sys_start < sys_end);
+
+CREATE UNIQUE INDEX "very_long_named_counterparty_settlement_in_5748f8c5_current_key" ON "silver"."very_long_named_counterparty_settlement_instruction_detail_hist" ("instruction_id") WHERE sys_end = 'infinity';
+
+CREATE OR REPLACE FUNCTION "silver"."very_long_named_counterparty_settlement_c4fec21c_before_update"() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+DECLARE
+    t timestamptz;
+BEGIN
+    IF current_setting('medallion.allow_history_rewrite', true) = 'on' THEN
+        RETURN NEW;
+    END IF;
+    IF OLD.sys_end <> 'infinity' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'integrity_constraint_violation',
+            MESSAGE = format('silver.very_long_named_counterparty_settlement_instruction_detail_hist: version of key (%s) valid from %s to %s is closed '
+                'and cannot be changed', concat_ws(', ', OLD."instruction_id"::text),
+                OLD.sys_start, OLD.sys_end),
+            HINT = 'Change the current version (sys_end = ''infinity'') instead. Repairs need '
+                'SET LOCAL medallion.allow_history_rewrite = on.';
+    END IF;
+    IF NEW IS NOT DISTINCT FROM OLD THEN
+        RETURN NULL;  -- nothing changed: no new version
+    END IF;
+    IF NEW."instruction_id" IS DISTINCT FROM OLD."instruction_id" THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'integrity_constraint_violation',
+            MESSAGE = format('silver.very_long_named_counterparty_settlement_instruction_detail_hist: the business key (%s) cannot be updated',
+                concat_ws(', ', OLD."instruction_id"::text)),
+            HINT = 'Delete the row and insert it under its new key.';
+    END IF;
+    IF NEW.sys_start IS DISTINCT FROM OLD.sys_start OR NEW.sys_end <> 'infinity' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'integrity_constraint_violation',
+            MESSAGE = 'silver.very_long_named_counterparty_settlement_instruction_detail_hist: sys_start and sys_end are maintained by the framework',
+            HINT = 'Leave them out of the UPDATE; call medallion.set_system_time() to set the time.';
+    END IF;
+    t := medallion.system_time();
+    IF OLD.sys_start > t THEN
+        RAISE EXCEPTION USING
+                ERRCODE = 'serialization_failure',
+                MESSAGE = format('silver.very_long_named_counterparty_settlement_instruction_detail_hist: key (%s) has a version starting or ending at %s, '
+                    'after the system time %s of this change', concat_ws(', ', OLD."instruction_id"::text),
+                    OLD.sys_start, t),
+                HINT = 'A concurrent transaction changed this key first: retry. If you set '
+                    'medallion.system_time, a version cannot start before an existing one.';
+    END IF;
+    NEW.sys_start := t;
+    RETURN NEW;
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION "silver"."very_long_named_counterparty_settlement_i_9f4753f3_after_update"() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+DECLARE
+    t timestamptz := medallion.system_time();
+BEGIN
+    IF current_setting('medallion.allow_history_rewrite', true) = 'on'
+       OR current_setting('medallion.versioning_internal', true) = 'on' THEN
+        RETURN NULL;
+    END IF;
+    PERFORM set_config('medallion.versioning_internal', 'on', true);
+    INSERT INTO "silver"."very_long_named_counterparty_settlement_instruction_detail_hist" ("instruction_id", "detail", "updated_at_source", sys_start, sys_end)
+    SELECT o."instruction_id", o."detail", o."updated_at_source", o.sys_start, t
+    FROM old_rows AS o
+    WHERE o.sys_start < t;
+    PERFORM set_config('medallion.versioning_internal', '', true);
+    RETURN NULL;
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION "silver"."very_long_named_counterparty_settlement_i_92362b42_after_delete"() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+DECLARE
+    t timestamptz := medallion.system_time();
+    bad record;
+BEGIN
+    IF current_setting('medallion.allow_history_rewrite', true) = 'on'
+       OR current_setting('medallion.versioning_internal', true) = 'on' THEN
+        RETURN NULL;
+    END IF;
+    SELECT * INTO bad FROM old_rows AS o WHERE o.sys_end <> 'infinity' LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'integrity_constraint_violation',
+            MESSAGE = format('silver.very_long_named_counterparty_settlement_instruction_detail_hist: version of key (%s) valid from %s to %s is closed '
+                'and cannot be changed', concat_ws(', ', bad."instruction_id"::text),
+                bad.sys_start, bad.sys_end),
+            HINT = 'Change the current version (sys_end = ''infinity'') instead. Repairs need '
+                'SET LOCAL medallion.allow_history_rewrite = on.';
+    END IF;
+    SELECT * INTO bad FROM old_rows AS o WHERE o.sys_start > t LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING
+                ERRCODE = 'serialization_failure',
+                MESSAGE = format('silver.very_long_named_counterparty_settlement_instruction_detail_hist: key (%s) has a version starting or ending at %s, '
+                    'after the system time %s of this change', concat_ws(', ', bad."instruction_id"::text),
+                    bad.sys_start, t),
+                HINT = 'A concurrent transaction changed this key first: retry. If you set '
+                    'medallion.system_time, a version cannot start before an existing one.';
+    END IF;
+    PERFORM set_config('medallion.versioning_internal', 'on', true);
+    INSERT INTO "silver"."very_long_named_counterparty_settlement_instruction_detail_hist" ("instruction_id", "detail", "updated_at_source", sys_start, sys_end)
+    SELECT o."instruction_id", o."detail", o."updated_at_source", o.sys_start, t
+    FROM old_rows AS o
+    WHERE o.sys_start < t;
+    PERFORM set_config('medallion.versioning_internal', '', true);
+    RETURN NULL;
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION "silver"."very_long_named_counterparty_settlement_i_887fed24_after_insert"() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+DECLARE
+    t timestamptz := medallion.system_time();
+    bad record;
+BEGIN
+    IF current_setting('medallion.allow_history_rewrite', true) = 'on'
+       OR current_setting('medallion.versioning_internal', true) = 'on' THEN
+        RETURN NULL;
+    END IF;
+    SELECT * INTO bad FROM new_rows AS n
+    WHERE n.sys_start <> t OR n.sys_end <> 'infinity' LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'integrity_constraint_violation',
+            MESSAGE = format('silver.very_long_named_counterparty_settlement_instruction_detail_hist: key (%s) was inserted with sys_start %s and sys_end '
+                '%s; both are maintained by the framework', concat_ws(', ', bad."instruction_id"::text),
+                bad.sys_start, bad.sys_end),
+            HINT = 'Leave sys_start and sys_end out of the INSERT; to load history as of another '
+                'time, call medallion.set_system_time() first.';
+    END IF;
+    SELECT h.* INTO bad FROM new_rows AS n JOIN "silver"."very_long_named_counterparty_settlement_instruction_detail_hist" AS h ON h."instruction_id" = n."instruction_id"
+    WHERE h.sys_end <> 'infinity' AND h.sys_end > t LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING
+                ERRCODE = 'serialization_failure',
+                MESSAGE = format('silver.very_long_named_counterparty_settlement_instruction_detail_hist: key (%s) has a version starting or ending at %s, '
+                    'after the system time %s of this change', concat_ws(', ', bad."instruction_id"::text),
+                    bad.sys_end, t),
+                HINT = 'A concurrent transaction changed this key first: retry. If you set '
+                    'medallion.system_time, a version cannot start before an existing one.';
+    END IF;
+    RETURN NULL;
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION "silver"."very_long_named_counterparty_settlemen_ecdc87ef_refuse_truncate"() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+BEGIN
+    IF current_setting('medallion.allow_history_rewrite', true) = 'on' THEN
+        RETURN NULL;
+    END IF;
+    RAISE EXCEPTION USING
+        ERRCODE = 'integrity_constraint_violation',
+        MESSAGE = 'silver.very_long_named_counterparty_settlement_instruction_detail_hist is a temporal table: TRUNCATE would erase its history',
+        HINT = 'If you mean it: BEGIN; SET LOCAL medallion.allow_history_rewrite = on; TRUNCATE ...; COMMIT;';
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION "silver"."very_long_named_counterparty_settlement_instruct_60af2a6f_as_of"(at_time timestamptz)
+RETURNS SETOF "silver"."very_long_named_counterparty_settlement_instruction_detail_hist"
+LANGUAGE sql STABLE AS $fn$
+    SELECT * FROM "silver"."very_long_named_counterparty_settlement_instruction_detail_hist" WHERE sys_start <= at_time AND sys_end > at_time
+$fn$;
+
+CREATE OR REPLACE FUNCTION "silver"."very_long_named_counterparty_settlement_instru_34ac5227_between"(
+    from_time timestamptz, to_time timestamptz
+)
+RETURNS SETOF "silver"."very_long_named_counterparty_settlement_instruction_detail_hist"
+LANGUAGE sql STABLE AS $fn$
+    SELECT * FROM "silver"."very_long_named_counterparty_settlement_instruction_detail_hist" WHERE sys_start < to_time AND sys_end > from_time
+$fn$;
+
+CREATE TRIGGER versioning_before_update BEFORE UPDATE ON "silver"."very_long_named_counterparty_settlement_instruction_detail_hist" FOR EACH ROW EXECUTE FUNCTION "silver"."very_long_named_counterparty_settlement_c4fec21c_before_update"();
+
+CREATE TRIGGER versioning_after_update AFTER UPDATE ON "silver"."very_long_named_counterparty_settlement_instruction_detail_hist" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "silver"."very_long_named_counterparty_settlement_i_9f4753f3_after_update"();
+
+CREATE TRIGGER versioning_after_delete AFTER DELETE ON "silver"."very_long_named_counterparty_settlement_instruction_detail_hist" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "silver"."very_long_named_counterparty_settlement_i_92362b42_after_delete"();
+
+CREATE TRIGGER versioning_after_insert AFTER INSERT ON "silver"."very_long_named_counterparty_settlement_instruction_detail_hist" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "silver"."very_long_named_counterparty_settlement_i_887fed24_after_insert"();
+
+CREATE TRIGGER versioning_refuse_truncate BEFORE TRUNCATE ON "silver"."very_long_named_counterparty_settlement_instruction_detail_hist" FOR EACH STATEMENT EXECUTE FUNCTION "silver"."very_long_named_counterparty_settlemen_ecdc87ef_refuse_truncate"();
+
+CREATE OR REPLACE VIEW "silver"."very_long_named_counterparty_settlement_instruction_detail" AS
+SELECT "instruction_id", "detail", "updated_at_source", sys_start
+FROM "silver"."very_long_named_counterparty_settlement_instruction_detail_hist"
+WHERE sys_end = 'infinity';
+

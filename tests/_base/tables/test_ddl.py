@@ -1,0 +1,73 @@
+"""Golden DDL per table type, rendered without a server.
+
+Regenerate after an intended change with ``make test PYTEST_ARGS="--update-golden"`` and
+review the diff of ``tests/_base/tables/golden/``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from src._base.naming import MAX_IDENTIFIER_BYTES
+from src._base.tables.ddl import render_table
+from tests._base.tables.sample_models import (
+    composite_key_temporal_model,
+    long_name_temporal_model,
+    reference_model,
+    temporal_model,
+    transactional_model,
+)
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def _models() -> dict[str, type]:
+    status = reference_model()
+    return {
+        "reference": status,
+        "transactional": transactional_model(status),
+        "temporal": temporal_model(),
+        "temporal_composite_key": composite_key_temporal_model(),
+        "temporal_long_name": long_name_temporal_model(),
+    }
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["reference", "transactional", "temporal", "temporal_composite_key", "temporal_long_name"],
+)
+def test_rendered_ddl_matches_golden_file(case: str, request: pytest.FixtureRequest) -> None:
+    rendered = render_table(_models()[case]).script()
+    golden = GOLDEN / f"{case}.sql"
+    if request.config.getoption("--update-golden"):
+        golden.write_text(rendered)
+    assert golden.exists(), f"{golden} missing: run pytest --update-golden"
+    assert rendered == golden.read_text(), f"DDL for {case} changed; see {golden}"
+
+
+def test_generated_identifiers_fit_in_63_bytes_and_are_unique() -> None:
+    ddl = render_table(long_name_temporal_model()).script()
+    import re
+
+    names = re.findall(r'"([^"]+)"', ddl)
+    assert names, ddl
+    assert max(len(n.encode()) for n in names) <= MAX_IDENTIFIER_BYTES
+    functions = set(re.findall(r'FUNCTION "silver"\."([^"]+)"\(', ddl))
+    assert len(functions) == 7  # five trigger functions, as_of, between
+
+
+def test_non_temporal_tables_get_no_triggers_or_views() -> None:
+    ddl = render_table(reference_model())
+    assert ddl.triggers == [] and ddl.views == [] and ddl.functions == []
+
+
+def test_render_refuses_a_class_that_is_not_a_table() -> None:
+    from sqlmodel import SQLModel
+
+    class NotATable(SQLModel):
+        x: int
+
+    with pytest.raises(TypeError, match="is not a table"):
+        render_table(NotATable)
