@@ -40,5 +40,5 @@ LANGUAGE sql VOLATILE AS $fn$
     SELECT set_config('{SYSTEM_TIME_SETTING}', '', false)
 $fn$""",
         f"""COMMENT ON FUNCTION {FRAMEWORK_SCHEMA}.system_time() IS
-'The instant version changes use: now(), or the time set by {FRAMEWORK_SCHEMA}.set_system_time()'""",
+'The instant version changes use: now(), or the time set by {SET_SYSTEM_TIME}()'""",
     ]

@@ -100,8 +100,8 @@ def _too_early(names: TemporalNames, record: str, bound: str) -> str:
     """RAISE for a change at a system time before an existing version of the key."""
     return f"""RAISE EXCEPTION USING
                 ERRCODE = 'serialization_failure',
-                MESSAGE = format('{names.display}: key (%s) has a version starting or ending at %s, '
-                    'after the system time %s of this change', {_key_text(names, record)},
+                MESSAGE = format('{names.display}: key (%s) has a version starting or ending '
+                    'at %s, after the system time %s of this change', {_key_text(names, record)},
                     {bound}, t),
                 HINT = 'A concurrent transaction changed this key first: retry. If you set '
                     '{SYSTEM_TIME_SETTING}, a version cannot start before an existing one.';"""

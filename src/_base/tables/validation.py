@@ -95,7 +95,10 @@ def _check_names(model: type, table: Table, ttype: TableType | None):
             f"rename it like '{ttype.example}' (set __tablename__ or rename the class)",
         )
     if table.schema == BRONZE_SCHEMA and not table.name.startswith(BRONZE_PREFIX):
-        yield f"bronze tables are prefixed '{BRONZE_PREFIX}'", f"rename it '{BRONZE_PREFIX}{table.name}'"
+        yield (
+            f"bronze tables are prefixed '{BRONZE_PREFIX}'",
+            f"rename it '{BRONZE_PREFIX}{table.name}'",
+        )
 
 
 def _check_key(model: type, table: Table, ttype: TableType | None):

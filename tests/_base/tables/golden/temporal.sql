@@ -49,8 +49,8 @@ BEGIN
     IF OLD.sys_start > t THEN
         RAISE EXCEPTION USING
                 ERRCODE = 'serialization_failure',
-                MESSAGE = format('silver.instrument_hist: key (%s) has a version starting or ending at %s, '
-                    'after the system time %s of this change', concat_ws(', ', OLD."instrument_id"::text),
+                MESSAGE = format('silver.instrument_hist: key (%s) has a version starting or ending '
+                    'at %s, after the system time %s of this change', concat_ws(', ', OLD."instrument_id"::text),
                     OLD.sys_start, t),
                 HINT = 'A concurrent transaction changed this key first: retry. If you set '
                     'medallion.system_time, a version cannot start before an existing one.';
@@ -103,8 +103,8 @@ BEGIN
     IF FOUND THEN
         RAISE EXCEPTION USING
                 ERRCODE = 'serialization_failure',
-                MESSAGE = format('silver.instrument_hist: key (%s) has a version starting or ending at %s, '
-                    'after the system time %s of this change', concat_ws(', ', bad."instrument_id"::text),
+                MESSAGE = format('silver.instrument_hist: key (%s) has a version starting or ending '
+                    'at %s, after the system time %s of this change', concat_ws(', ', bad."instrument_id"::text),
                     bad.sys_start, t),
                 HINT = 'A concurrent transaction changed this key first: retry. If you set '
                     'medallion.system_time, a version cannot start before an existing one.';
@@ -145,8 +145,8 @@ BEGIN
     IF FOUND THEN
         RAISE EXCEPTION USING
                 ERRCODE = 'serialization_failure',
-                MESSAGE = format('silver.instrument_hist: key (%s) has a version starting or ending at %s, '
-                    'after the system time %s of this change', concat_ws(', ', bad."instrument_id"::text),
+                MESSAGE = format('silver.instrument_hist: key (%s) has a version starting or ending '
+                    'at %s, after the system time %s of this change', concat_ws(', ', bad."instrument_id"::text),
                     bad.sys_end, t),
                 HINT = 'A concurrent transaction changed this key first: retry. If you set '
                     'medallion.system_time, a version cannot start before an existing one.';

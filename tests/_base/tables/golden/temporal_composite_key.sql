@@ -48,8 +48,8 @@ BEGIN
     IF OLD.sys_start > t THEN
         RAISE EXCEPTION USING
                 ERRCODE = 'serialization_failure',
-                MESSAGE = format('silver.position_limit_hist: key (%s) has a version starting or ending at %s, '
-                    'after the system time %s of this change', concat_ws(', ', OLD."portfolio_code"::text, OLD."asset_class"::text),
+                MESSAGE = format('silver.position_limit_hist: key (%s) has a version starting or ending '
+                    'at %s, after the system time %s of this change', concat_ws(', ', OLD."portfolio_code"::text, OLD."asset_class"::text),
                     OLD.sys_start, t),
                 HINT = 'A concurrent transaction changed this key first: retry. If you set '
                     'medallion.system_time, a version cannot start before an existing one.';
@@ -102,8 +102,8 @@ BEGIN
     IF FOUND THEN
         RAISE EXCEPTION USING
                 ERRCODE = 'serialization_failure',
-                MESSAGE = format('silver.position_limit_hist: key (%s) has a version starting or ending at %s, '
-                    'after the system time %s of this change', concat_ws(', ', bad."portfolio_code"::text, bad."asset_class"::text),
+                MESSAGE = format('silver.position_limit_hist: key (%s) has a version starting or ending '
+                    'at %s, after the system time %s of this change', concat_ws(', ', bad."portfolio_code"::text, bad."asset_class"::text),
                     bad.sys_start, t),
                 HINT = 'A concurrent transaction changed this key first: retry. If you set '
                     'medallion.system_time, a version cannot start before an existing one.';
@@ -144,8 +144,8 @@ BEGIN
     IF FOUND THEN
         RAISE EXCEPTION USING
                 ERRCODE = 'serialization_failure',
-                MESSAGE = format('silver.position_limit_hist: key (%s) has a version starting or ending at %s, '
-                    'after the system time %s of this change', concat_ws(', ', bad."portfolio_code"::text, bad."asset_class"::text),
+                MESSAGE = format('silver.position_limit_hist: key (%s) has a version starting or ending '
+                    'at %s, after the system time %s of this change', concat_ws(', ', bad."portfolio_code"::text, bad."asset_class"::text),
                     bad.sys_end, t),
                 HINT = 'A concurrent transaction changed this key first: retry. If you set '
                     'medallion.system_time, a version cannot start before an existing one.';
