@@ -308,7 +308,7 @@ def test_system_time_cannot_move_before_an_existing_version(db: Connect) -> None
     committed(db, f"SELECT medallion.set_system_time('{day1}')", INSERT_A)
     conn = db()
     run(conn, "SELECT medallion.set_system_time(%s)", day1 - timedelta(days=1))
-    with pytest.raises(psycopg2.errors.SerializationFailure, match="medallion.system_time"):
+    with pytest.raises(psycopg2.errors.SerializationFailure, match=r"medallion\.system_time"):
         run(conn, "UPDATE silver.instrument SET price = 99")
     conn.rollback()
     committed(
@@ -325,7 +325,8 @@ def test_system_time_cannot_move_before_an_existing_version(db: Connect) -> None
 def test_writes_through_the_view_and_the_table_agree(db: Connect) -> None:
     committed(
         db,
-        "INSERT INTO silver.instrument (instrument_id, symbol, price) VALUES (1, 'A', 1), (2, 'B', 2)",
+        "INSERT INTO silver.instrument (instrument_id, symbol, price) "
+        "VALUES (1, 'A', 1), (2, 'B', 2)",
         "INSERT INTO silver.instrument_hist (instrument_id, symbol, price) VALUES (3, 'C', 3)",
     )
     committed(db, "UPDATE silver.instrument SET price = price * 10 WHERE instrument_id < 3")

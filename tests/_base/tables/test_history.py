@@ -23,7 +23,8 @@ def test_helpers_match_the_sql_functions(connect, pg_database: ConnectionSetting
     install(conn, model)
     stamps = []
     for statement in (
-        "INSERT INTO silver.instrument (instrument_id, symbol, price) VALUES (1, 'A', 1), (2, 'B', 2)",
+        "INSERT INTO silver.instrument (instrument_id, symbol, price) "
+        "VALUES (1, 'A', 1), (2, 'B', 2)",
         "UPDATE silver.instrument SET price = 10 WHERE instrument_id = 1",
         "DELETE FROM silver.instrument WHERE instrument_id = 2",
     ):
