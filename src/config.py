@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     pg_database: str | None = Field(None, validation_alias="PGDATABASE")
     pg_passfile: Path | None = Field(None, validation_alias="PGPASSFILE")
     log_level: str = Field("INFO", validation_alias="MEDALLION_LOG_LEVEL")
+    src_path: Path = Field(SRC_PATH, validation_alias="MEDALLION_SRC_PATH")
+    allow_remote_rebuild: bool = Field(False, validation_alias="MEDALLION_ALLOW_REMOTE_REBUILD")
     connect_timeout: int = Field(5, ge=1, le=300, validation_alias="MEDALLION_CONNECT_TIMEOUT")
     embedded_dir: Path = Field(
         PROJECT_ROOT / ".local" / "postgres",

@@ -68,6 +68,10 @@ class TemporalNames:
     def view_function(self, suffix: str) -> str:
         return qualified(self.schema, identifier(self.view + "_", suffix))
 
+    def plain(self, quoted_name: str) -> str:
+        """``"s"."x"`` → ``s.x``: how the catalog names an object."""
+        return quoted_name.replace('"', "")
+
     @property
     def current_index(self) -> str:
         return identifier(self.hist, "current_key")
@@ -243,20 +247,36 @@ END
 $fn$"""
 
 
-def trigger_functions(names: TemporalNames) -> list[str]:
-    return [
-        before_update_function(names),
-        after_update_function(names),
-        after_delete_function(names),
-        after_insert_function(names),
-        refuse_truncate_function(names),
-    ]
+TRIGGER_FUNCTIONS = {
+    "before_update": before_update_function,
+    "after_update": after_update_function,
+    "after_delete": after_delete_function,
+    "after_insert": after_insert_function,
+    "refuse_truncate": refuse_truncate_function,
+}
 
 
-def triggers(names: TemporalNames) -> list[str]:
-    """``CREATE TRIGGER`` statements (trigger names are per table, so they need no prefix)."""
+def trigger_functions(names: TemporalNames) -> dict[str, str]:
+    """``{schema.function_name: CREATE statement}`` for every trigger function."""
+    return {
+        names.plain(names.function(suffix)): render(names)
+        for suffix, render in TRIGGER_FUNCTIONS.items()
+    }
+
+
+TRIGGER_NAMES = (
+    "versioning_before_update",
+    "versioning_after_update",
+    "versioning_after_delete",
+    "versioning_after_insert",
+    "versioning_refuse_truncate",
+)
+
+
+def triggers(names: TemporalNames) -> dict[str, str]:
+    """``{schema.table.trigger: CREATE TRIGGER}``; trigger names are per table, unprefixed."""
     table = names.table
-    return [
+    statements = [
         f"CREATE TRIGGER versioning_before_update BEFORE UPDATE ON {table} "
         f"FOR EACH ROW EXECUTE FUNCTION {names.function('before_update')}()",
         f"CREATE TRIGGER versioning_after_update AFTER UPDATE ON {table} "
@@ -271,15 +291,8 @@ def triggers(names: TemporalNames) -> list[str]:
         f"CREATE TRIGGER versioning_refuse_truncate BEFORE TRUNCATE ON {table} "
         f"FOR EACH STATEMENT EXECUTE FUNCTION {names.function('refuse_truncate')}()",
     ]
-
-
-TRIGGER_NAMES = (
-    "versioning_before_update",
-    "versioning_after_update",
-    "versioning_after_delete",
-    "versioning_after_insert",
-    "versioning_refuse_truncate",
-)
+    prefix = names.plain(names.table)
+    return {f"{prefix}.{name}": sql for name, sql in zip(TRIGGER_NAMES, statements, strict=True)}
 
 
 def constraints(names: TemporalNames) -> list[str]:
@@ -292,16 +305,17 @@ def constraints(names: TemporalNames) -> list[str]:
     ]
 
 
-def current_view(names: TemporalNames) -> str:
-    return (
+def current_view(names: TemporalNames) -> dict[str, str]:
+    sql = (
         f"CREATE OR REPLACE VIEW {qualified(names.schema, names.view)} AS\n"
         f"SELECT {_cols(names.columns)}, sys_start\n"
         f"FROM {names.table}\n"
         "WHERE sys_end = 'infinity'"
     )
+    return {names.plain(qualified(names.schema, names.view)): sql}
 
 
-def as_of_functions(names: TemporalNames) -> list[str]:
+def as_of_functions(names: TemporalNames) -> dict[str, str]:
     as_of = f"""CREATE OR REPLACE FUNCTION {names.view_function("as_of")}(at_time timestamptz)
 RETURNS SETOF {names.table}
 LANGUAGE sql STABLE AS $fn$
@@ -314,4 +328,7 @@ RETURNS SETOF {names.table}
 LANGUAGE sql STABLE AS $fn$
     SELECT * FROM {names.table} WHERE sys_start < to_time AND sys_end > from_time
 $fn$"""
-    return [as_of, between]
+    return {
+        names.plain(names.view_function("as_of")): as_of,
+        names.plain(names.view_function("between")): between,
+    }

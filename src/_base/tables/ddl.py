@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import Table
+from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateIndex, CreateTable
 
@@ -26,16 +26,29 @@ class TableDDL:
     table_type: TableType | None
     create_table: str
     indexes: list[str] = field(default_factory=list)
-    functions: list[str] = field(default_factory=list)
-    triggers: list[str] = field(default_factory=list)
-    views: list[str] = field(default_factory=list)
+    # Keyed by the name the catalog gives them: schema.function, schema.table.trigger, ...
+    functions: dict[str, str] = field(default_factory=dict)
+    triggers: dict[str, str] = field(default_factory=dict)
+    views: dict[str, str] = field(default_factory=dict)
 
     def statements(self) -> list[str]:
-        return [self.create_table, *self.indexes, *self.functions, *self.triggers, *self.views]
+        return [
+            self.create_table,
+            *self.indexes,
+            *self.functions.values(),
+            *self.triggers.values(),
+            *self.views.values(),
+        ]
 
     def script(self) -> str:
         """Every statement, ``;``-terminated: what a golden file holds."""
         return "".join(f"{stmt.strip()};\n\n" for stmt in self.statements())
+
+
+def execute_ddl(connection: Connection, statement: str) -> None:
+    """Run one DDL statement verbatim (no parameter interpolation: bodies contain ``%``)."""
+    with connection.connection.cursor() as cursor:
+        cursor.execute(statement)
 
 
 def table_of(model: type) -> Table:
@@ -68,8 +81,8 @@ def render_table(model: type) -> TableDDL:
     if table_type is not None and table_type.versioned:
         names = temporal_names(table)
         ddl.indexes.extend(temporal.constraints(names))
-        ddl.functions.extend(temporal.trigger_functions(names))
-        ddl.functions.extend(temporal.as_of_functions(names))
-        ddl.triggers.extend(temporal.triggers(names))
-        ddl.views.append(temporal.current_view(names))
+        ddl.functions.update(temporal.trigger_functions(names))
+        ddl.functions.update(temporal.as_of_functions(names))
+        ddl.triggers.update(temporal.triggers(names))
+        ddl.views.update(temporal.current_view(names))
     return ddl

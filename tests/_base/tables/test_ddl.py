@@ -60,7 +60,7 @@ def test_generated_identifiers_fit_in_63_bytes_and_are_unique() -> None:
 
 def test_non_temporal_tables_get_no_triggers_or_views() -> None:
     ddl = render_table(reference_model())
-    assert ddl.triggers == [] and ddl.views == [] and ddl.functions == []
+    assert ddl.triggers == {} and ddl.views == {} and ddl.functions == {}
 
 
 def test_render_refuses_a_class_that_is_not_a_table() -> None:

@@ -1,0 +1,1 @@
+"""The warehouse build: discovery of database projects and the build steps."""

@@ -1,0 +1,38 @@
+"""Build step: the framework's helper schema, then every schema the project declares."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, text
+
+from src._base.build.project import LoadedProject
+from src._base.build.report import StepResult, timed
+from src._base.functions.system_time import FRAMEWORK_SCHEMA, framework_ddl
+from src._base.naming import quote
+from src._base.tables.ddl import execute_ddl
+
+
+def existing_schemas(connection) -> set[str]:
+    return set(connection.execute(text("SELECT nspname FROM pg_namespace")).scalars())
+
+
+def create_schemas(engine: Engine, project: LoadedProject) -> StepResult:
+    """One transaction: all schemas are created, or none."""
+    result = StepResult("schemas", project.name)
+    with timed(result), engine.begin() as connection:
+        before = existing_schemas(connection)
+        if FRAMEWORK_SCHEMA in before:
+            result.present.append(FRAMEWORK_SCHEMA)
+        else:
+            result.created.append(FRAMEWORK_SCHEMA)
+        for statement in framework_ddl():
+            execute_ddl(connection, statement)
+        for schema in project.schemas:
+            if schema.name in before:
+                result.present.append(schema.name)
+                continue
+            execute_ddl(connection, f"CREATE SCHEMA {quote(schema.name)}")
+            if schema.description:
+                comment = schema.description.replace("'", "''")
+                execute_ddl(connection, f"COMMENT ON SCHEMA {quote(schema.name)} IS '{comment}'")
+            result.created.append(schema.name)
+    return result

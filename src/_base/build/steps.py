@@ -1,0 +1,108 @@
+"""The build steps as data, and the loop that runs them (what every build script calls).
+
+Each step runs per database project. A step is a function ``(context, project) ->
+StepResult``; a script runs one step, ``orchestrate_build`` runs all of them in order.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.exc import DBAPIError
+
+from src._base.build.conventions import validate_project
+from src._base.build.databases import create_database, database_exists
+from src._base.build.discovery import load_projects
+from src._base.build.project import LoadedProject
+from src._base.build.reference_data import load_reference_data
+from src._base.build.report import StepResult
+from src._base.build.schemas import create_schemas
+from src._base.build.tables import create_tables
+from src.config import ConnectionSettings
+from src.utils.connections import create_db_engine
+from src.utils.errors import DefinitionError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """Where to build: the server connection and the folder holding the projects."""
+
+    conn: ConnectionSettings
+    src_path: Path
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    run: Callable[[BuildContext, LoadedProject], StepResult]
+    description: str
+
+
+def _in_database(
+    action: Callable[..., StepResult], step: str
+) -> Callable[[BuildContext, LoadedProject], StepResult]:
+    def run(context: BuildContext, project: LoadedProject) -> StepResult:
+        if not database_exists(context.conn, project.name):
+            return StepResult(
+                step,
+                project.name,
+                failed=[f"database {project.name} does not exist: run build_databases.py first"],
+            )
+        engine = create_db_engine(context.conn, project.name)
+        try:
+            return action(engine, project)
+        except DBAPIError as exc:
+            reason = str(exc.orig).strip().replace("\n", " ")
+            failed = [f"{reason} (rolled back: nothing changed)"]
+            return StepResult(step, project.name, failed=failed)
+        except DefinitionError as exc:
+            return StepResult(step, project.name, failed=[str(exc)])
+        finally:
+            engine.dispose()
+
+    return run
+
+
+DATABASES = Step(
+    "databases", lambda ctx, project: create_database(ctx.conn, project), "create databases"
+)
+SCHEMAS = Step("schemas", _in_database(create_schemas, "schemas"), "create schemas")
+TABLES = Step(
+    "tables",
+    _in_database(create_tables, "tables"),
+    "create tables, indexes, history triggers, views and as-of functions",
+)
+REFERENCE_DATA = Step(
+    "reference_data",
+    _in_database(load_reference_data, "reference_data"),
+    "upsert reference rows",
+)
+CONVENTIONS = Step(
+    "conventions", lambda ctx, project: validate_project(project), "validate conventions"
+)
+ALL_STEPS: tuple[Step, ...] = (DATABASES, SCHEMAS, TABLES, REFERENCE_DATA, CONVENTIONS)
+
+
+def run_steps(
+    context: BuildContext, steps: tuple[Step, ...], database_name: str | None
+) -> list[StepResult]:
+    """Run each step for each selected project, in order; a failed step stops that project."""
+    results: list[StepResult] = []
+    for project in load_projects(context.src_path, database_name):
+        for step in steps:
+            log.info("%s: %s", project.name, step.description)
+            result = step.run(context, project)
+            results.append(result)
+            log.info("%s: %s: %s (%.2fs)", project.name, step.name, result.summary(),
+                     result.seconds)
+            if not result.ok:
+                for line in result.failed:
+                    log.error("%s: %s: %s", project.name, step.name, line)
+                if step is not CONVENTIONS and step is not REFERENCE_DATA:
+                    break
+    return results
