@@ -25,6 +25,18 @@ def parse_level(level: str | int) -> int:
     raise ConfigError(f"Unknown log level '{level}'.{did_you_mean} Allowed: {', '.join(LEVELS)}.")
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at emit time (test runners swap it)."""
+
+    @property  # type: ignore[override]
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: object) -> None:
+        pass
+
+
 def configure_logging(level: str | int = "INFO") -> None:
     """Send readable log lines to stderr; safe for any character the terminal cannot encode.
 
@@ -32,11 +44,10 @@ def configure_logging(level: str | int = "INFO") -> None:
     tests and nested entry points do not duplicate lines.
     """
     numeric = parse_level(level)
-    stream = sys.stderr
-    if hasattr(stream, "reconfigure"):
+    if hasattr(sys.stderr, "reconfigure"):
         # A non-UTF-8 terminal must not turn an instrument name like "Société" into a crash.
-        stream.reconfigure(errors="backslashreplace")
-    handler = logging.StreamHandler(stream)
+        sys.stderr.reconfigure(errors="backslashreplace")
+    handler = _StderrHandler()
     handler.setFormatter(logging.Formatter(_FORMAT, _DATE_FORMAT))
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, "_medallion", False)]:

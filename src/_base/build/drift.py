@@ -6,12 +6,16 @@ from sqlalchemy import Connection, Table, inspect
 
 from src._base.tables.ddl import DIALECT
 
+# Spellings PostgreSQL stores as one type.
+_ALIASES = {"FLOAT": "DOUBLE PRECISION", "FLOAT(53)": "DOUBLE PRECISION", "INT": "INTEGER"}
+
 
 def _type(sql_type: object) -> str:
     try:
-        return sql_type.compile(dialect=DIALECT).upper()  # type: ignore[attr-defined]
+        name = sql_type.compile(dialect=DIALECT).upper()  # type: ignore[attr-defined]
     except Exception:  # a type the dialect cannot render: compare by name
-        return type(sql_type).__name__.upper()
+        name = type(sql_type).__name__.upper()
+    return _ALIASES.get(name, name)
 
 
 def column_drift(connection: Connection, table: Table) -> list[str]:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg2
 from sqlalchemy.exc import DBAPIError
 
 from src._base.build.conventions import validate_project
@@ -41,6 +42,8 @@ class Step:
     name: str
     run: Callable[[BuildContext, LoadedProject], StepResult]
     description: str
+    # Runs even after an earlier step failed (checks that only read the project).
+    always: bool = False
 
 
 def _in_database(
@@ -56,8 +59,8 @@ def _in_database(
         engine = create_db_engine(context.conn, project.name)
         try:
             return action(engine, project)
-        except DBAPIError as exc:
-            reason = str(exc.orig).strip().replace("\n", " ")
+        except (DBAPIError, psycopg2.Error) as exc:
+            reason = " ".join(str(getattr(exc, "orig", exc)).split())
             failed = [f"{reason} (rolled back: nothing changed)"]
             return StepResult(step, project.name, failed=failed)
         except DefinitionError as exc:
@@ -83,7 +86,10 @@ REFERENCE_DATA = Step(
     "upsert reference rows",
 )
 CONVENTIONS = Step(
-    "conventions", lambda ctx, project: validate_project(project), "validate conventions"
+    "conventions",
+    lambda ctx, project: validate_project(project),
+    "validate conventions",
+    always=True,
 )
 ALL_STEPS: tuple[Step, ...] = (DATABASES, SCHEMAS, TABLES, REFERENCE_DATA, CONVENTIONS)
 
@@ -91,10 +97,14 @@ ALL_STEPS: tuple[Step, ...] = (DATABASES, SCHEMAS, TABLES, REFERENCE_DATA, CONVE
 def run_steps(
     context: BuildContext, steps: tuple[Step, ...], database_name: str | None
 ) -> list[StepResult]:
-    """Run each step for each selected project, in order; a failed step stops that project."""
+    """Run each step for each project in order; after a failure only ``always`` steps run."""
     results: list[StepResult] = []
     for project in load_projects(context.src_path, database_name):
+        failed = False
         for step in steps:
+            if failed and not step.always:
+                log.warning("%s: %s skipped after the failure above", project.name, step.name)
+                continue
             log.info("%s: %s", project.name, step.description)
             result = step.run(context, project)
             results.append(result)
@@ -103,6 +113,6 @@ def run_steps(
             if not result.ok:
                 for line in result.failed:
                     log.error("%s: %s: %s", project.name, step.name, line)
-                if step is not CONVENTIONS and step is not REFERENCE_DATA:
-                    break
+                # Rejected reference rows do not stop the checks that follow.
+                failed = failed or step is not REFERENCE_DATA
     return results
