@@ -17,7 +17,7 @@ from scripts import (
 from src.config import ConnectionSettings
 from src.utils.connections import connect_raw, execute_autocommit
 from src.utils.embedded_postgres import free_port
-from tests._base.build.conftest import Project, make_project  # noqa: F401
+from tests.conftest import Project
 
 pytestmark = pytest.mark.postgres
 

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 FRAMEWORK_SCHEMA = "medallion"
 SYSTEM_TIME_SETTING = "medallion.system_time"
-# Set (transaction-locally) while framework triggers write history rows themselves.
-INTERNAL_SETTING = "medallion.versioning_internal"
 # Set to 'on' to TRUNCATE temporal tables or delete closed versions (retention, repairs).
 REWRITE_SETTING = "medallion.allow_history_rewrite"
 SYSTEM_TIME_CALL = f"{FRAMEWORK_SCHEMA}.system_time()"

@@ -3,16 +3,18 @@
 For a temporal table ``s.x_hist`` (business key ``K``, other columns ``C``) the framework
 generates:
 
-* ``x_hist_current_key``: a unique index on ``K`` over current rows (``sys_end =
-  'infinity'``), so each key has at most one current version, even under concurrency;
+* the primary key ``(K, sys_start)`` (or ``(K, sys_end)``, see ``__temporal_key__`` on
+  :class:`~src._base.tables.table_type_mixins.TemporalTableMixin`); with ``(K, sys_start)``
+  a unique index ``x_hist_current_key`` on ``K`` over current rows keeps one current
+  version per key, even under concurrency;
 * ``x_hist_period_check``: ``sys_start < sys_end``: no empty or inverted range;
-* a BEFORE UPDATE row trigger: refuses changes to closed versions and to the key, skips
-  updates that change nothing, and moves ``sys_start`` of the new version to the system
-  time;
-* AFTER UPDATE and AFTER DELETE statement triggers that use transition tables to write
-  every closed version in one set-based INSERT (the expensive part stays set-based);
-* an AFTER INSERT statement trigger that refuses hand-set system columns and a start
-  before the end of an existing version of the same key;
+* BEFORE UPDATE row triggers: PostgreSQL's built-in ``suppress_redundant_updates_trigger``
+  drops updates that change nothing, then one short PL/pgSQL function refuses changes to
+  closed versions, to the key and to the system columns, and stamps ``sys_start``;
+* AFTER UPDATE and AFTER DELETE statement triggers that read the transition table and
+  write every closed version in one set-based INSERT;
+* an AFTER INSERT row trigger, for the user's inserts only, that refuses hand-set system
+  columns and a start before the end of an existing version of the same key;
 * a BEFORE TRUNCATE trigger that refuses TRUNCATE;
 * the view ``s.x``: current versions (auto-updatable, so INSERT/UPDATE/DELETE through it
   are versioned by the same triggers);
@@ -29,7 +31,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from src._base.functions.system_time import (
-    INTERNAL_SETTING,
     REWRITE_SETTING,
     SET_SYSTEM_TIME,
     SYSTEM_TIME_CALL,
@@ -48,6 +49,7 @@ class TemporalNames:
     hist: str
     keys: tuple[str, ...]
     columns: tuple[str, ...]  # all non-system columns, keys included, in table order
+    key_column: str = "sys_start"  # the system column in the primary key
 
     @property
     def view(self) -> str:
@@ -90,12 +92,11 @@ def _key_text(names: TemporalNames, record: str) -> str:
     return f"concat_ws(', ', {parts})"
 
 
-def _guard() -> str:
-    """PL/pgSQL that returns early while versioning is off or the framework writes itself."""
+def _rewrite_guard(returns: str) -> str:
+    """PL/pgSQL that returns early while versioning is switched off for repairs."""
     return (
-        f"    IF current_setting('{REWRITE_SETTING}', true) = 'on'\n"
-        f"       OR current_setting('{INTERNAL_SETTING}', true) = 'on' THEN\n"
-        "        RETURN NULL;\n"
+        f"    IF current_setting('{REWRITE_SETTING}', true) = 'on' THEN\n"
+        f"        RETURN {returns};\n"
         "    END IF;\n"
     )
 
@@ -121,53 +122,53 @@ def _closed_version_error(names: TemporalNames, record: str) -> str:
                 'SET LOCAL {REWRITE_SETTING} = on.';"""
 
 
+def _managed_columns_error(names: TemporalNames, statement: str) -> str:
+    return f"""RAISE EXCEPTION USING
+            ERRCODE = 'integrity_constraint_violation',
+            MESSAGE = '{names.display}: sys_start and sys_end are maintained by the framework',
+            HINT = 'Leave them out of the {statement}; to write history as of another time, '
+                'call {SET_SYSTEM_TIME}() first.';"""
+
+
 def before_update_function(names: TemporalNames) -> str:
+    """The only per-row PL/pgSQL on UPDATE: one combined test, then stamp ``sys_start``.
+
+    Updates that change nothing never get here: ``suppress_redundant_updates_trigger``
+    (built into PostgreSQL, in C) drops them first.
+    """
     key_changed = " OR ".join(f"NEW.{quote(k)} IS DISTINCT FROM OLD.{quote(k)}" for k in names.keys)
     return f"""CREATE OR REPLACE FUNCTION {names.function("before_update")}() RETURNS trigger
 LANGUAGE plpgsql AS $fn$
 DECLARE
-    t timestamptz;
+    t timestamptz := {SYSTEM_TIME_CALL};
 BEGIN
-    IF current_setting('{REWRITE_SETTING}', true) = 'on' THEN
-        RETURN NEW;
-    END IF;
-    IF OLD.sys_end <> 'infinity' THEN
-        {_closed_version_error(names, "OLD")}
-    END IF;
-    IF NEW IS NOT DISTINCT FROM OLD THEN
-        RETURN NULL;  -- nothing changed: no new version
-    END IF;
-    IF {key_changed} THEN
+{_rewrite_guard("NEW")}    IF OLD.sys_end <> 'infinity' OR NEW.sys_end <> 'infinity'
+       OR OLD.sys_start > t OR NEW.sys_start IS DISTINCT FROM OLD.sys_start
+       OR {key_changed} THEN
+        IF OLD.sys_end <> 'infinity' THEN
+            {_closed_version_error(names, "OLD")}
+        ELSIF NEW.sys_end <> 'infinity' OR NEW.sys_start IS DISTINCT FROM OLD.sys_start THEN
+            {_managed_columns_error(names, "UPDATE")}
+        ELSIF OLD.sys_start > t THEN
+            {_too_early(names, "OLD", "OLD.sys_start")}
+        END IF;
         RAISE EXCEPTION USING
             ERRCODE = 'integrity_constraint_violation',
             MESSAGE = format('{names.display}: the business key (%s) cannot be updated',
                 {_key_text(names, "OLD")}),
             HINT = 'Delete the row and insert it under its new key.';
     END IF;
-    IF NEW.sys_start IS DISTINCT FROM OLD.sys_start OR NEW.sys_end <> 'infinity' THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'integrity_constraint_violation',
-            MESSAGE = '{names.display}: sys_start and sys_end are maintained by the framework',
-            HINT = 'Leave them out of the UPDATE; call {SET_SYSTEM_TIME}() to set the time.';
-    END IF;
-    t := {SYSTEM_TIME_CALL};
-    IF OLD.sys_start > t THEN
-        {_too_early(names, "OLD", "OLD.sys_start")}
-    END IF;
-    NEW.sys_start := t;
+    NEW.sys_start := t;  -- unchanged when this transaction already versioned the row
     RETURN NEW;
 END
 $fn$"""
 
 
 def _write_closed_versions(names: TemporalNames) -> str:
-    cols = _cols(names.columns)
-    return f"""    PERFORM set_config('{INTERNAL_SETTING}', 'on', true);
-    INSERT INTO {names.table} ({cols}, sys_start, sys_end)
+    return f"""    INSERT INTO {names.table} ({_cols(names.columns)}, sys_start, sys_end)
     SELECT {_cols(names.columns, "o.")}, o.sys_start, t
     FROM old_rows AS o
-    WHERE o.sys_start < t;
-    PERFORM set_config('{INTERNAL_SETTING}', '', true);"""
+    WHERE o.sys_start < t;  -- versions opened by this transaction leave no trace"""
 
 
 def after_update_function(names: TemporalNames) -> str:
@@ -176,7 +177,7 @@ LANGUAGE plpgsql AS $fn$
 DECLARE
     t timestamptz := {SYSTEM_TIME_CALL};
 BEGIN
-{_guard()}{_write_closed_versions(names)}
+{_rewrite_guard("NULL")}{_write_closed_versions(names)}
     RETURN NULL;
 END
 $fn$"""
@@ -189,12 +190,12 @@ DECLARE
     t timestamptz := {SYSTEM_TIME_CALL};
     bad record;
 BEGIN
-{_guard()}    SELECT * INTO bad FROM old_rows AS o WHERE o.sys_end <> 'infinity' LIMIT 1;
+{_rewrite_guard("NULL")}    SELECT * INTO bad FROM old_rows AS o
+    WHERE o.sys_end <> 'infinity' OR o.sys_start > t LIMIT 1;
     IF FOUND THEN
-        {_closed_version_error(names, "bad")}
-    END IF;
-    SELECT * INTO bad FROM old_rows AS o WHERE o.sys_start > t LIMIT 1;
-    IF FOUND THEN
+        IF bad.sys_end <> 'infinity' THEN
+            {_closed_version_error(names, "bad")}
+        END IF;
         {_too_early(names, "bad", "bad.sys_start")}
     END IF;
 {_write_closed_versions(names)}
@@ -204,26 +205,23 @@ $fn$"""
 
 
 def after_insert_function(names: TemporalNames) -> str:
-    join = " AND ".join(f"h.{quote(k)} = n.{quote(k)}" for k in names.keys)
+    """Row-level, for the user's inserts only (the trigger's WHEN skips the framework's own).
+
+    It runs after the unique-index wait and, under READ COMMITTED, with a fresh snapshot,
+    so it sees a concurrent transaction's close of the same key.
+    """
+    match = " AND ".join(f"h.{quote(k)} = NEW.{quote(k)}" for k in names.keys)
     return f"""CREATE OR REPLACE FUNCTION {names.function("after_insert")}() RETURNS trigger
 LANGUAGE plpgsql AS $fn$
 DECLARE
     t timestamptz := {SYSTEM_TIME_CALL};
     bad record;
 BEGIN
-{_guard()}    SELECT * INTO bad FROM new_rows AS n
-    WHERE n.sys_start <> t OR n.sys_end <> 'infinity' LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'integrity_constraint_violation',
-            MESSAGE = format('{names.display}: key (%s) was inserted with sys_start %s and sys_end '
-                '%s; both are maintained by the framework', {_key_text(names, "bad")},
-                bad.sys_start, bad.sys_end),
-            HINT = 'Leave sys_start and sys_end out of the INSERT; to load history as of another '
-                'time, call {SET_SYSTEM_TIME}() first.';
+{_rewrite_guard("NULL")}    IF NEW.sys_start <> t OR NEW.sys_end <> 'infinity' THEN
+        {_managed_columns_error(names, "INSERT")}
     END IF;
-    SELECT h.* INTO bad FROM new_rows AS n JOIN {names.table} AS h ON {join}
-    WHERE h.sys_end <> 'infinity' AND h.sys_end > t LIMIT 1;
+    SELECT h.* INTO bad FROM {names.table} AS h
+    WHERE {match} AND h.sys_end > t AND h.sys_end <> 'infinity' LIMIT 1;
     IF FOUND THEN
         {_too_early(names, "bad", "bad.sys_end")}
     END IF;
@@ -236,10 +234,7 @@ def refuse_truncate_function(names: TemporalNames) -> str:
     return f"""CREATE OR REPLACE FUNCTION {names.function("refuse_truncate")}() RETURNS trigger
 LANGUAGE plpgsql AS $fn$
 BEGIN
-    IF current_setting('{REWRITE_SETTING}', true) = 'on' THEN
-        RETURN NULL;
-    END IF;
-    RAISE EXCEPTION USING
+{_rewrite_guard("NULL")}    RAISE EXCEPTION USING
         ERRCODE = 'integrity_constraint_violation',
         MESSAGE = '{names.display} is a temporal table: TRUNCATE would erase its history',
         HINT = 'If you mean it: BEGIN; SET LOCAL {REWRITE_SETTING} = on; TRUNCATE ...; COMMIT;';
@@ -265,6 +260,7 @@ def trigger_functions(names: TemporalNames) -> dict[str, str]:
 
 
 TRIGGER_NAMES = (
+    "versioning_a_skip_noop",
     "versioning_before_update",
     "versioning_after_update",
     "versioning_after_delete",
@@ -274,35 +270,43 @@ TRIGGER_NAMES = (
 
 
 def triggers(names: TemporalNames) -> dict[str, str]:
-    """``{schema.table.trigger: CREATE TRIGGER}``; trigger names are per table, unprefixed."""
-    table = names.table
+    """``{schema.table.trigger: CREATE TRIGGER}``; trigger names are per table, unprefixed.
+
+    BEFORE row triggers fire in name order: ``versioning_a_skip_noop`` first.
+    """
+    table, fn = names.table, names.function
     statements = [
+        f"CREATE TRIGGER versioning_a_skip_noop BEFORE UPDATE ON {table} "
+        "FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger()",
         f"CREATE TRIGGER versioning_before_update BEFORE UPDATE ON {table} "
-        f"FOR EACH ROW EXECUTE FUNCTION {names.function('before_update')}()",
+        f"FOR EACH ROW EXECUTE FUNCTION {fn('before_update')}()",
         f"CREATE TRIGGER versioning_after_update AFTER UPDATE ON {table} "
         f"REFERENCING OLD TABLE AS old_rows "
-        f"FOR EACH STATEMENT EXECUTE FUNCTION {names.function('after_update')}()",
+        f"FOR EACH STATEMENT EXECUTE FUNCTION {fn('after_update')}()",
         f"CREATE TRIGGER versioning_after_delete AFTER DELETE ON {table} "
         f"REFERENCING OLD TABLE AS old_rows "
-        f"FOR EACH STATEMENT EXECUTE FUNCTION {names.function('after_delete')}()",
+        f"FOR EACH STATEMENT EXECUTE FUNCTION {fn('after_delete')}()",
         f"CREATE TRIGGER versioning_after_insert AFTER INSERT ON {table} "
-        f"REFERENCING NEW TABLE AS new_rows "
-        f"FOR EACH STATEMENT EXECUTE FUNCTION {names.function('after_insert')}()",
+        f"FOR EACH ROW WHEN (pg_trigger_depth() = 0) EXECUTE FUNCTION {fn('after_insert')}()",
         f"CREATE TRIGGER versioning_refuse_truncate BEFORE TRUNCATE ON {table} "
-        f"FOR EACH STATEMENT EXECUTE FUNCTION {names.function('refuse_truncate')}()",
+        f"FOR EACH STATEMENT EXECUTE FUNCTION {fn('refuse_truncate')}()",
     ]
     prefix = names.plain(names.table)
     return {f"{prefix}.{name}": sql for name, sql in zip(TRIGGER_NAMES, statements, strict=True)}
 
 
 def constraints(names: TemporalNames) -> list[str]:
-    """The period check and the one-current-version-per-key index."""
-    return [
+    """The period check and, unless the key already ends in sys_end, one current row per key."""
+    statements = [
         f"ALTER TABLE {names.table} ADD CONSTRAINT {quote(names.period_check)} "
-        "CHECK (sys_start < sys_end)",
-        f"CREATE UNIQUE INDEX {quote(names.current_index)} ON {names.table} "
-        f"({_cols(names.keys)}) WHERE sys_end = 'infinity'",
+        "CHECK (sys_start < sys_end)"
     ]
+    if names.key_column != "sys_end":
+        statements.append(
+            f"CREATE UNIQUE INDEX {quote(names.current_index)} ON {names.table} "
+            f"({_cols(names.keys)}) WHERE sys_end = 'infinity'"
+        )
+    return statements
 
 
 def current_view(names: TemporalNames) -> dict[str, str]:

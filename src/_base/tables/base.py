@@ -20,6 +20,7 @@ from sqlmodel.main import SQLModelMetaclass
 from src._base.functions.system_time import SYSTEM_TIME_CALL
 from src._base.naming import snake_case
 from src._base.tables.table_types import REFERENCE, TEMPORAL, TRANSACTIONAL, TableType
+from src.utils.errors import DefinitionError
 
 FieldSpec = tuple[Any, Any]  # (annotation, FieldInfo)
 
@@ -32,7 +33,7 @@ def _timestamptz(**kwargs: Any) -> Any:
     return Field(sa_type=DateTime(timezone=True), **kwargs)
 
 
-def _reference_fields(table: str, needs_key: bool) -> dict[str, FieldSpec]:
+def _reference_fields(table: str, needs_key: bool, key_column: str) -> dict[str, FieldSpec]:
     fields: dict[str, FieldSpec] = {}
     if needs_key:
         key = Field(
@@ -50,7 +51,7 @@ def _reference_fields(table: str, needs_key: bool) -> dict[str, FieldSpec]:
     return fields
 
 
-def _transactional_fields(table: str, needs_key: bool) -> dict[str, FieldSpec]:
+def _transactional_fields(table: str, needs_key: bool, key_column: str) -> dict[str, FieldSpec]:
     fields: dict[str, FieldSpec] = {}
     if needs_key:
         key = Field(
@@ -66,9 +67,19 @@ def _transactional_fields(table: str, needs_key: bool) -> dict[str, FieldSpec]:
     return fields
 
 
-def _temporal_fields(table: str, needs_key: bool) -> dict[str, FieldSpec]:
-    start = _timestamptz(default=None, primary_key=True, sa_column_kwargs=_server(SYSTEM_TIME_CALL))
-    end = _timestamptz(default=None, nullable=False, sa_column_kwargs=_server("'infinity'"))
+def _temporal_fields(table: str, needs_key: bool, key_column: str) -> dict[str, FieldSpec]:
+    start = _timestamptz(
+        default=None,
+        primary_key=key_column == "sys_start",
+        nullable=False,
+        sa_column_kwargs=_server(SYSTEM_TIME_CALL),
+    )
+    end = _timestamptz(
+        default=None,
+        primary_key=key_column == "sys_end",
+        nullable=False,
+        sa_column_kwargs=_server("'infinity'"),
+    )
     return {"sys_start": (datetime | None, start), "sys_end": (datetime | None, end)}
 
 
@@ -76,7 +87,7 @@ def _server(expression: str) -> dict[str, Any]:
     return {"server_default": text(expression)}
 
 
-SYSTEM_FIELDS: dict[str, Callable[[str, bool], dict[str, FieldSpec]]] = {
+SYSTEM_FIELDS: dict[str, Callable[[str, bool, str], dict[str, FieldSpec]]] = {
     REFERENCE.name: _reference_fields,
     TRANSACTIONAL.name: _transactional_fields,
     TEMPORAL.name: _temporal_fields,
@@ -91,6 +102,15 @@ def _declares_primary_key(bases: tuple[type, ...], namespace: dict[str, Any]) ->
         for info in getattr(base, "model_fields", {}).values()
     )
     return own or inherited
+
+
+TEMPORAL_KEY_COLUMNS = ("sys_start", "sys_end")
+
+
+def _class_setting(bases: tuple[type, ...], namespace: dict[str, Any], name: str, default: Any):
+    if name in namespace:
+        return namespace[name]
+    return next((getattr(b, name) for b in bases if hasattr(b, name)), default)
 
 
 def table_type_of(bases: tuple[type, ...], namespace: dict[str, Any]) -> TableType | None:
@@ -125,9 +145,14 @@ class TableTypeMeta(SQLModelMetaclass):
         declared = dict(namespace.get("__annotations__", {}))
         leading: dict[str, Any] = {}
         trailing: dict[str, Any] = {}
-        for field_name, (annotation, info) in SYSTEM_FIELDS[table_type.name](
-            table, needs_key
-        ).items():
+        key_column = _class_setting(bases, namespace, "__temporal_key__", "sys_start")
+        if key_column not in TEMPORAL_KEY_COLUMNS:
+            raise DefinitionError(
+                f"__temporal_key__ = {key_column!r} on {table}: allowed values are "
+                + ", ".join(repr(k) for k in TEMPORAL_KEY_COLUMNS)
+            )
+        fields = SYSTEM_FIELDS[table_type.name](table, needs_key, key_column)
+        for field_name, (annotation, info) in fields.items():
             if field_name in declared:
                 continue  # the class declares it itself; the validator checks its type
             # A generated key leads the table; the other system columns close it.

@@ -65,6 +65,7 @@ def temporal_names(table: Table) -> temporal.TemporalNames:
         hist=table.name,
         keys=tuple(c.name for c in table.primary_key.columns if c.name not in system),
         columns=tuple(c.name for c in table.columns if c.name not in system),
+        key_column="sys_end" if "sys_end" in table.primary_key.columns else "sys_start",
     )
 
 

@@ -59,9 +59,18 @@ class TransactionalTableMixin(SQLModel, metaclass=TableTypeMeta):
 
 
 class TemporalTableMixin(SQLModel, metaclass=TableTypeMeta):
-    """A system-versioned history table ``*_hist`` with a current-state view beside it."""
+    """A system-versioned history table ``*_hist`` with a current-state view beside it.
+
+    ``__temporal_key__`` chooses the system column in the primary key: ``"sys_start"``
+    (the default: business key + sys_start) or ``"sys_end"``. Both are unique, since a
+    key's versions never overlap; with ``"sys_end"`` the key itself keeps one current row
+    per key (no extra index) and an UPDATE changes no indexed column, so PostgreSQL can
+    update in place (HOT) when pages have room: pair it with
+    ``__table_args__ = {"postgresql_with": {"fillfactor": 90}}`` for write-heavy tables.
+    """
 
     __table_type__: ClassVar[TableType] = TEMPORAL
+    __temporal_key__: ClassVar[str] = "sys_start"
 
 
 class ReferenceTableBase(ReferenceTableMixin, MedallionModel):

@@ -111,8 +111,12 @@ def _check_key(model: type, table: Table, ttype: TableType | None):
                 "a temporal table needs a business key",
                 "mark the entity's key field(s) with Field(primary_key=True)",
             )
-        if "sys_start" not in table.primary_key.columns:
-            yield "sys_start is not part of the primary key", "do not redeclare sys_start"
+        in_key = [c for c in ("sys_start", "sys_end") if c in table.primary_key.columns]
+        if len(in_key) != 1:
+            yield (
+                "the primary key must hold exactly one of sys_start, sys_end",
+                "do not redeclare sys_start or sys_end; choose with __temporal_key__",
+            )
         return
     types = [sql_type(c) for c in keys]
     if len(keys) != 1 or types[0] not in ttype.key_types:

@@ -44,8 +44,9 @@ def transactional_model(status: type) -> type:
     return Trade
 
 
-def temporal_model() -> type:
+def temporal_model(key_column: str = "sys_start") -> type:
     class InstrumentHist(TemporalTableBase, table=True):
+        __temporal_key__ = key_column
         __table_args__ = {"schema": "silver"}
         instrument_id: int = Field(primary_key=True)
         symbol: str = Field(max_length=32)

@@ -23,23 +23,22 @@ from tests._base.tables.sample_models import (
 GOLDEN = Path(__file__).parent / "golden"
 
 
-def _models() -> dict[str, type]:
-    status = reference_model()
-    return {
-        "reference": status,
-        "transactional": transactional_model(status),
-        "temporal": temporal_model(),
-        "temporal_composite_key": composite_key_temporal_model(),
-        "temporal_long_name": long_name_temporal_model(),
-    }
+CASES = {
+    "reference": reference_model,
+    "transactional": lambda: transactional_model(reference_model()),
+    "temporal": temporal_model,
+    "temporal_composite_key": composite_key_temporal_model,
+    "temporal_long_name": long_name_temporal_model,
+    "temporal_sys_end_key": lambda: temporal_model("sys_end"),
+}
 
 
 @pytest.mark.parametrize(
     "case",
-    ["reference", "transactional", "temporal", "temporal_composite_key", "temporal_long_name"],
+    list(CASES),
 )
 def test_rendered_ddl_matches_golden_file(case: str, request: pytest.FixtureRequest) -> None:
-    rendered = render_table(_models()[case]).script()
+    rendered = render_table(CASES[case]()).script()
     golden = GOLDEN / f"{case}.sql"
     if request.config.getoption("--update-golden"):
         golden.write_text(rendered)

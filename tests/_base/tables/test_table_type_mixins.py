@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from sqlmodel import Field, SQLModel
 
 from src._base.tables.table_type_mixins import (
@@ -10,6 +11,7 @@ from src._base.tables.table_type_mixins import (
     TransactionalTableBase,
 )
 from src._base.tables.table_types import REFERENCE, TEMPORAL, TRANSACTIONAL
+from src.utils.errors import DefinitionError
 from tests._base.tables.sample_models import (
     composite_key_temporal_model,
     reference_model,
@@ -70,6 +72,19 @@ def test_temporal_primary_key_is_business_key_then_sys_start() -> None:
     ]
     assert column_names(model)[-2:] == ["sys_start", "sys_end"]
     assert model.__table__.c.sys_end.server_default.arg.text == "'infinity'"
+
+
+def test_temporal_key_can_end_in_sys_end() -> None:
+    model = temporal_model("sys_end")
+    assert [c.name for c in model.__table__.primary_key.columns] == ["instrument_id", "sys_end"]
+
+
+def test_unknown_temporal_key_is_refused() -> None:
+    with pytest.raises(DefinitionError, match="allowed values are 'sys_start', 'sys_end'"):
+
+        class OddHist(TemporalTableBase, table=True):
+            __temporal_key__ = "valid_from"
+            odd_id: int = Field(primary_key=True)
 
 
 def test_no_column_object_is_shared_between_tables() -> None:

@@ -14,47 +14,44 @@ CREATE UNIQUE INDEX "very_long_named_counterparty_settlement_in_5748f8c5_current
 CREATE OR REPLACE FUNCTION "silver"."very_long_named_counterparty_settlement_c4fec21c_before_update"() RETURNS trigger
 LANGUAGE plpgsql AS $fn$
 DECLARE
-    t timestamptz;
+    t timestamptz := medallion.system_time();
 BEGIN
     IF current_setting('medallion.allow_history_rewrite', true) = 'on' THEN
         RETURN NEW;
     END IF;
-    IF OLD.sys_end <> 'infinity' THEN
-        RAISE EXCEPTION USING
+    IF OLD.sys_end <> 'infinity' OR NEW.sys_end <> 'infinity'
+       OR OLD.sys_start > t OR NEW.sys_start IS DISTINCT FROM OLD.sys_start
+       OR NEW."instruction_id" IS DISTINCT FROM OLD."instruction_id" THEN
+        IF OLD.sys_end <> 'infinity' THEN
+            RAISE EXCEPTION USING
             ERRCODE = 'integrity_constraint_violation',
             MESSAGE = format('silver.very_long_named_counterparty_settlement_instruction_detail_hist: version of key (%s) valid from %s to %s is closed '
                 'and cannot be changed', concat_ws(', ', OLD."instruction_id"::text),
                 OLD.sys_start, OLD.sys_end),
             HINT = 'Change the current version (sys_end = ''infinity'') instead. Repairs need '
                 'SET LOCAL medallion.allow_history_rewrite = on.';
-    END IF;
-    IF NEW IS NOT DISTINCT FROM OLD THEN
-        RETURN NULL;  -- nothing changed: no new version
-    END IF;
-    IF NEW."instruction_id" IS DISTINCT FROM OLD."instruction_id" THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'integrity_constraint_violation',
-            MESSAGE = format('silver.very_long_named_counterparty_settlement_instruction_detail_hist: the business key (%s) cannot be updated',
-                concat_ws(', ', OLD."instruction_id"::text)),
-            HINT = 'Delete the row and insert it under its new key.';
-    END IF;
-    IF NEW.sys_start IS DISTINCT FROM OLD.sys_start OR NEW.sys_end <> 'infinity' THEN
-        RAISE EXCEPTION USING
+        ELSIF NEW.sys_end <> 'infinity' OR NEW.sys_start IS DISTINCT FROM OLD.sys_start THEN
+            RAISE EXCEPTION USING
             ERRCODE = 'integrity_constraint_violation',
             MESSAGE = 'silver.very_long_named_counterparty_settlement_instruction_detail_hist: sys_start and sys_end are maintained by the framework',
-            HINT = 'Leave them out of the UPDATE; call medallion.set_system_time() to set the time.';
-    END IF;
-    t := medallion.system_time();
-    IF OLD.sys_start > t THEN
-        RAISE EXCEPTION USING
+            HINT = 'Leave them out of the UPDATE; to write history as of another time, '
+                'call medallion.set_system_time() first.';
+        ELSIF OLD.sys_start > t THEN
+            RAISE EXCEPTION USING
                 ERRCODE = 'serialization_failure',
                 MESSAGE = format('silver.very_long_named_counterparty_settlement_instruction_detail_hist: key (%s) has a version starting or ending '
                     'at %s, after the system time %s of this change', concat_ws(', ', OLD."instruction_id"::text),
                     OLD.sys_start, t),
                 HINT = 'A concurrent transaction changed this key first: retry. If you set '
                     'medallion.system_time, a version cannot start before an existing one.';
+        END IF;
+        RAISE EXCEPTION USING
+            ERRCODE = 'integrity_constraint_violation',
+            MESSAGE = format('silver.very_long_named_counterparty_settlement_instruction_detail_hist: the business key (%s) cannot be updated',
+                concat_ws(', ', OLD."instruction_id"::text)),
+            HINT = 'Delete the row and insert it under its new key.';
     END IF;
-    NEW.sys_start := t;
+    NEW.sys_start := t;  -- unchanged when this transaction already versioned the row
     RETURN NEW;
 END
 $fn$;
@@ -64,16 +61,13 @@ LANGUAGE plpgsql AS $fn$
 DECLARE
     t timestamptz := medallion.system_time();
 BEGIN
-    IF current_setting('medallion.allow_history_rewrite', true) = 'on'
-       OR current_setting('medallion.versioning_internal', true) = 'on' THEN
+    IF current_setting('medallion.allow_history_rewrite', true) = 'on' THEN
         RETURN NULL;
     END IF;
-    PERFORM set_config('medallion.versioning_internal', 'on', true);
     INSERT INTO "silver"."very_long_named_counterparty_settlement_instruction_detail_hist" ("instruction_id", "detail", "updated_at_source", sys_start, sys_end)
     SELECT o."instruction_id", o."detail", o."updated_at_source", o.sys_start, t
     FROM old_rows AS o
-    WHERE o.sys_start < t;
-    PERFORM set_config('medallion.versioning_internal', '', true);
+    WHERE o.sys_start < t;  -- versions opened by this transaction leave no trace
     RETURN NULL;
 END
 $fn$;
@@ -84,22 +78,21 @@ DECLARE
     t timestamptz := medallion.system_time();
     bad record;
 BEGIN
-    IF current_setting('medallion.allow_history_rewrite', true) = 'on'
-       OR current_setting('medallion.versioning_internal', true) = 'on' THEN
+    IF current_setting('medallion.allow_history_rewrite', true) = 'on' THEN
         RETURN NULL;
     END IF;
-    SELECT * INTO bad FROM old_rows AS o WHERE o.sys_end <> 'infinity' LIMIT 1;
+    SELECT * INTO bad FROM old_rows AS o
+    WHERE o.sys_end <> 'infinity' OR o.sys_start > t LIMIT 1;
     IF FOUND THEN
-        RAISE EXCEPTION USING
+        IF bad.sys_end <> 'infinity' THEN
+            RAISE EXCEPTION USING
             ERRCODE = 'integrity_constraint_violation',
             MESSAGE = format('silver.very_long_named_counterparty_settlement_instruction_detail_hist: version of key (%s) valid from %s to %s is closed '
                 'and cannot be changed', concat_ws(', ', bad."instruction_id"::text),
                 bad.sys_start, bad.sys_end),
             HINT = 'Change the current version (sys_end = ''infinity'') instead. Repairs need '
                 'SET LOCAL medallion.allow_history_rewrite = on.';
-    END IF;
-    SELECT * INTO bad FROM old_rows AS o WHERE o.sys_start > t LIMIT 1;
-    IF FOUND THEN
+        END IF;
         RAISE EXCEPTION USING
                 ERRCODE = 'serialization_failure',
                 MESSAGE = format('silver.very_long_named_counterparty_settlement_instruction_detail_hist: key (%s) has a version starting or ending '
@@ -108,12 +101,10 @@ BEGIN
                 HINT = 'A concurrent transaction changed this key first: retry. If you set '
                     'medallion.system_time, a version cannot start before an existing one.';
     END IF;
-    PERFORM set_config('medallion.versioning_internal', 'on', true);
     INSERT INTO "silver"."very_long_named_counterparty_settlement_instruction_detail_hist" ("instruction_id", "detail", "updated_at_source", sys_start, sys_end)
     SELECT o."instruction_id", o."detail", o."updated_at_source", o.sys_start, t
     FROM old_rows AS o
-    WHERE o.sys_start < t;
-    PERFORM set_config('medallion.versioning_internal', '', true);
+    WHERE o.sys_start < t;  -- versions opened by this transaction leave no trace
     RETURN NULL;
 END
 $fn$;
@@ -124,23 +115,18 @@ DECLARE
     t timestamptz := medallion.system_time();
     bad record;
 BEGIN
-    IF current_setting('medallion.allow_history_rewrite', true) = 'on'
-       OR current_setting('medallion.versioning_internal', true) = 'on' THEN
+    IF current_setting('medallion.allow_history_rewrite', true) = 'on' THEN
         RETURN NULL;
     END IF;
-    SELECT * INTO bad FROM new_rows AS n
-    WHERE n.sys_start <> t OR n.sys_end <> 'infinity' LIMIT 1;
-    IF FOUND THEN
+    IF NEW.sys_start <> t OR NEW.sys_end <> 'infinity' THEN
         RAISE EXCEPTION USING
             ERRCODE = 'integrity_constraint_violation',
-            MESSAGE = format('silver.very_long_named_counterparty_settlement_instruction_detail_hist: key (%s) was inserted with sys_start %s and sys_end '
-                '%s; both are maintained by the framework', concat_ws(', ', bad."instruction_id"::text),
-                bad.sys_start, bad.sys_end),
-            HINT = 'Leave sys_start and sys_end out of the INSERT; to load history as of another '
-                'time, call medallion.set_system_time() first.';
+            MESSAGE = 'silver.very_long_named_counterparty_settlement_instruction_detail_hist: sys_start and sys_end are maintained by the framework',
+            HINT = 'Leave them out of the INSERT; to write history as of another time, '
+                'call medallion.set_system_time() first.';
     END IF;
-    SELECT h.* INTO bad FROM new_rows AS n JOIN "silver"."very_long_named_counterparty_settlement_instruction_detail_hist" AS h ON h."instruction_id" = n."instruction_id"
-    WHERE h.sys_end <> 'infinity' AND h.sys_end > t LIMIT 1;
+    SELECT h.* INTO bad FROM "silver"."very_long_named_counterparty_settlement_instruction_detail_hist" AS h
+    WHERE h."instruction_id" = NEW."instruction_id" AND h.sys_end > t AND h.sys_end <> 'infinity' LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION USING
                 ERRCODE = 'serialization_failure',
@@ -181,13 +167,15 @@ LANGUAGE sql STABLE AS $fn$
     SELECT * FROM "silver"."very_long_named_counterparty_settlement_instruction_detail_hist" WHERE sys_start < to_time AND sys_end > from_time
 $fn$;
 
+CREATE TRIGGER versioning_a_skip_noop BEFORE UPDATE ON "silver"."very_long_named_counterparty_settlement_instruction_detail_hist" FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger();
+
 CREATE TRIGGER versioning_before_update BEFORE UPDATE ON "silver"."very_long_named_counterparty_settlement_instruction_detail_hist" FOR EACH ROW EXECUTE FUNCTION "silver"."very_long_named_counterparty_settlement_c4fec21c_before_update"();
 
 CREATE TRIGGER versioning_after_update AFTER UPDATE ON "silver"."very_long_named_counterparty_settlement_instruction_detail_hist" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "silver"."very_long_named_counterparty_settlement_i_9f4753f3_after_update"();
 
 CREATE TRIGGER versioning_after_delete AFTER DELETE ON "silver"."very_long_named_counterparty_settlement_instruction_detail_hist" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "silver"."very_long_named_counterparty_settlement_i_92362b42_after_delete"();
 
-CREATE TRIGGER versioning_after_insert AFTER INSERT ON "silver"."very_long_named_counterparty_settlement_instruction_detail_hist" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "silver"."very_long_named_counterparty_settlement_i_887fed24_after_insert"();
+CREATE TRIGGER versioning_after_insert AFTER INSERT ON "silver"."very_long_named_counterparty_settlement_instruction_detail_hist" FOR EACH ROW WHEN (pg_trigger_depth() = 0) EXECUTE FUNCTION "silver"."very_long_named_counterparty_settlement_i_887fed24_after_insert"();
 
 CREATE TRIGGER versioning_refuse_truncate BEFORE TRUNCATE ON "silver"."very_long_named_counterparty_settlement_instruction_detail_hist" FOR EACH STATEMENT EXECUTE FUNCTION "silver"."very_long_named_counterparty_settlemen_ecdc87ef_refuse_truncate"();
 
