@@ -30,7 +30,7 @@ venv: uv
 jdbc: ## install PostgreSQL's JDBC driver for Spark (Debian's libpostgresql-jdbc-java)
 	@bash scripts/setup_jdbc.sh "$(JDBC_JAR)"
 
-demo: setup ## build the warehouse and run the daily pipeline on the embedded PostgreSQL
+demo: setup ## build the warehouse on the embedded (or configured) PostgreSQL
 	@$(RUN) python scripts/demo.py
 
 test: setup ## run the whole test suite (starts its own PostgreSQL unless PGHOST is set)

@@ -1,16 +1,20 @@
-"""The main job (``make demo``): bring up the warehouse on the configured or embedded server.
+"""The main job (``make demo``): build the warehouse on the configured or embedded server.
 
-Today it starts (or reuses) the server and checks it can be reached; the build and the
-daily pipeline join it as they land. It ends by printing how to connect with psql.
+Starts (or reuses) the embedded PostgreSQL when no server is configured, builds every
+database project (the same steps as ``orchestrate_build.py``), prints the build report
+and how to connect. The daily bronze → silver → gold pipeline joins this job when it lands.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from collections.abc import Sequence
 
-from src.config import Settings, resolve_connection
+from src._base.build.report import render_report
+from src._base.build.steps import ALL_STEPS, BuildContext, run_steps
+from src.config import Settings
 from src.utils.cli import run_main
 from src.utils.connections import check_connection, ensure_server
 from src.utils.embedded_postgres import EmbeddedPostgres
@@ -20,15 +24,14 @@ log = logging.getLogger("demo")
 
 def _body(args: argparse.Namespace, settings: Settings) -> int:
     conn = ensure_server(settings)
-    version = check_connection(conn)
-    log.info("PostgreSQL %s reachable at %s", version, conn.describe())
-    log.info("not yet part of the main job: the warehouse build and the daily pipeline")
+    log.info("PostgreSQL %s reachable at %s", check_connection(conn), conn.describe())
+    results = run_steps(BuildContext(conn=conn, src_path=settings.src_path), ALL_STEPS, None)
+    sys.stdout.write(render_report(results) + "\n")
+    log.info("not yet part of the main job: the daily bronze -> silver -> gold pipeline")
     if conn.embedded:
         hint = EmbeddedPostgres.from_settings(settings).psql_hint()
-        log.info("connect with: %s   (stop it with: make pg-stop)", hint)
-    else:
-        log.info("configured server: %s", resolve_connection(settings).describe())
-    return 0
+        log.info("connect with: %s -d demo   (stop the server with: make pg-stop)", hint)
+    return 0 if all(r.ok for r in results) else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -259,8 +259,7 @@ class EmbeddedPostgres:
     def psql_hint(self) -> str:
         """A psql command line that reaches the server, without revealing the password."""
         return (
-            f"PGPASSFILE={self.passfile} psql -h 127.0.0.1 -p {self.port} "
-            f"-U {self.superuser} -d postgres"
+            f"PGPASSFILE={self.passfile} psql -h 127.0.0.1 -p {self.port} " f"-U {self.superuser}"
         )
 
     # -- internals -----------------------------------------------------------------------

@@ -6,6 +6,7 @@ import pytest
 
 from scripts import demo
 from src.config import ConnectionSettings
+from src.utils.connections import execute_autocommit
 from src.utils.embedded_postgres import free_port
 
 pytestmark = pytest.mark.postgres
@@ -16,6 +17,7 @@ def test_demo_runs_against_a_configured_server(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("PGHOST", pg_server.host)
@@ -23,8 +25,14 @@ def test_demo_runs_against_a_configured_server(
     monkeypatch.setenv("PGUSER", pg_server.user)
     if pg_server.password is not None:
         monkeypatch.setenv("PGPASSWORD", pg_server.password.get_secret_value())
-    assert demo.main([]) == 0
-    assert f"{pg_server.host}:{pg_server.port}" in caplog.text
+    execute_autocommit(pg_server, "DROP DATABASE IF EXISTS demo WITH (FORCE)")
+    try:
+        assert demo.main([]) == 0
+        assert f"{pg_server.host}:{pg_server.port}" in caplog.text
+        assert "Build SUCCESS" in capsys.readouterr().out
+        assert demo.main([]) == 0  # the main job can run again
+    finally:
+        execute_autocommit(pg_server, "DROP DATABASE IF EXISTS demo WITH (FORCE)")
 
 
 def test_demo_fails_with_exit_1_when_the_server_is_unreachable(

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import Boolean, DateTime, SmallInteger, text
+from sqlalchemy import Boolean
 from sqlmodel import Field, SQLModel
 from sqlmodel.main import SQLModelMetaclass
 
+from src._base.columns import server_default, smallint_key, timestamptz, utc_now, uuid_key
 from src._base.functions.system_time import SYSTEM_TIME_CALL
 from src._base.naming import snake_case
 from src._base.tables.table_types import REFERENCE, TEMPORAL, TRANSACTIONAL, TableType
@@ -25,28 +26,17 @@ from src.utils.errors import DefinitionError
 FieldSpec = tuple[Any, Any]  # (annotation, FieldInfo)
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _timestamptz(**kwargs: Any) -> Any:
-    return Field(sa_type=DateTime(timezone=True), **kwargs)
-
-
 def _reference_fields(table: str, needs_key: bool, key_column: str) -> dict[str, FieldSpec]:
     fields: dict[str, FieldSpec] = {}
     if needs_key:
-        key = Field(
-            primary_key=True, sa_type=SmallInteger, sa_column_kwargs={"autoincrement": False}
-        )
-        fields[f"{table}_id"] = (int, key)
+        fields[f"{table}_id"] = (int, smallint_key())
     fields["is_active"] = (
         bool,
         Field(default=True, nullable=False, sa_type=Boolean, sa_column_kwargs=_server("true")),
     )
     fields["systime"] = (
         datetime,
-        _timestamptz(default_factory=utc_now, nullable=False, sa_column_kwargs=_server("now()")),
+        timestamptz(default_factory=utc_now, nullable=False, server="now()"),
     )
     return fields
 
@@ -54,37 +44,25 @@ def _reference_fields(table: str, needs_key: bool, key_column: str) -> dict[str,
 def _transactional_fields(table: str, needs_key: bool, key_column: str) -> dict[str, FieldSpec]:
     fields: dict[str, FieldSpec] = {}
     if needs_key:
-        key = Field(
-            default_factory=uuid.uuid4,
-            primary_key=True,
-            sa_column_kwargs=_server("gen_random_uuid()"),
-        )
-        fields[f"{table}_id"] = (uuid.UUID, key)
+        fields[f"{table}_id"] = (uuid.UUID, uuid_key())
     fields["effective_time"] = (
         datetime,
-        _timestamptz(default_factory=utc_now, nullable=False, sa_column_kwargs=_server("now()")),
+        timestamptz(default_factory=utc_now, nullable=False, server="now()"),
     )
     return fields
 
 
 def _temporal_fields(table: str, needs_key: bool, key_column: str) -> dict[str, FieldSpec]:
-    start = _timestamptz(
-        default=None,
-        primary_key=key_column == "sys_start",
-        nullable=False,
-        sa_column_kwargs=_server(SYSTEM_TIME_CALL),
+    start = timestamptz(
+        default=None, primary_key=key_column == "sys_start", nullable=False, server=SYSTEM_TIME_CALL
     )
-    end = _timestamptz(
-        default=None,
-        primary_key=key_column == "sys_end",
-        nullable=False,
-        sa_column_kwargs=_server("'infinity'"),
+    end = timestamptz(
+        default=None, primary_key=key_column == "sys_end", nullable=False, server="'infinity'"
     )
     return {"sys_start": (datetime | None, start), "sys_end": (datetime | None, end)}
 
 
-def _server(expression: str) -> dict[str, Any]:
-    return {"server_default": text(expression)}
+_server = server_default
 
 
 SYSTEM_FIELDS: dict[str, Callable[[str, bool, str], dict[str, FieldSpec]]] = {

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlmodel import Field
+
+from src._base.build.tables import table_order
+from src._base.tables.table_type_mixins import ReferenceTableBase, TransactionalTableBase
+from src.utils.errors import DefinitionError
+
+
+def test_referenced_tables_come_first_across_schemas() -> None:
+    class SideType(ReferenceTableBase, table=True):
+        __table_args__ = {"schema": "common"}
+
+    class Order(TransactionalTableBase, table=True):
+        __table_args__ = {"schema": "silver"}
+        side_type_id: int = Field(foreign_key="common.side_type.side_type_id")
+
+    class Fill(TransactionalTableBase, table=True):
+        __table_args__ = {"schema": "gold"}
+        order_id: uuid.UUID = Field(foreign_key="silver.order.order_id")
+
+    order = [m.__name__ for m in table_order([Fill, Order, SideType])]
+    assert order == ["SideType", "Order", "Fill"]
+
+
+def test_self_reference_is_not_a_cycle() -> None:
+    class Node(TransactionalTableBase, table=True):
+        parent_id: uuid.UUID | None = Field(default=None, foreign_key="node.node_id")
+
+    assert table_order([Node]) == [Node]
+
+
+def test_cycle_names_every_table_in_it() -> None:
+    class Alpha(TransactionalTableBase, table=True):
+        beta_id: uuid.UUID = Field(foreign_key="beta.beta_id")
+
+    class Beta(TransactionalTableBase, table=True):
+        alpha_id: uuid.UUID = Field(foreign_key="alpha.alpha_id")
+
+    with pytest.raises(DefinitionError, match=r"cycle: (alpha|beta) -> (alpha|beta) -> "):
+        table_order([Alpha, Beta])
