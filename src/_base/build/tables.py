@@ -10,13 +10,18 @@ from __future__ import annotations
 import graphlib
 from pathlib import Path
 
+from pydantic import SecretStr
 from sqlalchemy import Connection, Engine, text
 
+from src._base.build.discovery import load_projects
 from src._base.build.drift import column_drift
 from src._base.build.project import LoadedProject
 from src._base.build.report import StepResult, timed
 from src._base.tables.ddl import TableDDL, execute_ddl, render_table, table_of
-from src.utils.errors import DefinitionError
+from src.config import ConnectionSettings
+from src.utils.cli import SUPPORTED_ENGINES
+from src.utils.connections import create_db_engine
+from src.utils.errors import ConfigError, DefinitionError
 
 
 def table_order(models: list[type]) -> list[type]:
@@ -88,8 +93,34 @@ def create_tables(engine: Engine, project: LoadedProject) -> StepResult:
 
 
 def create_tables_for_database(engine: Engine, src_path: Path, database_name: str) -> StepResult:
-    """Create the tables of one database project (library entry point)."""
-    from src._base.build.discovery import load_projects
-
+    """Create the tables of one database project in the database ``engine`` points at."""
     [project] = load_projects(src_path, database_name)
     return create_tables(engine, project)
+
+
+def create_tables_for_all_databases(
+    db_engine_type: str,
+    user_name: str,
+    host: str,
+    port: int,
+    src_path: Path,
+    *,
+    password: SecretStr | None = None,
+    connect_timeout: int = 5,
+) -> list[StepResult]:
+    """Create the tables of every database project, each in its own database."""
+    if db_engine_type not in SUPPORTED_ENGINES:
+        raise ConfigError(
+            f"Unknown engine_type '{db_engine_type}'. Supported: {', '.join(SUPPORTED_ENGINES)}."
+        )
+    server = ConnectionSettings(
+        host, port, user_name, "postgres", password=password, connect_timeout=connect_timeout
+    )
+    results = []
+    for project in load_projects(src_path):
+        engine = create_db_engine(server, project.name)
+        try:
+            results.append(create_tables(engine, project))
+        finally:
+            engine.dispose()
+    return results
