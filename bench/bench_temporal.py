@@ -7,9 +7,10 @@ times one operation. Baseline: a plain table with the same columns and the busin
 primary key, no triggers. Versioned: the framework's temporal table, written through its
 current-state view (the user-facing path) and directly on ``*_hist``.
 
-Operations: (a) one bulk UPDATE of 10% of rows, (b) single-row UPDATE transactions from
-pgbench (2 clients), (c) one bulk DELETE of 5% of rows. Targets: bulk UPDATE <= 1.3x,
-single-row UPDATE throughput >= 0.85x of the baseline.
+Operations: (0) loading all rows into the empty table (always into the table itself),
+(a) one bulk UPDATE of 10% of rows, (b) one bulk DELETE of 5% of rows, (c) single-row
+UPDATE transactions from pgbench (2 clients). Targets: bulk UPDATE <= 1.3x, single-row
+UPDATE throughput >= 0.85x of the baseline.
 
 Uses PGHOST/... when set, otherwise a throw-away embedded server (fsync on, like
 production; a CHECKPOINT before each timed statement).
@@ -78,6 +79,7 @@ FILL = (
     "SELECT g, 'item ' || g, (g % 1000) + 0.5, g % 97, 'load' FROM generate_series(1, {rows}) g"
 )
 OPERATIONS = {
+    "bulk INSERT (load all rows)": "",  # timed load into the empty table
     "bulk UPDATE 10%": "UPDATE {target} SET price = price + 1, updated_by = 'bulk' "
     "WHERE {current}item_id % 10 = 0",
     "bulk DELETE 5%": "DELETE FROM {target} WHERE {current}item_id % 20 = 0",
@@ -123,6 +125,18 @@ def reload(conn: ConnectionSettings, table: str, rows: int) -> None:
     raw.close()
 
 
+def timed_load(conn: ConnectionSettings, table: str, rows: int) -> float:
+    reload(conn, table, 1)  # empty it (TRUNCATE), checkpoint
+    raw = connect_raw(conn, DB)
+    raw.autocommit = True
+    with raw.cursor() as cur:
+        cur.execute("SET medallion.allow_history_rewrite = on")
+        cur.execute(f"TRUNCATE {table}")
+        cur.execute("RESET medallion.allow_history_rewrite")
+    raw.close()
+    return timed(conn, FILL.format(table=table, rows=rows))
+
+
 def timed(conn: ConnectionSettings, sql: str) -> float:
     raw = connect_raw(conn, DB)
     with raw.cursor() as cur:
@@ -157,6 +171,9 @@ def measure(conn: ConnectionSettings, rows: int, repeat: int, transactions: int)
         for _ in range(repeat):
             for label, table, target, current, _base in CASES:
                 sql = template.format(target=target, current=current)
+                if op.startswith("bulk INSERT"):
+                    samples[label].append(timed_load(conn, table, rows))
+                    continue
                 reload(conn, table, rows)
                 if op.startswith("single-row"):
                     samples[label].append(pgbench_tps(conn, sql, rows, transactions))

@@ -13,8 +13,8 @@ generates:
   closed versions, to the key and to the system columns, and stamps ``sys_start``;
 * AFTER UPDATE and AFTER DELETE statement triggers that read the transition table and
   write every closed version in one set-based INSERT;
-* an AFTER INSERT row trigger, for the user's inserts only, that refuses hand-set system
-  columns and a start before the end of an existing version of the same key;
+* an AFTER INSERT statement trigger, for the user's inserts only, that refuses hand-set
+  system columns and a start before the end of an existing version of the same key;
 * a BEFORE TRUNCATE trigger that refuses TRUNCATE;
 * the view ``s.x``: current versions (auto-updatable, so INSERT/UPDATE/DELETE through it
   are versioned by the same triggers);
@@ -205,23 +205,29 @@ $fn$"""
 
 
 def after_insert_function(names: TemporalNames) -> str:
-    """Row-level, for the user's inserts only (the trigger's WHEN skips the framework's own).
+    """Statement-level check of the user's inserts (the framework's own run one level deeper).
 
-    It runs after the unique-index wait and, under READ COMMITTED, with a fresh snapshot,
-    so it sees a concurrent transaction's close of the same key.
+    One set-based pass over the inserted rows: no per-row PL/pgSQL on bulk loads. It runs
+    after the unique-index waits and, under READ COMMITTED, with a fresh snapshot, so it
+    sees a concurrent transaction's close of the same key.
     """
-    match = " AND ".join(f"h.{quote(k)} = NEW.{quote(k)}" for k in names.keys)
+    join = " AND ".join(f"h.{quote(k)} = n.{quote(k)}" for k in names.keys)
     return f"""CREATE OR REPLACE FUNCTION {names.function("after_insert")}() RETURNS trigger
 LANGUAGE plpgsql AS $fn$
 DECLARE
     t timestamptz := {SYSTEM_TIME_CALL};
     bad record;
 BEGIN
-{_rewrite_guard("NULL")}    IF NEW.sys_start <> t OR NEW.sys_end <> 'infinity' THEN
+{_rewrite_guard("NULL")}    IF pg_trigger_depth() > 1 THEN
+        RETURN NULL;  -- closed versions written by the UPDATE/DELETE triggers
+    END IF;
+    SELECT * INTO bad FROM new_rows AS n
+    WHERE n.sys_start <> t OR n.sys_end <> 'infinity' LIMIT 1;
+    IF FOUND THEN
         {_managed_columns_error(names, "INSERT")}
     END IF;
-    SELECT h.* INTO bad FROM {names.table} AS h
-    WHERE {match} AND h.sys_end > t AND h.sys_end <> 'infinity' LIMIT 1;
+    SELECT h.* INTO bad FROM new_rows AS n JOIN {names.table} AS h ON {join}
+    WHERE h.sys_end <> 'infinity' AND h.sys_end > t LIMIT 1;
     IF FOUND THEN
         {_too_early(names, "bad", "bad.sys_end")}
     END IF;
@@ -287,7 +293,8 @@ def triggers(names: TemporalNames) -> dict[str, str]:
         f"REFERENCING OLD TABLE AS old_rows "
         f"FOR EACH STATEMENT EXECUTE FUNCTION {fn('after_delete')}()",
         f"CREATE TRIGGER versioning_after_insert AFTER INSERT ON {table} "
-        f"FOR EACH ROW WHEN (pg_trigger_depth() = 0) EXECUTE FUNCTION {fn('after_insert')}()",
+        f"REFERENCING NEW TABLE AS new_rows "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION {fn('after_insert')}()",
         f"CREATE TRIGGER versioning_refuse_truncate BEFORE TRUNCATE ON {table} "
         f"FOR EACH STATEMENT EXECUTE FUNCTION {fn('refuse_truncate')}()",
     ]

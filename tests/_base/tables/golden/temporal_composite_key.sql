@@ -118,15 +118,20 @@ BEGIN
     IF current_setting('medallion.allow_history_rewrite', true) = 'on' THEN
         RETURN NULL;
     END IF;
-    IF NEW.sys_start <> t OR NEW.sys_end <> 'infinity' THEN
+    IF pg_trigger_depth() > 1 THEN
+        RETURN NULL;  -- closed versions written by the UPDATE/DELETE triggers
+    END IF;
+    SELECT * INTO bad FROM new_rows AS n
+    WHERE n.sys_start <> t OR n.sys_end <> 'infinity' LIMIT 1;
+    IF FOUND THEN
         RAISE EXCEPTION USING
             ERRCODE = 'integrity_constraint_violation',
             MESSAGE = 'silver.position_limit_hist: sys_start and sys_end are maintained by the framework',
             HINT = 'Leave them out of the INSERT; to write history as of another time, '
                 'call medallion.set_system_time() first.';
     END IF;
-    SELECT h.* INTO bad FROM "silver"."position_limit_hist" AS h
-    WHERE h."portfolio_code" = NEW."portfolio_code" AND h."asset_class" = NEW."asset_class" AND h.sys_end > t AND h.sys_end <> 'infinity' LIMIT 1;
+    SELECT h.* INTO bad FROM new_rows AS n JOIN "silver"."position_limit_hist" AS h ON h."portfolio_code" = n."portfolio_code" AND h."asset_class" = n."asset_class"
+    WHERE h.sys_end <> 'infinity' AND h.sys_end > t LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION USING
                 ERRCODE = 'serialization_failure',
@@ -175,7 +180,7 @@ CREATE TRIGGER versioning_after_update AFTER UPDATE ON "silver"."position_limit_
 
 CREATE TRIGGER versioning_after_delete AFTER DELETE ON "silver"."position_limit_hist" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "silver"."position_limit_hist__after_delete"();
 
-CREATE TRIGGER versioning_after_insert AFTER INSERT ON "silver"."position_limit_hist" FOR EACH ROW WHEN (pg_trigger_depth() = 0) EXECUTE FUNCTION "silver"."position_limit_hist__after_insert"();
+CREATE TRIGGER versioning_after_insert AFTER INSERT ON "silver"."position_limit_hist" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "silver"."position_limit_hist__after_insert"();
 
 CREATE TRIGGER versioning_refuse_truncate BEFORE TRUNCATE ON "silver"."position_limit_hist" FOR EACH STATEMENT EXECUTE FUNCTION "silver"."position_limit_hist__refuse_truncate"();
 

@@ -118,15 +118,20 @@ BEGIN
     IF current_setting('medallion.allow_history_rewrite', true) = 'on' THEN
         RETURN NULL;
     END IF;
-    IF NEW.sys_start <> t OR NEW.sys_end <> 'infinity' THEN
+    IF pg_trigger_depth() > 1 THEN
+        RETURN NULL;  -- closed versions written by the UPDATE/DELETE triggers
+    END IF;
+    SELECT * INTO bad FROM new_rows AS n
+    WHERE n.sys_start <> t OR n.sys_end <> 'infinity' LIMIT 1;
+    IF FOUND THEN
         RAISE EXCEPTION USING
             ERRCODE = 'integrity_constraint_violation',
             MESSAGE = 'silver.very_long_named_counterparty_settlement_instruction_detail_hist: sys_start and sys_end are maintained by the framework',
             HINT = 'Leave them out of the INSERT; to write history as of another time, '
                 'call medallion.set_system_time() first.';
     END IF;
-    SELECT h.* INTO bad FROM "silver"."very_long_named_counterparty_settlement_instruction_detail_hist" AS h
-    WHERE h."instruction_id" = NEW."instruction_id" AND h.sys_end > t AND h.sys_end <> 'infinity' LIMIT 1;
+    SELECT h.* INTO bad FROM new_rows AS n JOIN "silver"."very_long_named_counterparty_settlement_instruction_detail_hist" AS h ON h."instruction_id" = n."instruction_id"
+    WHERE h.sys_end <> 'infinity' AND h.sys_end > t LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION USING
                 ERRCODE = 'serialization_failure',
@@ -175,7 +180,7 @@ CREATE TRIGGER versioning_after_update AFTER UPDATE ON "silver"."very_long_named
 
 CREATE TRIGGER versioning_after_delete AFTER DELETE ON "silver"."very_long_named_counterparty_settlement_instruction_detail_hist" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "silver"."very_long_named_counterparty_settlement_i_92362b42_after_delete"();
 
-CREATE TRIGGER versioning_after_insert AFTER INSERT ON "silver"."very_long_named_counterparty_settlement_instruction_detail_hist" FOR EACH ROW WHEN (pg_trigger_depth() = 0) EXECUTE FUNCTION "silver"."very_long_named_counterparty_settlement_i_887fed24_after_insert"();
+CREATE TRIGGER versioning_after_insert AFTER INSERT ON "silver"."very_long_named_counterparty_settlement_instruction_detail_hist" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "silver"."very_long_named_counterparty_settlement_i_887fed24_after_insert"();
 
 CREATE TRIGGER versioning_refuse_truncate BEFORE TRUNCATE ON "silver"."very_long_named_counterparty_settlement_instruction_detail_hist" FOR EACH STATEMENT EXECUTE FUNCTION "silver"."very_long_named_counterparty_settlemen_ecdc87ef_refuse_truncate"();
 
