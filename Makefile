@@ -39,7 +39,7 @@ test: setup ## run the whole test suite (starts its own PostgreSQL unless PGHOST
 lint: venv ## ruff, black --check and sqlfluff
 	$(RUN) ruff check .
 	$(RUN) black --check --quiet .
-	@sql_files=$$(git ls-files '*.sql'); if [ -n "$$sql_files" ]; then $(RUN) sqlfluff lint $$sql_files; fi
+	@sql_files=$$(git ls-files '*.sql' ':!:tests/_base/tables/golden/*'); if [ -n "$$sql_files" ]; then $(RUN) sqlfluff lint $$sql_files; fi
 
 format: venv ## fix what ruff and black can fix
 	$(RUN) ruff check --fix .

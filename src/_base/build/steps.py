@@ -108,8 +108,9 @@ def run_steps(
             log.info("%s: %s", project.name, step.description)
             result = step.run(context, project)
             results.append(result)
-            log.info("%s: %s: %s (%.2fs)", project.name, step.name, result.summary(),
-                     result.seconds)
+            log.info(
+                "%s: %s: %s (%.2fs)", project.name, step.name, result.summary(), result.seconds
+            )
             if not result.ok:
                 for line in result.failed:
                     log.error("%s: %s: %s", project.name, step.name, line)
