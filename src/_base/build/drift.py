@@ -18,12 +18,21 @@ def _type(sql_type: object) -> str:
     return _ALIASES.get(name, name)
 
 
-def column_drift(connection: Connection, table: Table) -> list[str]:
+def reflect_columns(connection: Connection, schemas: set[str | None]) -> dict[tuple, list[dict]]:
+    """Every table's reflected columns, one catalog query per schema.
+
+    Keys are ``(schema, table)``, as SQLAlchemy's multi-table reflection returns them.
+    """
+    inspector = inspect(connection)
+    found: dict[tuple, list[dict]] = {}
+    for schema in schemas:
+        found.update(inspector.get_multi_columns(schema=schema))
+    return found
+
+
+def column_drift(table: Table, reflected_columns: list[dict]) -> list[str]:
     """One line per difference in columns: missing, extra, type or nullability."""
-    reflected = {
-        column["name"]: column
-        for column in inspect(connection).get_columns(table.name, schema=table.schema)
-    }
+    reflected = {column["name"]: column for column in reflected_columns}
     lines = []
     for column in table.columns:
         found = reflected.pop(column.name, None)

@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from sqlalchemy import Connection, Engine, text
 
 from src._base.build.discovery import load_projects
-from src._base.build.drift import column_drift
+from src._base.build.drift import column_drift, reflect_columns
 from src._base.build.project import LoadedProject
 from src._base.build.report import StepResult, timed
 from src._base.tables.ddl import TableDDL, execute_ddl, render_table, table_of
@@ -75,7 +75,8 @@ def _complete_existing_table(
     for statement in missing:
         execute_ddl(connection, statement)
     (result.created if missing else result.present).append(name)
-    drift = column_drift(connection, table_of(model))
+    table = table_of(model)
+    drift = column_drift(table, catalog["columns"].get((table.schema, table.name), []))
     result.failed.extend(f"drift in {name}: {line}" for line in drift)
 
 
@@ -83,6 +84,8 @@ def create_tables(engine: Engine, project: LoadedProject) -> StepResult:
     result = StepResult("tables", project.name)
     with timed(result), engine.begin() as connection:
         catalog = _catalog(connection)
+        schemas = {table_of(m).schema for m in project.models}
+        catalog["columns"] = reflect_columns(connection, schemas)
         for model in table_order(project.models):
             ddl = render_table(model)
             if table_of(model).fullname in catalog["tables"]:
