@@ -319,6 +319,13 @@ class EmbeddedPostgres:
         owner = self._os_user()
         bins = self._bins()
         self.home.mkdir(parents=True, exist_ok=True)
+        if self.state_dir != self.home:
+            log.info(
+                "the postgres OS user cannot enter %s, so the cluster lives in %s "
+                "(set MEDALLION_EMBEDDED_DIR to choose another place)",
+                self.home.parent,
+                self.state_dir,
+            )
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.state_dir.chmod(0o755)
         self._prepare_dir(self.data_dir, owner, 0o700)
