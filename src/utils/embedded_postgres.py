@@ -97,7 +97,10 @@ def find_pg_binaries(folders: list[Path] | None = None) -> PgBinaries:
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """True unless something listens there (TIME_WAIT leftovers of a stopped server don't count,
+    as PostgreSQL binds with SO_REUSEADDR too)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
