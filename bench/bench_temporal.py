@@ -113,27 +113,22 @@ def setup_database(conn: ConnectionSettings) -> None:
 
 
 def reload(conn: ConnectionSettings, table: str, rows: int) -> None:
+    """Empty the table, load ``rows`` rows (none: leave it empty), analyse, checkpoint."""
     raw = connect_raw(conn, DB)
     raw.autocommit = True
     with raw.cursor() as cur:
         cur.execute("SET medallion.allow_history_rewrite = on")
         cur.execute(f"TRUNCATE {table}")
         cur.execute("RESET medallion.allow_history_rewrite")
-        cur.execute(FILL.format(table=table, rows=rows))
+        if rows:
+            cur.execute(FILL.format(table=table, rows=rows))
         cur.execute(f"VACUUM ANALYZE {table}")
         cur.execute("CHECKPOINT")
     raw.close()
 
 
 def timed_load(conn: ConnectionSettings, table: str, rows: int) -> float:
-    reload(conn, table, 1)  # empty it (TRUNCATE), checkpoint
-    raw = connect_raw(conn, DB)
-    raw.autocommit = True
-    with raw.cursor() as cur:
-        cur.execute("SET medallion.allow_history_rewrite = on")
-        cur.execute(f"TRUNCATE {table}")
-        cur.execute("RESET medallion.allow_history_rewrite")
-    raw.close()
+    reload(conn, table, 0)
     return timed(conn, FILL.format(table=table, rows=rows))
 
 

@@ -61,6 +61,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+@pytest.fixture
+def use_test_server(
+    pg_server: ConnectionSettings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> ConnectionSettings:
+    """Point entry points (which read PG* variables) at the session's server; no .env."""
+    monkeypatch.chdir(tmp_path)
+    for var in ("DATABASE_URL", "PGDATABASE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("PGHOST", pg_server.host)
+    monkeypatch.setenv("PGPORT", str(pg_server.port))
+    monkeypatch.setenv("PGUSER", pg_server.user)
+    if pg_server.password is not None:
+        monkeypatch.setenv("PGPASSWORD", pg_server.password.get_secret_value())
+    return pg_server
+
+
 class Project:
     """A synthetic project under a unique package and database name."""
 
@@ -77,18 +93,11 @@ class Project:
 
 @pytest.fixture
 def make_project(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pg_server: ConnectionSettings
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, use_test_server: ConnectionSettings
 ) -> Iterator[Callable[..., Project]]:
     """Make a project; the build scripts see it (MEDALLION_SRC_PATH) and the test server."""
+    pg_server = use_test_server
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.chdir(tmp_path)  # no developer .env
-    for var in ("DATABASE_URL", "PGDATABASE"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("PGHOST", pg_server.host)
-    monkeypatch.setenv("PGPORT", str(pg_server.port))
-    monkeypatch.setenv("PGUSER", pg_server.user)
-    if pg_server.password is not None:
-        monkeypatch.setenv("PGPASSWORD", pg_server.password.get_secret_value())
     made: list[Project] = []
     known_tables = set(SQLModel.metadata.tables)
 

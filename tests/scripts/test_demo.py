@@ -13,18 +13,11 @@ pytestmark = pytest.mark.postgres
 
 
 def test_demo_runs_against_a_configured_server(
-    pg_server: ConnectionSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
+    use_test_server: ConnectionSettings,
     caplog: pytest.LogCaptureFixture,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("PGHOST", pg_server.host)
-    monkeypatch.setenv("PGPORT", str(pg_server.port))
-    monkeypatch.setenv("PGUSER", pg_server.user)
-    if pg_server.password is not None:
-        monkeypatch.setenv("PGPASSWORD", pg_server.password.get_secret_value())
+    pg_server = use_test_server
     execute_autocommit(pg_server, "DROP DATABASE IF EXISTS demo WITH (FORCE)")
     try:
         assert demo.main([]) == 0

@@ -230,13 +230,8 @@ def test_other_engines_are_refused(make_project, caplog) -> None:
     assert "Unknown engine_type 'snowflake'" in caplog.text
 
 
-def test_demo_project_builds(pg_server: ConnectionSettings, monkeypatch, tmp_path) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("PGHOST", pg_server.host)
-    monkeypatch.setenv("PGPORT", str(pg_server.port))
-    monkeypatch.setenv("PGUSER", pg_server.user)
-    if pg_server.password is not None:
-        monkeypatch.setenv("PGPASSWORD", pg_server.password.get_secret_value())
+def test_demo_project_builds(use_test_server: ConnectionSettings) -> None:
+    pg_server = use_test_server
     execute_autocommit(pg_server, "DROP DATABASE IF EXISTS demo WITH (FORCE)")
     try:
         assert orchestrate_build.main(["postgres", "demo", "WARNING"]) == 0
