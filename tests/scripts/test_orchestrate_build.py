@@ -240,3 +240,25 @@ def test_demo_project_builds(use_test_server: ConnectionSettings) -> None:
         assert query(pg_server, "demo", "SELECT count(*) FROM silver.instrument") == [(0,)]
     finally:
         execute_autocommit(pg_server, "DROP DATABASE IF EXISTS demo WITH (FORCE)")
+
+
+def test_outdated_trigger_functions_are_replaced(make_project, pg_server, capsys) -> None:
+    project: Project = make_project(reference=0, transactional=0, temporal=1)
+    assert orchestrate_build.main(["postgres", project.name]) == 0
+    capsys.readouterr()
+    query(
+        pg_server,
+        project.name,
+        "CREATE OR REPLACE FUNCTION silver.thing0000_hist__after_update() RETURNS trigger "
+        "LANGUAGE plpgsql AS $fn$ BEGIN RETURN NULL; END $fn$",
+    )
+    assert orchestrate_build.main(["postgres", project.name]) == 0
+    assert report_counts(capsys.readouterr().out)["tables"] == (1, 0, 0)
+    source = query(
+        pg_server,
+        project.name,
+        "SELECT prosrc FROM pg_proc WHERE proname = 'thing0000_hist__after_update'",
+    )
+    assert "INSERT INTO" in source[0][0]
+    assert orchestrate_build.main(["postgres", project.name]) == 0
+    assert report_counts(capsys.readouterr().out)["tables"] == (0, 1, 0)
