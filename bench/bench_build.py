@@ -24,7 +24,8 @@ from synthetic_project import write_project
 
 from src.config import PROJECT_ROOT, load_settings, resolve_connection
 from src.utils.connections import execute_autocommit
-from src.utils.embedded_postgres import EmbeddedPostgres, free_port
+from src.utils.embedded_postgres import EmbeddedPostgres
+from src.utils.pg_binaries import free_port
 
 
 def _env(conn, root: Path, src: Path) -> dict[str, str]:

@@ -36,7 +36,8 @@ from src._base.tables.ddl import render_table
 from src._base.tables.table_type_mixins import TemporalTableBase
 from src.config import ConnectionSettings, load_settings, resolve_connection
 from src.utils.connections import connect_raw, execute_autocommit
-from src.utils.embedded_postgres import EmbeddedPostgres, find_pg_binaries, free_port
+from src.utils.embedded_postgres import EmbeddedPostgres
+from src.utils.pg_binaries import find_pg_binaries, free_port
 
 DB = "bench_temporal"
 PAYLOAD = (

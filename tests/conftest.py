@@ -16,7 +16,8 @@ from sqlmodel import SQLModel
 from bench.synthetic_project import write, write_project
 from src.config import ConnectionSettings, load_settings, resolve_connection
 from src.utils.connections import check_connection, execute_autocommit
-from src.utils.embedded_postgres import EmbeddedPostgres, free_port
+from src.utils.embedded_postgres import EmbeddedPostgres
+from src.utils.pg_binaries import free_port
 
 FAST_UNSAFE_OPTIONS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
 

@@ -15,10 +15,8 @@ import hashlib
 import logging
 import os
 import pwd
-import re
 import secrets
 import shutil
-import socket
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,92 +25,14 @@ from pydantic import SecretStr
 
 from src.config import ConnectionSettings, Settings
 from src.utils.errors import EmbeddedServerError
+from src.utils.pg_binaries import PgBinaries, find_pg_binaries, port_is_free
 
 log = logging.getLogger(__name__)
 
-SERVER_TOOLS = ("initdb", "pg_ctl", "postgres")
 SERVER_OS_USER = "postgres"
 # Where the cluster goes when root runs from a folder the postgres user cannot enter
 # (a checkout under a 0700 mktemp directory, say).
 ROOT_FALLBACK_BASE = Path("/var/tmp/medallion-lakehouse")
-
-
-@dataclass(frozen=True)
-class PgBinaries:
-    """A folder holding ``initdb``, ``pg_ctl`` and ``postgres`` of one major version."""
-
-    bindir: Path
-    version: int
-
-    def tool(self, name: str) -> str:
-        return str(self.bindir / name)
-
-
-def _major_version(bindir: Path) -> int:
-    out = subprocess.run(
-        [str(bindir / "postgres"), "--version"], capture_output=True, text=True, check=True
-    ).stdout
-    match = re.search(r"(\d+)(?:\.\d+)?", out)
-    if not match:
-        raise EmbeddedServerError(f"Cannot read the version of {bindir / 'postgres'}: {out!r}")
-    return int(match.group(1))
-
-
-def _has_tools(folder: Path) -> bool:
-    return all(os.access(folder / tool, os.X_OK) for tool in SERVER_TOOLS)
-
-
-def candidate_bindirs(path_env: str | None = None) -> list[Path]:
-    """Folders to look in, in order: PATH, Debian/Ubuntu's layout, the ``pgserver`` package."""
-    folders = [Path(p) for p in (path_env or "").split(os.pathsep) if p]
-    debian = sorted(
-        Path("/usr/lib/postgresql").glob("*/bin"),
-        key=lambda p: int(re.sub(r"\D", "", Path(p).parent.name) or 0),
-        reverse=True,
-    )
-    folders += [Path(p) for p in debian]
-    try:
-        import pgserver  # type: ignore[import-not-found]
-
-        folders.append(Path(pgserver.__file__).parent / "pginstall" / "bin")
-    except ImportError:
-        pass
-    return folders
-
-
-def find_pg_binaries(folders: list[Path] | None = None) -> PgBinaries:
-    """The first folder with all server tools, or an error saying how to get them."""
-    if folders is None:
-        folders = candidate_bindirs(os.environ.get("PATH"))
-    for folder in folders:
-        if _has_tools(folder):
-            resolved = Path(os.path.realpath(folder / "postgres")).parent
-            return PgBinaries(bindir=resolved, version=_major_version(resolved))
-    raise EmbeddedServerError(
-        "No PostgreSQL server binaries (initdb, pg_ctl, postgres) found. Looked in: "
-        + ", ".join(str(f) for f in folders)
-        + ". Install them (Debian: apt-get install postgresql-15; any machine: "
-        "uv sync --extra pgserver), or point PGHOST/PGPORT at an existing server."
-    )
-
-
-def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
-    """True unless something listens there (TIME_WAIT leftovers of a stopped server don't count,
-    as PostgreSQL binds with SO_REUSEADDR too)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
-def free_port() -> int:
-    """A TCP port on loopback that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -244,10 +164,18 @@ class EmbeddedPostgres:
         return True
 
     def destroy(self) -> None:
-        """Stop the server and delete its files (tests and ``make pg-reset``)."""
+        """Stop the server and delete the files it made, nothing else (``make pg-reset``).
+
+        Only a PostgreSQL data directory and the pgpass file are removed; the folders
+        holding them go only when that leaves them empty.
+        """
         self.stop()
-        shutil.rmtree(self.state_dir, ignore_errors=True)
-        shutil.rmtree(self.home, ignore_errors=True)
+        if (self.data_dir / "PG_VERSION").exists() or _is_empty_dir(self.data_dir):
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+        self.passfile.unlink(missing_ok=True)
+        for folder in {self.state_dir, self.home}:
+            if _is_empty_dir(folder):
+                folder.rmdir()
 
     def connection(self, database: str = "postgres") -> ConnectionSettings:
         return ConnectionSettings(
@@ -329,14 +257,18 @@ class EmbeddedPostgres:
                 self.home.parent,
                 self.state_dir,
             )
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        self.state_dir.chmod(0o755)
+            _own_directory(ROOT_FALLBACK_BASE)
+        _own_directory(self.state_dir)
         self._prepare_dir(self.data_dir, owner, 0o700)
         password = secrets.token_urlsafe(24)
         pwfile = self.state_dir / ".initdb-password"
-        pwfile.write_text(password + "\n", encoding="utf-8")
+        pwfile.unlink(missing_ok=True)
+        # Exclusive, never through a symlink, readable by the server's OS user only.
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+        with os.fdopen(os.open(pwfile, flags, 0o600), "w", encoding="utf-8") as handle:
+            handle.write(password + "\n")
         if self.as_root:
-            os.chown(pwfile, owner.pw_uid, owner.pw_gid)
+            os.chown(pwfile, owner.pw_uid, owner.pw_gid, follow_symlinks=False)
         try:
             self._run(
                 bins.tool("initdb"),
@@ -381,6 +313,28 @@ class EmbeddedPostgres:
 
 
 _LOOPBACK = ("127.0.0.1", "localhost")
+
+
+def _is_empty_dir(folder: Path) -> bool:
+    return folder.is_dir() and not folder.is_symlink() and not any(folder.iterdir())
+
+
+def _own_directory(folder: Path) -> None:
+    """Create ``folder`` (0755) or accept it only if it is ours and not a symlink.
+
+    The fallback location is in a world-writable /var/tmp: a folder planted there by
+    another user must never receive the server's password file or be chowned.
+    """
+    folder.mkdir(mode=0o755, parents=True, exist_ok=True)
+    if os.geteuid() != 0:
+        return  # only root hands files to another OS user
+    info = folder.lstat()
+    if folder.is_symlink() or info.st_uid != 0 or info.st_mode & 0o022:
+        raise EmbeddedServerError(
+            f"{folder} is a symlink, belongs to another user or is writable by others, so the "
+            "embedded server will not use it. Remove it, or set MEDALLION_EMBEDDED_DIR to a "
+            "directory of your own."
+        )
 
 
 def _tail(path: Path, lines: int) -> str:

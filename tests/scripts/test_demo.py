@@ -7,7 +7,7 @@ import pytest
 from scripts import demo
 from src.config import ConnectionSettings
 from src.utils.connections import execute_autocommit
-from src.utils.embedded_postgres import free_port
+from src.utils.pg_binaries import free_port
 
 pytestmark = pytest.mark.postgres
 

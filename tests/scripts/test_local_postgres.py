@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from scripts import local_postgres
-from src.utils.embedded_postgres import free_port
+from src.utils.pg_binaries import free_port
 
 pytestmark = pytest.mark.postgres
 

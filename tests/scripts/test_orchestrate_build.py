@@ -16,7 +16,7 @@ from scripts import (
 )
 from src.config import ConnectionSettings
 from src.utils.connections import connect_raw, execute_autocommit
-from src.utils.embedded_postgres import free_port
+from src.utils.pg_binaries import free_port
 from tests.conftest import Project
 
 pytestmark = pytest.mark.postgres

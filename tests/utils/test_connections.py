@@ -8,8 +8,8 @@ from pydantic import SecretStr
 
 from src.config import ConnectionSettings, Settings
 from src.utils.connections import check_connection, create_db_engine, ensure_server
-from src.utils.embedded_postgres import free_port
 from src.utils.errors import AuthenticationFailed, DatabaseUnreachable
+from src.utils.pg_binaries import free_port
 
 pytestmark = pytest.mark.postgres
 

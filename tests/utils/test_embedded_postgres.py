@@ -8,13 +8,9 @@ from pathlib import Path
 import pytest
 
 from src.utils.connections import check_connection
-from src.utils.embedded_postgres import (
-    EmbeddedPostgres,
-    PgBinaries,
-    find_pg_binaries,
-    free_port,
-)
+from src.utils.embedded_postgres import EmbeddedPostgres
 from src.utils.errors import EmbeddedServerError
+from src.utils.pg_binaries import free_port
 
 pytestmark = pytest.mark.postgres
 
@@ -24,21 +20,6 @@ def server(tmp_path: Path) -> EmbeddedPostgres:
     instance = EmbeddedPostgres(home=tmp_path / "pg", port=free_port())
     yield instance
     instance.destroy()
-
-
-def test_binaries_are_found_on_this_machine() -> None:
-    bins = find_pg_binaries()
-    assert isinstance(bins, PgBinaries)
-    assert bins.version >= 13
-    assert Path(bins.tool("initdb")).exists()
-
-
-def test_missing_binaries_say_where_they_looked_and_how_to_install(tmp_path: Path) -> None:
-    with pytest.raises(EmbeddedServerError) as err:
-        find_pg_binaries([tmp_path / "nothing-here", tmp_path])
-    message = str(err.value)
-    assert str(tmp_path / "nothing-here") in message
-    assert "apt-get install postgresql" in message and "pgserver" in message
 
 
 def test_start_initialises_reuses_and_stops(server: EmbeddedPostgres) -> None:
@@ -105,3 +86,36 @@ def _postgres_ids() -> tuple[int, int]:
 
     entry = pwd.getpwnam("postgres")
     return entry.pw_uid, entry.pw_gid
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the fallback location is for root only")
+def test_planted_fallback_folder_is_refused(tmp_path: Path) -> None:
+    import hashlib
+
+    from src.utils import embedded_postgres as module
+
+    home = tmp_path / "private" / "pg"
+    (tmp_path / "private").mkdir(mode=0o700)
+    server = EmbeddedPostgres(home=home, port=free_port())
+    digest = hashlib.sha1(str(home.resolve()).encode()).hexdigest()[:12]
+    planted = module.ROOT_FALLBACK_BASE / digest
+    planted.mkdir(parents=True)
+    os.chown(planted, 65534, 65534)  # another user got there first
+    try:
+        with pytest.raises(EmbeddedServerError, match="belongs to another user"):
+            server.start()
+        assert not (planted / ".initdb-password").exists()
+    finally:
+        planted.rmdir()
+
+
+def test_reset_deletes_only_what_the_server_made(tmp_path: Path) -> None:
+    home = tmp_path / "mine"
+    server = EmbeddedPostgres(home=home, port=free_port())
+    server.start()
+    keep = home / "notes" / "keep.txt"
+    keep.parent.mkdir()
+    keep.write_text("not the server's")
+    server.destroy()
+    assert keep.read_text() == "not the server's"
+    assert not server.passfile.exists() and not (server.data_dir / "PG_VERSION").exists()
