@@ -1,7 +1,8 @@
 """The framework schema and its system-time helpers, installed once per database.
 
 ``medallion.system_time()`` is the instant every version change uses: the transaction's
-start (``now()``), unless a replay or backfill set it for the current transaction::
+start (``now()``), unless a replay or backfill set a past time for the current
+transaction (never longer: changes at one system time collapse into one version)::
 
     BEGIN;
     SELECT medallion.set_system_time('2026-11-20 00:00+00');
@@ -13,8 +14,11 @@ from __future__ import annotations
 
 FRAMEWORK_SCHEMA = "medallion"
 SYSTEM_TIME_SETTING = "medallion.system_time"
-# Set to 'on' to TRUNCATE temporal tables or delete closed versions (retention, repairs).
+# Set to 'on' to TRUNCATE temporal tables or delete closed versions (retention, repairs);
+# honoured for the table's owner (and members of the owning role) only.
 REWRITE_SETTING = "medallion.allow_history_rewrite"
+# Set transaction-locally while the framework's own triggers write closed versions.
+INTERNAL_SETTING = "medallion.versioning_internal"
 SYSTEM_TIME_CALL = f"{FRAMEWORK_SCHEMA}.system_time()"
 SET_SYSTEM_TIME = f"{FRAMEWORK_SCHEMA}.set_system_time"
 
@@ -27,11 +31,24 @@ def framework_ddl() -> list[str]:
 LANGUAGE sql STABLE PARALLEL SAFE AS $fn$
     SELECT coalesce(nullif(current_setting('{SYSTEM_TIME_SETTING}', true), '')::timestamptz, now())
 $fn$""",
-        f"""CREATE OR REPLACE FUNCTION {FRAMEWORK_SCHEMA}.set_system_time(
-    at_time timestamptz, for_session boolean DEFAULT false
-) RETURNS timestamptz
-LANGUAGE sql VOLATILE AS $fn$
-    SELECT set_config('{SYSTEM_TIME_SETTING}', at_time::text, NOT for_session)::timestamptz
+        # An earlier signature had a for_session flag: a session-wide time made later
+        # transactions look like one, so that overload must not survive an upgrade.
+        f"DROP FUNCTION IF EXISTS {FRAMEWORK_SCHEMA}.set_system_time(timestamptz, boolean)",
+        f"""CREATE OR REPLACE FUNCTION {FRAMEWORK_SCHEMA}.set_system_time(at_time timestamptz)
+RETURNS timestamptz
+LANGUAGE plpgsql VOLATILE AS $fn$
+BEGIN
+    IF at_time IS NULL OR NOT isfinite(at_time) OR at_time > clock_timestamp() THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('system time %s is not a finite time in the past', at_time),
+            HINT = 'Replays and backfills set a past time; leave it unset to use now().';
+    END IF;
+    -- Kept as UTC ISO 8601, which reads back the same whatever TimeZone and DateStyle.
+    PERFORM set_config('{SYSTEM_TIME_SETTING}',
+        to_char(at_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), true);
+    RETURN at_time;
+END
 $fn$""",
         f"""CREATE OR REPLACE FUNCTION {FRAMEWORK_SCHEMA}.clear_system_time() RETURNS void
 LANGUAGE sql VOLATILE AS $fn$

@@ -31,6 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from src._base.functions.system_time import (
+    INTERNAL_SETTING,
     REWRITE_SETTING,
     SET_SYSTEM_TIME,
     SYSTEM_TIME_CALL,
@@ -64,6 +65,11 @@ class TemporalNames:
         """The table's name as error messages show it."""
         return f"{self.schema}.{self.hist}" if self.schema else self.hist
 
+    @property
+    def display_literal(self) -> str:
+        """``display`` safe inside a SQL string literal that is also a ``format()`` pattern."""
+        return self.display.replace("'", "''").replace("%", "%%")
+
     def function(self, suffix: str) -> str:
         return qualified(self.schema, identifier(self.hist + "_", suffix))
 
@@ -93,21 +99,25 @@ def _key_text(names: TemporalNames, record: str) -> str:
 
 
 def _rewrite_guard(returns: str) -> str:
-    """PL/pgSQL that returns early while versioning is switched off for repairs."""
-    return (
-        f"    IF current_setting('{REWRITE_SETTING}', true) = 'on' THEN\n"
-        f"        RETURN {returns};\n"
-        "    END IF;\n"
-    )
+    """PL/pgSQL that returns early while the table's owner has switched versioning off."""
+    return f"""    IF current_setting('{REWRITE_SETTING}', true) = 'on' THEN
+        IF NOT pg_has_role((SELECT relowner FROM pg_class WHERE oid = TG_RELID), 'MEMBER') THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'insufficient_privilege',
+                MESSAGE = '{REWRITE_SETTING} is honoured for the table''s owner only';
+        END IF;
+        RETURN {returns};
+    END IF;
+"""
 
 
 def _too_early(names: TemporalNames, record: str, bound: str) -> str:
     """RAISE for a change at a system time before an existing version of the key."""
     return f"""RAISE EXCEPTION USING
                 ERRCODE = 'serialization_failure',
-                MESSAGE = format('{names.display}: key (%s) has a version starting or ending '
-                    'at %s, after the system time %s of this change', {_key_text(names, record)},
-                    {bound}, t),
+                MESSAGE = format('{names.display_literal}: key (%s) has a version starting or '
+                    'ending at %s, after the system time %s of this change',
+                    {_key_text(names, record)}, {bound}, t),
                 HINT = 'A concurrent transaction changed this key first: retry. If you set '
                     '{SYSTEM_TIME_SETTING}, a version cannot start before an existing one.';"""
 
@@ -115,8 +125,8 @@ def _too_early(names: TemporalNames, record: str, bound: str) -> str:
 def _closed_version_error(names: TemporalNames, record: str) -> str:
     return f"""RAISE EXCEPTION USING
             ERRCODE = 'integrity_constraint_violation',
-            MESSAGE = format('{names.display}: version of key (%s) valid from %s to %s is closed '
-                'and cannot be changed', {_key_text(names, record)},
+            MESSAGE = format('{names.display_literal}: version of key (%s) valid from %s to %s '
+                'is closed and cannot be changed', {_key_text(names, record)},
                 {record}.sys_start, {record}.sys_end),
             HINT = 'Change the current version (sys_end = ''infinity'') instead. Repairs need '
                 'SET LOCAL {REWRITE_SETTING} = on.';"""
@@ -125,7 +135,8 @@ def _closed_version_error(names: TemporalNames, record: str) -> str:
 def _managed_columns_error(names: TemporalNames, statement: str) -> str:
     return f"""RAISE EXCEPTION USING
             ERRCODE = 'integrity_constraint_violation',
-            MESSAGE = '{names.display}: sys_start and sys_end are maintained by the framework',
+            MESSAGE = '{names.display_literal}: sys_start and sys_end are maintained by the '
+                'framework',
             HINT = 'Leave them out of the {statement}; to write history as of another time, '
                 'call {SET_SYSTEM_TIME}() first.';"""
 
@@ -154,7 +165,7 @@ BEGIN
         END IF;
         RAISE EXCEPTION USING
             ERRCODE = 'integrity_constraint_violation',
-            MESSAGE = format('{names.display}: the business key (%s) cannot be updated',
+            MESSAGE = format('{names.display_literal}: the business key (%s) cannot be updated',
                 {_key_text(names, "OLD")}),
             HINT = 'Delete the row and insert it under its new key.';
     END IF;
@@ -165,10 +176,12 @@ $fn$"""
 
 
 def _write_closed_versions(names: TemporalNames) -> str:
-    return f"""    INSERT INTO {names.table} ({_cols(names.columns)}, sys_start, sys_end)
+    return f"""    PERFORM set_config('{INTERNAL_SETTING}', 'on', true);
+    INSERT INTO {names.table} ({_cols(names.columns)}, sys_start, sys_end)
     SELECT {_cols(names.columns, "o.")}, o.sys_start, t
     FROM old_rows AS o
-    WHERE o.sys_start < t;  -- versions opened by this transaction leave no trace"""
+    WHERE o.sys_start < t;  -- versions opened by this transaction leave no trace
+    PERFORM set_config('{INTERNAL_SETTING}', '', true);"""
 
 
 def after_update_function(names: TemporalNames) -> str:
@@ -205,7 +218,7 @@ $fn$"""
 
 
 def after_insert_function(names: TemporalNames) -> str:
-    """Statement-level check of the user's inserts (the framework's own run one level deeper).
+    """Statement-level check of the user's inserts (the framework's own are marked and skipped).
 
     One set-based pass over the inserted rows: no per-row PL/pgSQL on bulk loads. It runs
     after the unique-index waits and, under READ COMMITTED, with a fresh snapshot, so it
@@ -218,8 +231,17 @@ DECLARE
     t timestamptz := {SYSTEM_TIME_CALL};
     bad record;
 BEGIN
-{_rewrite_guard("NULL")}    IF pg_trigger_depth() > 1 THEN
+{_rewrite_guard("NULL")}    IF current_setting('{INTERNAL_SETTING}', true) = 'on' THEN
         RETURN NULL;  -- closed versions written by the UPDATE/DELETE triggers
+    END IF;
+    IF current_setting('transaction_isolation') NOT IN ('read committed', 'read uncommitted')
+    THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'feature_not_supported',
+            MESSAGE = format('{names.display_literal}: INSERT into a temporal table needs READ '
+                'COMMITTED; this transaction is %s', current_setting('transaction_isolation')),
+            HINT = 'Under a snapshot isolation a concurrent close of the same key would be '
+                'invisible and versions could overlap. Insert in a READ COMMITTED transaction.';
     END IF;
     SELECT * INTO bad FROM new_rows AS n
     WHERE n.sys_start <> t OR n.sys_end <> 'infinity' LIMIT 1;
@@ -242,7 +264,7 @@ LANGUAGE plpgsql AS $fn$
 BEGIN
 {_rewrite_guard("NULL")}    RAISE EXCEPTION USING
         ERRCODE = 'integrity_constraint_violation',
-        MESSAGE = '{names.display} is a temporal table: TRUNCATE would erase its history',
+        MESSAGE = '{names.display_literal} is a temporal table: TRUNCATE would erase its history',
         HINT = 'If you mean it: BEGIN; SET LOCAL {REWRITE_SETTING} = on; TRUNCATE ...; COMMIT;';
 END
 $fn$"""

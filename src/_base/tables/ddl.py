@@ -5,6 +5,7 @@ Rendering needs no server: the same text is pinned by golden files in the tests.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Table
@@ -14,6 +15,7 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 from src._base.functions import temporal
 from src._base.naming import qualified
 from src._base.tables.table_types import TableType
+from src.utils.errors import DefinitionError
 
 DIALECT = postgresql.dialect()
 
@@ -69,9 +71,24 @@ def temporal_names(table: Table) -> temporal.TemporalNames:
     )
 
 
+SAFE_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def check_identifiers(model: type, table: Table) -> None:
+    """Refuse names the generated SQL could not carry safely (quotes, ``%``, ``$``...)."""
+    names = [table.schema, table.name, *(c.name for c in table.columns)]
+    bad = [name for name in names if name is not None and not SAFE_IDENTIFIER.match(name)]
+    if bad:
+        raise DefinitionError(
+            f"{model.__module__}.{model.__qualname__}: identifier(s) {', '.join(map(repr, bad))} "
+            "may only use letters, digits and underscores (snake_case). Rename them."
+        )
+
+
 def render_table(model: type) -> TableDDL:
     """The DDL for one table class, including what its table type adds."""
     table = table_of(model)
+    check_identifiers(model, table)
     table_type: TableType | None = getattr(model, "__table_type__", None)
     create = str(CreateTable(table).compile(dialect=DIALECT)).strip()
     indexes = [

@@ -368,3 +368,56 @@ def test_long_names_install_without_truncation(connect: Connect) -> None:
     committed(connect, f"UPDATE {view} SET detail = 'y'")
     count = run(connect(), f"SELECT count(*) FROM {view}_hist")[0][0]
     assert count == 2
+
+
+def test_inserts_made_by_a_users_own_trigger_are_still_checked(db: Connect) -> None:
+    committed(
+        db,
+        "CREATE TABLE public.staging (instrument_id int, symbol text)",
+        """CREATE FUNCTION public.forward() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            INSERT INTO silver.instrument_hist (instrument_id, symbol, sys_start, sys_end)
+            VALUES (NEW.instrument_id, NEW.symbol, '1999-01-01', '2999-01-01');
+            RETURN NULL;
+        END $$""",
+        "CREATE TRIGGER forward AFTER INSERT ON public.staging "
+        "FOR EACH ROW EXECUTE FUNCTION public.forward()",
+    )
+    conn = db()
+    with pytest.raises(psycopg2.errors.IntegrityConstraintViolation, match="maintained by"):
+        run(conn, "INSERT INTO public.staging VALUES (9, 'Z')")
+    conn.rollback()
+
+
+def test_inserts_under_snapshot_isolation_are_refused(db: Connect) -> None:
+    conn = db()
+    run(conn, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+    with pytest.raises(psycopg2.errors.FeatureNotSupported, match="needs READ COMMITTED"):
+        run(conn, INSERT_A)
+    conn.rollback()
+
+
+def test_history_rewrite_is_for_the_owner_only(db: Connect, pg_database) -> None:
+    from dataclasses import replace
+
+    from pydantic import SecretStr
+
+    from src.utils.connections import connect_raw
+
+    committed(db, INSERT_A, "DROP ROLE IF EXISTS medallion_app")
+    committed(
+        db,
+        "CREATE ROLE medallion_app LOGIN PASSWORD 'app-secret'",
+        "GRANT USAGE ON SCHEMA silver, medallion TO medallion_app",
+        "GRANT ALL ON ALL TABLES IN SCHEMA silver TO medallion_app",
+    )
+    app = connect_raw(replace(pg_database, user="medallion_app", password=SecretStr("app-secret")))
+    try:
+        run(app, "SET LOCAL medallion.allow_history_rewrite = on")
+        with pytest.raises(psycopg2.errors.InsufficientPrivilege, match="owner only"):
+            run(app, "DELETE FROM silver.instrument_hist")
+        app.rollback()
+    finally:
+        app.close()
+        committed(db, "DROP OWNED BY medallion_app", "DROP ROLE medallion_app")
+    assert len(versions(db())) == 1

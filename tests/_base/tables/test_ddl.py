@@ -70,3 +70,17 @@ def test_render_refuses_a_class_that_is_not_a_table() -> None:
 
     with pytest.raises(TypeError, match="is not a table"):
         render_table(NotATable)
+
+
+def test_identifiers_the_sql_cannot_carry_are_refused() -> None:
+    from sqlmodel import Field
+
+    from src._base.tables.table_type_mixins import TemporalTableBase
+    from src.utils.errors import DefinitionError
+
+    class OddHist(TemporalTableBase, table=True):
+        __table_args__ = {"schema": "o'brien%s"}
+        odd_id: int = Field(primary_key=True)
+
+    with pytest.raises(DefinitionError, match="letters, digits and underscores"):
+        render_table(OddHist)

@@ -16,6 +16,11 @@ DECLARE
     t timestamptz := medallion.system_time();
 BEGIN
     IF current_setting('medallion.allow_history_rewrite', true) = 'on' THEN
+        IF NOT pg_has_role((SELECT relowner FROM pg_class WHERE oid = TG_RELID), 'MEMBER') THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'insufficient_privilege',
+                MESSAGE = 'medallion.allow_history_rewrite is honoured for the table''s owner only';
+        END IF;
         RETURN NEW;
     END IF;
     IF OLD.sys_end <> 'infinity' OR NEW.sys_end <> 'infinity'
@@ -24,23 +29,24 @@ BEGIN
         IF OLD.sys_end <> 'infinity' THEN
             RAISE EXCEPTION USING
             ERRCODE = 'integrity_constraint_violation',
-            MESSAGE = format('silver.instrument_hist: version of key (%s) valid from %s to %s is closed '
-                'and cannot be changed', concat_ws(', ', OLD."instrument_id"::text),
+            MESSAGE = format('silver.instrument_hist: version of key (%s) valid from %s to %s '
+                'is closed and cannot be changed', concat_ws(', ', OLD."instrument_id"::text),
                 OLD.sys_start, OLD.sys_end),
             HINT = 'Change the current version (sys_end = ''infinity'') instead. Repairs need '
                 'SET LOCAL medallion.allow_history_rewrite = on.';
         ELSIF NEW.sys_end <> 'infinity' OR NEW.sys_start IS DISTINCT FROM OLD.sys_start THEN
             RAISE EXCEPTION USING
             ERRCODE = 'integrity_constraint_violation',
-            MESSAGE = 'silver.instrument_hist: sys_start and sys_end are maintained by the framework',
+            MESSAGE = 'silver.instrument_hist: sys_start and sys_end are maintained by the '
+                'framework',
             HINT = 'Leave them out of the UPDATE; to write history as of another time, '
                 'call medallion.set_system_time() first.';
         ELSIF OLD.sys_start > t THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'serialization_failure',
-                MESSAGE = format('silver.instrument_hist: key (%s) has a version starting or ending '
-                    'at %s, after the system time %s of this change', concat_ws(', ', OLD."instrument_id"::text),
-                    OLD.sys_start, t),
+                MESSAGE = format('silver.instrument_hist: key (%s) has a version starting or '
+                    'ending at %s, after the system time %s of this change',
+                    concat_ws(', ', OLD."instrument_id"::text), OLD.sys_start, t),
                 HINT = 'A concurrent transaction changed this key first: retry. If you set '
                     'medallion.system_time, a version cannot start before an existing one.';
         END IF;
@@ -61,12 +67,19 @@ DECLARE
     t timestamptz := medallion.system_time();
 BEGIN
     IF current_setting('medallion.allow_history_rewrite', true) = 'on' THEN
+        IF NOT pg_has_role((SELECT relowner FROM pg_class WHERE oid = TG_RELID), 'MEMBER') THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'insufficient_privilege',
+                MESSAGE = 'medallion.allow_history_rewrite is honoured for the table''s owner only';
+        END IF;
         RETURN NULL;
     END IF;
+    PERFORM set_config('medallion.versioning_internal', 'on', true);
     INSERT INTO "silver"."instrument_hist" ("instrument_id", "symbol", "name", "price", sys_start, sys_end)
     SELECT o."instrument_id", o."symbol", o."name", o."price", o.sys_start, t
     FROM old_rows AS o
     WHERE o.sys_start < t;  -- versions opened by this transaction leave no trace
+    PERFORM set_config('medallion.versioning_internal', '', true);
     RETURN NULL;
 END
 $fn$;
@@ -78,6 +91,11 @@ DECLARE
     bad record;
 BEGIN
     IF current_setting('medallion.allow_history_rewrite', true) = 'on' THEN
+        IF NOT pg_has_role((SELECT relowner FROM pg_class WHERE oid = TG_RELID), 'MEMBER') THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'insufficient_privilege',
+                MESSAGE = 'medallion.allow_history_rewrite is honoured for the table''s owner only';
+        END IF;
         RETURN NULL;
     END IF;
     SELECT * INTO bad FROM old_rows AS o
@@ -86,24 +104,26 @@ BEGIN
         IF bad.sys_end <> 'infinity' THEN
             RAISE EXCEPTION USING
             ERRCODE = 'integrity_constraint_violation',
-            MESSAGE = format('silver.instrument_hist: version of key (%s) valid from %s to %s is closed '
-                'and cannot be changed', concat_ws(', ', bad."instrument_id"::text),
+            MESSAGE = format('silver.instrument_hist: version of key (%s) valid from %s to %s '
+                'is closed and cannot be changed', concat_ws(', ', bad."instrument_id"::text),
                 bad.sys_start, bad.sys_end),
             HINT = 'Change the current version (sys_end = ''infinity'') instead. Repairs need '
                 'SET LOCAL medallion.allow_history_rewrite = on.';
         END IF;
         RAISE EXCEPTION USING
                 ERRCODE = 'serialization_failure',
-                MESSAGE = format('silver.instrument_hist: key (%s) has a version starting or ending '
-                    'at %s, after the system time %s of this change', concat_ws(', ', bad."instrument_id"::text),
-                    bad.sys_start, t),
+                MESSAGE = format('silver.instrument_hist: key (%s) has a version starting or '
+                    'ending at %s, after the system time %s of this change',
+                    concat_ws(', ', bad."instrument_id"::text), bad.sys_start, t),
                 HINT = 'A concurrent transaction changed this key first: retry. If you set '
                     'medallion.system_time, a version cannot start before an existing one.';
     END IF;
+    PERFORM set_config('medallion.versioning_internal', 'on', true);
     INSERT INTO "silver"."instrument_hist" ("instrument_id", "symbol", "name", "price", sys_start, sys_end)
     SELECT o."instrument_id", o."symbol", o."name", o."price", o.sys_start, t
     FROM old_rows AS o
     WHERE o.sys_start < t;  -- versions opened by this transaction leave no trace
+    PERFORM set_config('medallion.versioning_internal', '', true);
     RETURN NULL;
 END
 $fn$;
@@ -115,17 +135,32 @@ DECLARE
     bad record;
 BEGIN
     IF current_setting('medallion.allow_history_rewrite', true) = 'on' THEN
+        IF NOT pg_has_role((SELECT relowner FROM pg_class WHERE oid = TG_RELID), 'MEMBER') THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'insufficient_privilege',
+                MESSAGE = 'medallion.allow_history_rewrite is honoured for the table''s owner only';
+        END IF;
         RETURN NULL;
     END IF;
-    IF pg_trigger_depth() > 1 THEN
+    IF current_setting('medallion.versioning_internal', true) = 'on' THEN
         RETURN NULL;  -- closed versions written by the UPDATE/DELETE triggers
+    END IF;
+    IF current_setting('transaction_isolation') NOT IN ('read committed', 'read uncommitted')
+    THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'feature_not_supported',
+            MESSAGE = format('silver.instrument_hist: INSERT into a temporal table needs READ '
+                'COMMITTED; this transaction is %s', current_setting('transaction_isolation')),
+            HINT = 'Under a snapshot isolation a concurrent close of the same key would be '
+                'invisible and versions could overlap. Insert in a READ COMMITTED transaction.';
     END IF;
     SELECT * INTO bad FROM new_rows AS n
     WHERE n.sys_start <> t OR n.sys_end <> 'infinity' LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION USING
             ERRCODE = 'integrity_constraint_violation',
-            MESSAGE = 'silver.instrument_hist: sys_start and sys_end are maintained by the framework',
+            MESSAGE = 'silver.instrument_hist: sys_start and sys_end are maintained by the '
+                'framework',
             HINT = 'Leave them out of the INSERT; to write history as of another time, '
                 'call medallion.set_system_time() first.';
     END IF;
@@ -134,9 +169,9 @@ BEGIN
     IF FOUND THEN
         RAISE EXCEPTION USING
                 ERRCODE = 'serialization_failure',
-                MESSAGE = format('silver.instrument_hist: key (%s) has a version starting or ending '
-                    'at %s, after the system time %s of this change', concat_ws(', ', bad."instrument_id"::text),
-                    bad.sys_end, t),
+                MESSAGE = format('silver.instrument_hist: key (%s) has a version starting or '
+                    'ending at %s, after the system time %s of this change',
+                    concat_ws(', ', bad."instrument_id"::text), bad.sys_end, t),
                 HINT = 'A concurrent transaction changed this key first: retry. If you set '
                     'medallion.system_time, a version cannot start before an existing one.';
     END IF;
@@ -148,6 +183,11 @@ CREATE OR REPLACE FUNCTION "silver"."instrument_hist__refuse_truncate"() RETURNS
 LANGUAGE plpgsql AS $fn$
 BEGIN
     IF current_setting('medallion.allow_history_rewrite', true) = 'on' THEN
+        IF NOT pg_has_role((SELECT relowner FROM pg_class WHERE oid = TG_RELID), 'MEMBER') THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'insufficient_privilege',
+                MESSAGE = 'medallion.allow_history_rewrite is honoured for the table''s owner only';
+        END IF;
         RETURN NULL;
     END IF;
     RAISE EXCEPTION USING

@@ -1,0 +1,62 @@
+"""medallion.set_system_time / system_time on a real server."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import psycopg2
+import pytest
+
+from src._base.functions.system_time import framework_ddl
+from src.config import ConnectionSettings
+from src.utils.connections import connect_raw
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def conn(pg_database: ConnectionSettings):
+    connection = connect_raw(pg_database)
+    with connection.cursor() as cur:
+        for statement in framework_ddl():
+            cur.execute(statement)
+    connection.commit()
+    yield connection
+    connection.close()
+
+
+def one(conn, sql: str, *args):
+    with conn.cursor() as cur:
+        cur.execute(sql, args)
+        return cur.fetchone()[0]
+
+
+def test_set_time_reads_back_whatever_the_session_time_zone_and_date_style(conn) -> None:
+    at = datetime(2026, 11, 5, 0, 0, tzinfo=UTC)
+    one(conn, "SELECT set_config('TimeZone', 'Asia/Kolkata', true)")
+    one(conn, "SELECT set_config('DateStyle', 'Postgres, DMY', true)")
+    one(conn, "SELECT medallion.set_system_time(%s)", at)
+    one(conn, "SELECT set_config('DateStyle', 'SQL, MDY', true)")
+    assert one(conn, "SELECT medallion.system_time() = %s", at) is True  # compared in SQL
+
+
+def test_the_setting_lasts_one_transaction(conn) -> None:
+    at = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+    assert one(conn, "SELECT medallion.set_system_time(%s)", at) == at
+    assert one(conn, "SELECT medallion.system_time()") == at
+    conn.commit()
+    assert one(conn, "SELECT medallion.system_time() = now()") is True
+
+
+@pytest.mark.parametrize("value", ["infinity", "2999-01-01"])
+def test_future_or_infinite_times_are_refused(conn, value: str) -> None:
+    with pytest.raises(psycopg2.errors.InvalidParameterValue, match="time in the past"):
+        one(conn, "SELECT medallion.set_system_time(%s::timestamptz)", value)
+    conn.rollback()
+
+
+def test_framework_ddl_can_run_again(conn) -> None:
+    with conn.cursor() as cur:
+        for statement in framework_ddl():
+            cur.execute(statement)
+    conn.commit()
