@@ -215,9 +215,13 @@ def require_password(conn: ConnectionSettings, settings: Settings) -> str:
     """The password, for clients that cannot read a pgpass file (Spark's JDBC source)."""
     if conn.password is not None:
         return conn.password.get_secret_value()
-    tried = ["PGPASSWORD", "DATABASE_URL", f"PGPASSFILE or {Path.home() / '.pgpass'}"]
     if conn.embedded:
-        tried.append(str(embedded_passfile(settings)))
+        raise ConfigError(
+            f"No password for {conn.describe()} in the embedded server's pgpass file "
+            f"{embedded_passfile(settings)}: it holds the superuser 'postgres' only. Unset "
+            "PGUSER, or start the server first (make pg-start)."
+        )
+    tried = ["PGPASSWORD", "DATABASE_URL", f"PGPASSFILE or {Path.home() / '.pgpass'}"]
     raise ConfigError(
         f"No password for {conn.describe()}. Tried: {', '.join(tried)}. "
         "Set PGPASSWORD in the environment or .env, or add a line to your pgpass file."

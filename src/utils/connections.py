@@ -60,15 +60,7 @@ def translate_connect_error(
     reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc) else repr(exc)
     where = conn.describe(database)
     if "password authentication failed" in reason or "no password supplied" in reason:
-        source = (
-            "the embedded server's pgpass file (reset it with make pg-reset if it was lost)"
-            if conn.embedded
-            else "PGPASSWORD, DATABASE_URL or your pgpass file"
-        )
-        return AuthenticationFailed(
-            f"PostgreSQL at {conn.host}:{conn.port} refused the password for user '{conn.user}'. "
-            f"Check {source}."
-        )
+        return AuthenticationFailed(_auth_message(conn))
     if "does not exist" in reason and "database" in reason:
         return DatabaseUnreachable(
             f"Database in {where} does not exist: {reason}. Build it first "
@@ -81,6 +73,25 @@ def translate_connect_error(
     )
     return DatabaseUnreachable(
         f"Cannot reach PostgreSQL at {where} within {conn.connect_timeout} s: {reason}. {hint}"
+    )
+
+
+def _auth_message(conn: ConnectionSettings) -> str:
+    if conn.embedded and conn.password is None:
+        return (
+            f"No password is known for user '{conn.user}' on the embedded server: its pgpass "
+            "file holds its superuser only ('postgres'). Unset PGUSER, or point PGHOST/PGPORT "
+            "at a server where that user exists."
+        )
+    if conn.embedded:
+        return (
+            f"The embedded server refused the password in its pgpass file for '{conn.user}': "
+            "the file does not belong to this data directory. 'make pg-reset' recreates both "
+            "(it deletes the embedded server's data)."
+        )
+    return (
+        f"PostgreSQL at {conn.host}:{conn.port} refused the password for user '{conn.user}'. "
+        "Check PGPASSWORD, DATABASE_URL or your pgpass file."
     )
 
 

@@ -262,3 +262,20 @@ def test_outdated_trigger_functions_are_replaced(make_project, pg_server, capsys
     assert "INSERT INTO" in source[0][0]
     assert orchestrate_build.main(["postgres", project.name]) == 0
     assert report_counts(capsys.readouterr().out)["tables"] == (0, 1, 0)
+
+
+def test_a_role_that_cannot_create_databases_gets_a_report_not_a_traceback(
+    make_project, pg_server, monkeypatch, caplog, capsys
+) -> None:
+    project: Project = make_project()
+    execute_autocommit(pg_server, "DROP ROLE IF EXISTS medallion_reader")
+    execute_autocommit(pg_server, "CREATE ROLE medallion_reader LOGIN PASSWORD 'reader-pw'")
+    monkeypatch.setenv("PGUSER", "medallion_reader")
+    monkeypatch.setenv("PGPASSWORD", "reader-pw")
+    try:
+        assert orchestrate_build.main(["postgres", project.name]) == 1
+    finally:
+        execute_autocommit(pg_server, "DROP ROLE medallion_reader")
+    assert "permission denied to create database" in caplog.text
+    assert "Build FAILED" in capsys.readouterr().out
+    assert "reader-pw" not in caplog.text

@@ -62,3 +62,9 @@ def test_engine_url_does_not_render_the_password(pg_database: ConnectionSettings
             )
     finally:
         engine.dispose()
+
+
+def test_embedded_server_with_another_user_says_why(pg_server: ConnectionSettings) -> None:
+    stranger = replace(pg_server, user="alice", password=None, embedded=True)
+    with pytest.raises(AuthenticationFailed, match="holds its superuser only"):
+        check_connection(stranger)

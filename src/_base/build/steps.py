@@ -59,12 +59,6 @@ def _in_database(
         engine = create_db_engine(context.conn, project.name)
         try:
             return action(engine, project)
-        except (DBAPIError, psycopg2.Error) as exc:
-            reason = " ".join(str(getattr(exc, "orig", exc)).split())
-            failed = [f"{reason} (rolled back: nothing changed)"]
-            return StepResult(step, project.name, failed=failed)
-        except DefinitionError as exc:
-            return StepResult(step, project.name, failed=[str(exc)])
         finally:
             engine.dispose()
 
@@ -94,6 +88,17 @@ CONVENTIONS = Step(
 ALL_STEPS: tuple[Step, ...] = (DATABASES, SCHEMAS, TABLES, REFERENCE_DATA, CONVENTIONS)
 
 
+def _run_step(step: Step, context: BuildContext, project: LoadedProject) -> StepResult:
+    """Run one step; a database or definition error becomes the step's failure line."""
+    try:
+        return step.run(context, project)
+    except (DBAPIError, psycopg2.Error) as exc:
+        reason = " ".join(str(getattr(exc, "orig", exc)).split())
+        return StepResult(step.name, project.name, failed=[f"{reason} (rolled back)"])
+    except DefinitionError as exc:
+        return StepResult(step.name, project.name, failed=[str(exc)])
+
+
 def run_steps(
     context: BuildContext, steps: tuple[Step, ...], database_name: str | None
 ) -> list[StepResult]:
@@ -106,7 +111,7 @@ def run_steps(
                 log.warning("%s: %s skipped after the failure above", project.name, step.name)
                 continue
             log.info("%s: %s", project.name, step.description)
-            result = step.run(context, project)
+            result = _run_step(step, context, project)
             results.append(result)
             log.info(
                 "%s: %s: %s (%.2fs)", project.name, step.name, result.summary(), result.seconds
