@@ -335,6 +335,7 @@ def _own_directory(folder: Path) -> None:
             "embedded server will not use it. Remove it, or set MEDALLION_EMBEDDED_DIR to a "
             "directory of your own."
         )
+    folder.chmod(0o755)  # ours: let the server's OS user enter it
 
 
 def _tail(path: Path, lines: int) -> str:

@@ -119,3 +119,16 @@ def test_reset_deletes_only_what_the_server_made(tmp_path: Path) -> None:
     server.destroy()
     assert keep.read_text() == "not the server's"
     assert not server.passfile.exists() and not (server.data_dir / "PG_VERSION").exists()
+
+
+def test_private_home_folder_is_made_enterable() -> None:
+    import shutil
+    import tempfile
+
+    home = Path(tempfile.mkdtemp(prefix="medallion-test-"))  # 0700, under an open /tmp
+    server = EmbeddedPostgres(home=home, port=free_port())
+    try:
+        assert check_connection(server.start())
+    finally:
+        server.destroy()
+        shutil.rmtree(home, ignore_errors=True)
