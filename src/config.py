@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", validation_alias="MEDALLION_LOG_LEVEL")
     src_path: Path = Field(SRC_PATH, validation_alias="MEDALLION_SRC_PATH")
     allow_remote_rebuild: bool = Field(False, validation_alias="MEDALLION_ALLOW_REMOTE_REBUILD")
+    spark_master: str = Field("local[2]", validation_alias="MEDALLION_SPARK_MASTER")
+    spark_shuffle_partitions: int = Field(
+        4, ge=1, validation_alias="MEDALLION_SPARK_SHUFFLE_PARTITIONS"
+    )
+    jdbc_jar: Path | None = Field(None, validation_alias="MEDALLION_JDBC_JAR")
     connect_timeout: int = Field(5, ge=1, le=300, validation_alias="MEDALLION_CONNECT_TIMEOUT")
     embedded_dir: Path = Field(
         PROJECT_ROOT / ".local" / "postgres",

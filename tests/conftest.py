@@ -114,3 +114,13 @@ def make_project(
         SQLModel.metadata.remove(SQLModel.metadata.tables[name])
     for project in made:
         execute_autocommit(pg_server, f'DROP DATABASE IF EXISTS "{project.name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local SparkSession for the whole test session (started on first use)."""
+    from src.utils.spark import build_spark_session
+
+    session = build_spark_session(load_settings())
+    yield session
+    session.stop()

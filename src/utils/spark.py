@@ -1,0 +1,171 @@
+"""One way to get a SparkSession, and PostgreSQL reads and writes for transforms.
+
+PySpark is imported inside the functions: importing this module stays light.
+
+    spark = build_spark_session(settings)
+    trades = read_table(spark, conn, "bronze.br_trade", partition_column="logical_date")
+    write_copy(df, conn, "silver.trade")          # COPY from each partition: the fast path
+    write_jdbc(df, conn, "silver.trade")          # Spark's JDBC writer: the fallback
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import os
+import sys
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from src.config import ConnectionSettings, Settings
+from src.utils.errors import ConfigError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pyspark.sql import DataFrame, SparkSession
+
+log = logging.getLogger(__name__)
+
+DEBIAN_JDBC_JAR = Path("/usr/share/java/postgresql.jar")
+# Start-up is most of a small job's time: C1-only JIT cut it from 14.5 s to 10.3 s here.
+FAST_START_JVM = "-XX:+UseParallelGC -XX:TieredStopAtLevel=1"
+
+
+def find_jdbc_jar(settings: Settings) -> Path:
+    """The PostgreSQL JDBC driver: MEDALLION_JDBC_JAR, else Debian's package file."""
+    candidates = [settings.jdbc_jar] if settings.jdbc_jar else [DEBIAN_JDBC_JAR]
+    for jar in candidates:
+        if jar.is_file():
+            return jar
+    raise ConfigError(
+        f"PostgreSQL's JDBC driver was not found (looked at {', '.join(map(str, candidates))}). "
+        "Install it (make jdbc, or apt-get install libpostgresql-jdbc-java) or set "
+        "MEDALLION_JDBC_JAR to a postgresql-<version>.jar."
+    )
+
+
+def spark_conf(settings: Settings) -> dict[str, str]:
+    """The settings every session gets; any ``spark.*`` may be overridden by the cluster."""
+    return {
+        "spark.master": settings.spark_master,
+        "spark.app.name": "medallion",
+        "spark.jars": str(find_jdbc_jar(settings)),
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.shuffle.partitions": str(settings.spark_shuffle_partitions),
+        "spark.driver.extraJavaOptions": FAST_START_JVM,
+        "spark.ui.enabled": "false",
+        "spark.sql.ansi.enabled": "true",
+    }
+
+
+def build_spark_session(settings: Settings) -> SparkSession:
+    """Get (or reuse) the process's SparkSession, local by default."""
+    from pyspark.sql import SparkSession
+
+    if settings.spark_master.startswith("local"):
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        # Python workers must be this interpreter (the project's venv), not PATH's python3.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    builder = SparkSession.builder
+    for key, value in spark_conf(settings).items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("WARN")
+    return session
+
+
+def jdbc_url(conn: ConnectionSettings, database: str | None = None) -> str:
+    # stringtype=unspecified lets PostgreSQL cast strings to uuid, jsonb, enums...
+    return (
+        f"jdbc:postgresql://{conn.host}:{conn.port}/{database or conn.database}"
+        "?stringtype=unspecified"
+    )
+
+
+def jdbc_options(conn: ConnectionSettings, table: str) -> dict[str, str]:
+    options = {
+        "url": jdbc_url(conn),
+        "dbtable": table,
+        "user": conn.user,
+        "driver": "org.postgresql.Driver",
+    }
+    if conn.password is not None:
+        options["password"] = conn.password.get_secret_value()
+    return options
+
+
+def read_table(
+    spark: SparkSession,
+    conn: ConnectionSettings,
+    table: str,
+    *,
+    partition_column: str | None = None,
+    bounds: tuple[Any, Any] | None = None,
+    partitions: int = 4,
+) -> DataFrame:
+    """Read a table or ``(SELECT ...) AS q``; partitioned when a column and bounds are given."""
+    reader = spark.read.format("jdbc").options(**jdbc_options(conn, table))
+    if partition_column and bounds:
+        reader = reader.options(
+            partitionColumn=partition_column,
+            lowerBound=str(bounds[0]),
+            upperBound=str(bounds[1]),
+            numPartitions=str(partitions),
+        )
+    return reader.load()
+
+
+def write_jdbc(df: DataFrame, conn: ConnectionSettings, table: str, mode: str = "append") -> None:
+    """Spark's own JDBC writer (batched INSERTs): the fallback path."""
+    df.write.format("jdbc").options(**jdbc_options(conn, table)).mode(mode).save()
+
+
+NULL_MARKER = "\\N"
+
+
+def _csv_value(value: Any) -> Any:
+    if value is None:
+        return NULL_MARKER
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.astimezone()  # PySpark hands out local wall-clock time: make it exact
+    return value
+
+
+def copy_rows(conn: ConnectionSettings, table: str, columns: list[str], rows: Iterable) -> int:
+    """COPY rows into ``table`` over one connection; returns the count. Runs on executors."""
+    from src.utils.connections import connect_raw
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    count = 0
+    for row in rows:
+        writer.writerow([_csv_value(v) for v in row])
+        count += 1
+    if not count:
+        return 0
+    buffer.seek(0)
+    names = ", ".join(f'"{c}"' for c in columns)
+    raw = connect_raw(conn)
+    try:
+        with raw.cursor() as cur:
+            sql = f"COPY {table} ({names}) FROM STDIN WITH (FORMAT csv, NULL '{NULL_MARKER}')"
+            cur.copy_expert(sql, buffer)
+        raw.commit()
+    finally:
+        raw.close()
+    return count
+
+
+def write_copy(df: DataFrame, conn: ConnectionSettings, table: str) -> int:
+    """Append ``df`` to ``table`` with COPY from each partition (the fast path).
+
+    Each partition commits on its own, as Spark's JDBC writer does; a failed task leaves the
+    partitions that finished. Callers that need all-or-nothing write into a staging table.
+    """
+    columns = df.columns
+    counts = df.rdd.mapPartitions(lambda rows: [copy_rows(conn, table, columns, rows)]).collect()
+    total = int(sum(counts))
+    log.debug("COPY wrote %d rows into %s", total, table)
+    return total
