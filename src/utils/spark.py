@@ -10,13 +10,11 @@ PySpark is imported inside the functions: importing this module stays light.
 
 from __future__ import annotations
 
-import csv
 import io
 import logging
 import os
 import sys
 from collections.abc import Iterable
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -122,50 +120,79 @@ def write_jdbc(df: DataFrame, conn: ConnectionSettings, table: str, mode: str = 
     df.write.format("jdbc").options(**jdbc_options(conn, table)).mode(mode).save()
 
 
-NULL_MARKER = "\\N"
+# How Spark renders rows for COPY ... (FORMAT csv): NULL unquoted-empty, '' as "",
+# timestamps to the microsecond with their offset (the session is UTC).
+CSV_OPTIONS = {
+    "escape": '"',  # PostgreSQL doubles quotes inside quoted fields
+    "timestampFormat": "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX",
+    "timestampNTZFormat": "yyyy-MM-dd'T'HH:mm:ss.SSSSSS",
+    "dateFormat": "yyyy-MM-dd",
+}
 
 
-def _csv_value(value: Any) -> Any:
-    if value is None:
-        return NULL_MARKER
-    if isinstance(value, datetime) and value.tzinfo is None:
-        return value.astimezone()  # PySpark hands out local wall-clock time: make it exact
-    return value
+class _LineStream(io.TextIOBase):
+    """A file-like object over an iterator of CSV lines, read by psycopg2's COPY."""
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        self._lines = iter(lines)
+        self._buffer = ""
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> str:
+        while size < 0 or len(self._buffer) < size:
+            try:
+                line = next(self._lines)
+            except StopIteration:
+                break
+            self._buffer += line + "\n"
+            self.count += 1
+        if size < 0:
+            size = len(self._buffer)
+        chunk, self._buffer = self._buffer[:size], self._buffer[size:]
+        return chunk
 
 
-def copy_rows(conn: ConnectionSettings, table: str, columns: list[str], rows: Iterable) -> int:
-    """COPY rows into ``table`` over one connection; returns the count. Runs on executors."""
+def copy_lines(
+    conn: ConnectionSettings, table: str, columns: list[str], lines: Iterable[str]
+) -> int:
+    """Stream CSV lines into ``table`` with one COPY; returns the row count. Runs on executors."""
     from src.utils.connections import connect_raw
 
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    count = 0
-    for row in rows:
-        writer.writerow([_csv_value(v) for v in row])
-        count += 1
-    if not count:
-        return 0
-    buffer.seek(0)
+    stream = _LineStream(lines)
     names = ", ".join(f'"{c}"' for c in columns)
     raw = connect_raw(conn)
     try:
         with raw.cursor() as cur:
-            sql = f"COPY {table} ({names}) FROM STDIN WITH (FORMAT csv, NULL '{NULL_MARKER}')"
-            cur.copy_expert(sql, buffer)
+            cur.copy_expert(f"COPY {table} ({names}) FROM STDIN WITH (FORMAT csv)", stream)
         raw.commit()
     finally:
         raw.close()
-    return count
+    return stream.count
 
 
 def write_copy(df: DataFrame, conn: ConnectionSettings, table: str) -> int:
     """Append ``df`` to ``table`` with COPY from each partition (the fast path).
 
-    Each partition commits on its own, as Spark's JDBC writer does; a failed task leaves the
-    partitions that finished. Callers that need all-or-nothing write into a staging table.
+    Spark renders each row as a CSV line in the JVM (``to_csv``); Python only streams the
+    lines, in Arrow batches, into one COPY per partition. Each partition commits on its
+    own, as Spark's JDBC writer does: a failed task leaves the partitions that finished, so
+    callers that need all-or-nothing write into a staging table first.
     """
+    from pyspark.sql import functions as sf
+
     columns = df.columns
-    counts = df.rdd.mapPartitions(lambda rows: [copy_rows(conn, table, columns, rows)]).collect()
-    total = int(sum(counts))
+    lines = df.select(sf.to_csv(sf.struct(*columns), CSV_OPTIONS).alias("line"))
+
+    def copy_partition(batches: Iterable[Any]) -> Iterable[Any]:
+        import pyarrow as pa
+
+        rows = (line for batch in batches for line in batch.column(0).to_pylist())
+        yield pa.RecordBatch.from_pydict({"rows": [copy_lines(conn, table, columns, rows)]})
+
+    counts = lines.mapInArrow(copy_partition, "rows long").collect()
+    total = int(sum(row.rows for row in counts))
     log.debug("COPY wrote %d rows into %s", total, table)
     return total

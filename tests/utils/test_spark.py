@@ -22,7 +22,8 @@ TABLE = """CREATE TABLE public.fills (
 ROWS = [
     (str(uuid.uuid4()), "ACC-1", "", Decimal("10.5000"), True, date(2026, 11, 20),
      datetime(2026, 11, 20, 14, 30, 0, 123456, tzinfo=UTC)),
-    (str(uuid.uuid4()), "Société, \"quoted\"", None, Decimal("-3.2500"), False, None, None),
+    (str(uuid.uuid4()), "Société, \"quoted\"\nnext line", None, Decimal("-3.2500"), False, None,
+     None),
 ]  # fmt: skip
 
 
