@@ -78,6 +78,15 @@ def use_test_server(
     return pg_server
 
 
+@pytest.fixture
+def throwaway_server(use_test_server: ConnectionSettings) -> ConnectionSettings:
+    """The test server, only when it is the session's own: tests that drop fixed-name
+    databases (``demo``) must never run against a server someone configured."""
+    if not use_test_server.embedded:
+        pytest.skip("drops the 'demo' database: runs on the throw-away embedded server only")
+    return use_test_server
+
+
 class Project:
     """A synthetic project under a unique package and database name."""
 

@@ -13,11 +13,11 @@ pytestmark = pytest.mark.postgres
 
 
 def test_demo_runs_against_a_configured_server(
-    use_test_server: ConnectionSettings,
+    throwaway_server: ConnectionSettings,
     caplog: pytest.LogCaptureFixture,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    pg_server = use_test_server
+    pg_server = throwaway_server
     execute_autocommit(pg_server, "DROP DATABASE IF EXISTS demo WITH (FORCE)")
     try:
         assert demo.main([]) == 0

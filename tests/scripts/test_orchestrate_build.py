@@ -230,8 +230,8 @@ def test_other_engines_are_refused(make_project, caplog) -> None:
     assert "Unknown engine_type 'snowflake'" in caplog.text
 
 
-def test_demo_project_builds(use_test_server: ConnectionSettings) -> None:
-    pg_server = use_test_server
+def test_demo_project_builds(throwaway_server: ConnectionSettings) -> None:
+    pg_server = throwaway_server
     execute_autocommit(pg_server, "DROP DATABASE IF EXISTS demo WITH (FORCE)")
     try:
         assert orchestrate_build.main(["postgres", "demo", "WARNING"]) == 0
@@ -268,14 +268,14 @@ def test_a_role_that_cannot_create_databases_gets_a_report_not_a_traceback(
     make_project, pg_server, monkeypatch, caplog, capsys
 ) -> None:
     project: Project = make_project()
-    execute_autocommit(pg_server, "DROP ROLE IF EXISTS medallion_reader")
-    execute_autocommit(pg_server, "CREATE ROLE medallion_reader LOGIN PASSWORD 'reader-pw'")
-    monkeypatch.setenv("PGUSER", "medallion_reader")
+    role = f"reader_{project.name}"
+    execute_autocommit(pg_server, f"CREATE ROLE {role} LOGIN PASSWORD 'reader-pw'")
+    monkeypatch.setenv("PGUSER", role)
     monkeypatch.setenv("PGPASSWORD", "reader-pw")
     try:
         assert orchestrate_build.main(["postgres", project.name]) == 1
     finally:
-        execute_autocommit(pg_server, "DROP ROLE medallion_reader")
+        execute_autocommit(pg_server, f"DROP ROLE {role}")
     assert "permission denied to create database" in caplog.text
     assert "Build FAILED" in capsys.readouterr().out
     assert "reader-pw" not in caplog.text

@@ -404,14 +404,15 @@ def test_history_rewrite_is_for_the_owner_only(db: Connect, pg_database) -> None
 
     from src.utils.connections import connect_raw
 
-    committed(db, INSERT_A, "DROP ROLE IF EXISTS medallion_app")
+    role = f"app_{pg_database.database}"
+    committed(db, INSERT_A)
     committed(
         db,
-        "CREATE ROLE medallion_app LOGIN PASSWORD 'app-secret'",
-        "GRANT USAGE ON SCHEMA silver, medallion TO medallion_app",
-        "GRANT ALL ON ALL TABLES IN SCHEMA silver TO medallion_app",
+        f"CREATE ROLE {role} LOGIN PASSWORD 'app-secret'",
+        f"GRANT USAGE ON SCHEMA silver, medallion TO {role}",
+        f"GRANT ALL ON ALL TABLES IN SCHEMA silver TO {role}",
     )
-    app = connect_raw(replace(pg_database, user="medallion_app", password=SecretStr("app-secret")))
+    app = connect_raw(replace(pg_database, user=role, password=SecretStr("app-secret")))
     try:
         run(app, "SET LOCAL medallion.allow_history_rewrite = on")
         with pytest.raises(psycopg2.errors.InsufficientPrivilege, match="owner only"):
@@ -419,5 +420,5 @@ def test_history_rewrite_is_for_the_owner_only(db: Connect, pg_database) -> None
         app.rollback()
     finally:
         app.close()
-        committed(db, "DROP OWNED BY medallion_app", "DROP ROLE medallion_app")
+        committed(db, f"DROP OWNED BY {role}", f"DROP ROLE {role}")
     assert len(versions(db())) == 1
