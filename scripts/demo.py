@@ -16,15 +16,15 @@ from src._base.build.report import render_report
 from src._base.build.steps import ALL_STEPS, BuildContext, run_steps
 from src.config import Settings
 from src.utils.cli import run_main
-from src.utils.connections import check_connection, ensure_server
+from src.utils.connections import ensure_server
 from src.utils.embedded_postgres import EmbeddedPostgres
 
 log = logging.getLogger("demo")
 
 
 def _body(args: argparse.Namespace, settings: Settings) -> int:
-    conn = ensure_server(settings)
-    log.info("PostgreSQL %s reachable at %s", check_connection(conn), conn.describe())
+    conn = ensure_server(settings)  # starts the embedded server if needed, checks the connection
+    log.info("PostgreSQL reachable at %s", conn.describe())
     results = run_steps(BuildContext(conn=conn, src_path=settings.src_path), ALL_STEPS, None)
     sys.stdout.write(render_report(results) + "\n")
     log.info("not yet part of the main job: the daily bronze -> silver -> gold pipeline")
