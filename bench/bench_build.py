@@ -22,10 +22,9 @@ from pathlib import Path
 
 from synthetic_project import write_project
 
-from src.config import PROJECT_ROOT, load_settings, resolve_connection
+from src.config import PROJECT_ROOT, load_settings
 from src.utils.connections import execute_autocommit
-from src.utils.embedded_postgres import EmbeddedPostgres
-from src.utils.pg_binaries import free_port
+from src.utils.embedded_postgres import server_for
 
 
 def _env(conn, root: Path, src: Path) -> dict[str, str]:
@@ -77,21 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[250, 500, 1000])
     args = parser.parse_args(argv)
-    settings = load_settings()
-    server = None
-    if settings.uses_embedded_server:
-        server = EmbeddedPostgres(home=Path(tempfile.mkdtemp(prefix="bench-pg-")), port=free_port())
-        conn = server.start()
-    else:
-        conn = resolve_connection(settings)
     rows = []
-    try:
-        with tempfile.TemporaryDirectory() as root:
-            for size in args.sizes:
-                rows.append((size, *measure(conn, size, Path(root))))
-    finally:
-        if server is not None:
-            server.destroy()
+    with server_for(load_settings()) as conn, tempfile.TemporaryDirectory() as root:
+        for size in args.sizes:
+            rows.append((size, *measure(conn, size, Path(root))))
     print("\norchestrate_build on synthetic projects (wall time of whole commands)\n")
     print(f"{'tables':>7} {'full build':>11} {'2nd run':>9} {'create_all':>11} "
           f"{'full/create_all':>16} {'per table':>10}")  # fmt: skip

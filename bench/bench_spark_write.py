@@ -21,10 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from src.config import ConnectionSettings, load_settings, resolve_connection
+from src.config import ConnectionSettings, Settings, load_settings
 from src.utils.connections import connect_raw, execute_autocommit
-from src.utils.embedded_postgres import EmbeddedPostgres
-from src.utils.pg_binaries import free_port
+from src.utils.embedded_postgres import server_for
 from src.utils.spark import build_spark_session, write_copy, write_jdbc
 
 DB = "bench_spark_write"
@@ -79,15 +78,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
     settings = load_settings()
-    server = None
-    if settings.uses_embedded_server:
-        home = Path(tempfile.mkdtemp(prefix="bench-pg-"))
-        server = EmbeddedPostgres(
-            home=home, port=free_port(), server_options={"max_wal_size": "8GB"}
-        )
-        conn = server.start()
-    else:
-        conn = resolve_connection(settings)
+    with server_for(settings, server_options={"max_wal_size": "8GB"}) as conn:
+        run(settings, conn, args.rows, args.repeat)
+    return 0
+
+
+def run(settings: Settings, conn: ConnectionSettings, rows: int, repeat: int) -> None:
     spark = build_spark_session(settings)
     try:
         execute_autocommit(conn, f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
@@ -100,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
             cur.execute(f"CREATE INDEX ON {TABLE} (logical_date, portfolio_code)")
         raw.commit()
         raw.close()
-        df = spark.sql(ROWS_SQL.format(rows=args.rows)).repartition(2).cache()
+        df = spark.sql(ROWS_SQL.format(rows=rows)).repartition(2).cache()
         df.count()  # materialise once: every writer starts from the same cached rows
         with tempfile.TemporaryDirectory() as folder:
             df.coalesce(1).write.mode("overwrite").csv(folder + "/rows")
@@ -111,16 +107,13 @@ def main(argv: list[str] | None = None) -> int:
                 "write_jdbc (fallback)": lambda: write_jdbc(df, db, TABLE),
             }
             samples: dict[str, list[float]] = {name: [] for name in cases}
-            for _ in range(args.repeat):
+            for _ in range(repeat):
                 for name, action in cases.items():
                     reset(db)
                     samples[name].append(timed(action))
-        report(samples, args.rows, args.repeat)
+        report(samples, rows, repeat)
     finally:
         spark.stop()
-        if server is not None:
-            server.destroy()
-    return 0
 
 
 def report(samples: dict[str, list[float]], rows: int, repeat: int) -> None:

@@ -34,10 +34,10 @@ from sqlmodel import Field
 from src._base.functions.system_time import framework_ddl
 from src._base.tables.ddl import render_table
 from src._base.tables.table_type_mixins import TemporalTableBase
-from src.config import ConnectionSettings, load_settings, resolve_connection
+from src.config import ConnectionSettings, load_settings
 from src.utils.connections import connect_raw, execute_autocommit
-from src.utils.embedded_postgres import EmbeddedPostgres
-from src.utils.pg_binaries import find_pg_binaries, free_port
+from src.utils.embedded_postgres import server_for
+from src.utils.pg_binaries import find_pg_binaries
 
 DB = "bench_temporal"
 PAYLOAD = (
@@ -200,22 +200,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--pgbench-tx", type=int, default=20_000)
     args = parser.parse_args(argv)
-    settings = load_settings()
-    server = None
-    if settings.uses_embedded_server:
-        home = Path(tempfile.mkdtemp(prefix="bench-pg-"))
-        options = {"max_wal_size": "8GB", "shared_buffers": "1GB"}
-        server = EmbeddedPostgres(home=home, port=free_port(), server_options=options)
-        conn = server.start()
-    else:
-        conn = resolve_connection(settings)
-    try:
+    options = {"max_wal_size": "8GB", "shared_buffers": "1GB"}
+    with server_for(load_settings(), server_options=options) as conn:
         setup_database(conn)
         results = measure(conn, args.rows, args.repeat, args.pgbench_tx)
         report(results, args.rows, args.repeat)
-    finally:
-        if server is not None:
-            server.destroy()
     return 0
 
 

@@ -14,10 +14,9 @@ import pytest
 from sqlmodel import SQLModel
 
 from bench.synthetic_project import write, write_project
-from src.config import ConnectionSettings, load_settings, resolve_connection
-from src.utils.connections import check_connection, execute_autocommit
-from src.utils.embedded_postgres import EmbeddedPostgres
-from src.utils.pg_binaries import free_port
+from src.config import ConnectionSettings, load_settings
+from src.utils.connections import execute_autocommit
+from src.utils.embedded_postgres import server_for
 
 FAST_UNSAFE_OPTIONS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
 
@@ -25,22 +24,9 @@ FAST_UNSAFE_OPTIONS = {"fsync": "off", "synchronous_commit": "off", "full_page_w
 @pytest.fixture(scope="session")
 def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConnectionSettings]:
     """The session's server, as a connection to its ``postgres`` database."""
-    settings = load_settings()
-    if not settings.uses_embedded_server:
-        conn = resolve_connection(settings)
-        check_connection(conn)
+    home = tmp_path_factory.mktemp("embedded-pg")
+    with server_for(load_settings(), home=home, server_options=FAST_UNSAFE_OPTIONS) as conn:
         yield conn
-        return
-    server = EmbeddedPostgres(
-        home=tmp_path_factory.mktemp("embedded-pg"),
-        port=free_port(),
-        server_options=FAST_UNSAFE_OPTIONS,
-    )
-    conn = server.start()
-    try:
-        yield conn
-    finally:
-        server.destroy()
 
 
 @pytest.fixture

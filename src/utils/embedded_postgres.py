@@ -18,6 +18,9 @@ import pwd
 import secrets
 import shutil
 import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,7 +28,7 @@ from pydantic import SecretStr
 
 from src.config import ConnectionSettings, Settings
 from src.utils.errors import EmbeddedServerError
-from src.utils.pg_binaries import PgBinaries, find_pg_binaries, port_is_free
+from src.utils.pg_binaries import PgBinaries, find_pg_binaries, free_port, port_is_free
 
 log = logging.getLogger(__name__)
 
@@ -313,6 +316,33 @@ class EmbeddedPostgres:
 
 
 _LOOPBACK = ("127.0.0.1", "localhost")
+
+
+@contextmanager
+def server_for(
+    settings: Settings, *, home: Path | None = None, server_options: dict[str, str] | None = None
+) -> Iterator[ConnectionSettings]:
+    """The configured server, or a throw-away embedded one on a free port (tests, benchmarks).
+
+    The throw-away server lives in ``home`` (a new temporary folder by default) and is
+    stopped and deleted on exit; a configured server is only checked, never touched.
+    """
+    from src.config import resolve_connection
+    from src.utils.connections import check_connection
+
+    if not settings.uses_embedded_server:
+        conn = resolve_connection(settings)
+        check_connection(conn)
+        yield conn
+        return
+    folder = home or Path(tempfile.mkdtemp(prefix="medallion-pg-"))
+    server = EmbeddedPostgres(home=folder, port=free_port(), server_options=server_options or {})
+    try:
+        yield server.start()
+    finally:
+        server.destroy()
+        if home is None:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _is_empty_dir(folder: Path) -> bool:

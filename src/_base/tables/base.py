@@ -32,7 +32,9 @@ def _reference_fields(table: str, needs_key: bool, key_column: str) -> dict[str,
         fields[f"{table}_id"] = (int, smallint_key())
     fields["is_active"] = (
         bool,
-        Field(default=True, nullable=False, sa_type=Boolean, sa_column_kwargs=_server("true")),
+        Field(
+            default=True, nullable=False, sa_type=Boolean, sa_column_kwargs=server_default("true")
+        ),
     )
     fields["systime"] = (
         datetime,
@@ -60,9 +62,6 @@ def _temporal_fields(table: str, needs_key: bool, key_column: str) -> dict[str, 
         default=None, primary_key=key_column == "sys_end", nullable=False, server="'infinity'"
     )
     return {"sys_start": (datetime | None, start), "sys_end": (datetime | None, end)}
-
-
-_server = server_default
 
 
 SYSTEM_FIELDS: dict[str, Callable[[str, bool, str], dict[str, FieldSpec]]] = {
