@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 from urllib.parse import unquote, urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError
@@ -54,6 +55,11 @@ class Settings(BaseSettings):
         4, ge=1, validation_alias="MEDALLION_SPARK_SHUFFLE_PARTITIONS"
     )
     jdbc_jar: Path | None = Field(None, validation_alias="MEDALLION_JDBC_JAR")
+    spark_writer: Literal["copy", "jdbc"] = Field("copy", validation_alias="MEDALLION_SPARK_WRITER")
+    landing_dir: Path = Field(
+        PROJECT_ROOT / ".local" / "landing", validation_alias="MEDALLION_LANDING_DIR"
+    )
+    source_database: str = Field("demo_source", validation_alias="MEDALLION_SOURCE_DATABASE")
     connect_timeout: int = Field(5, ge=1, le=300, validation_alias="MEDALLION_CONNECT_TIMEOUT")
     embedded_dir: Path = Field(
         PROJECT_ROOT / ".local" / "postgres",

@@ -34,3 +34,7 @@ class ConventionError(MedallionError):
 
 class DefinitionError(MedallionError):
     """A table class cannot be turned into DDL (bad key, missing column, ...)."""
+
+
+class PipelineError(MedallionError):
+    """A transform cannot run for this date: an input is missing, or the order is wrong."""

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 DEBIAN_JDBC_JAR = Path("/usr/share/java/postgresql.jar")
 # Start-up is most of a small job's time: C1-only JIT cut it from 14.5 s to 10.3 s here.
-FAST_START_JVM = "-XX:+UseParallelGC -XX:TieredStopAtLevel=1"
+FAST_START_JVM = "-XX:+UseParallelGC -XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m"
 
 
 def find_jdbc_jar(settings: Settings) -> Path:

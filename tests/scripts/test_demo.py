@@ -12,20 +12,34 @@ from src.utils.pg_binaries import free_port
 pytestmark = pytest.mark.postgres
 
 
-def test_demo_runs_against_a_configured_server(
+SMALL = ["--trades", "200", "--instruments", "8"]
+
+
+def test_demo_builds_generates_and_runs_the_pipeline(
     throwaway_server: ConnectionSettings,
     caplog: pytest.LogCaptureFixture,
     capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     pg_server = throwaway_server
-    execute_autocommit(pg_server, "DROP DATABASE IF EXISTS demo WITH (FORCE)")
+    monkeypatch.setenv("MEDALLION_LANDING_DIR", str(tmp_path / "landing"))
+    for name in ("demo", "demo_source"):
+        execute_autocommit(pg_server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     try:
-        assert demo.main([]) == 0
+        assert demo.main(SMALL) == 0
         assert f"{pg_server.host}:{pg_server.port}" in caplog.text
-        assert "Build SUCCESS" in capsys.readouterr().out
-        assert demo.main([]) == 0  # the main job can run again
+        out = capsys.readouterr().out
+        assert "Build SUCCESS" in out
+        assert "2026-11-19" in out and "2026-11-20" in out
+        assert "trade_to_silver" in out and "required_field_null" in out
+        gold = next(line for line in out.splitlines() if line.startswith("  gold "))
+        assert "position_eod" in gold and " 0 rows" not in gold
+        assert demo.main(SMALL) == 0  # the main job can run again: loaded days are skipped
+        assert "skipped" in capsys.readouterr().out
     finally:
-        execute_autocommit(pg_server, "DROP DATABASE IF EXISTS demo WITH (FORCE)")
+        for name in ("demo", "demo_source"):
+            execute_autocommit(pg_server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def test_demo_fails_with_exit_1_when_the_server_is_unreachable(

@@ -25,6 +25,8 @@ SET_SYSTEM_TIME = f"{FRAMEWORK_SCHEMA}.set_system_time"
 
 def framework_ddl() -> list[str]:
     """Statements creating the framework schema and helpers; safe to run repeatedly."""
+    from src._base.functions.load_log import load_log_ddl  # it names this module's schema
+
     return [
         f"CREATE SCHEMA IF NOT EXISTS {FRAMEWORK_SCHEMA}",
         f"""CREATE OR REPLACE FUNCTION {FRAMEWORK_SCHEMA}.system_time() RETURNS timestamptz
@@ -56,4 +58,5 @@ LANGUAGE sql VOLATILE AS $fn$
 $fn$""",
         f"""COMMENT ON FUNCTION {FRAMEWORK_SCHEMA}.system_time() IS
 'The instant version changes use: now(), or the time set by {SET_SYSTEM_TIME}()'""",
+        *load_log_ddl(),
     ]

@@ -1,14 +1,14 @@
-import uuid
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import DateTime
 from sqlmodel import Field
 
+from src._base.tables.load_metadata import LoadMetadataMixin
 from src._base.tables.table_type_mixins import TransactionalTableBase
 
 
-class BrInstrument(TransactionalTableBase, table=True):
-    """Instrument rows as landed from the operational database (append-only)."""
+class BrInstrument(TransactionalTableBase, LoadMetadataMixin, table=True):
+    """The instrument master as extracted each day (a full snapshot per batch, untyped)."""
 
     __table_args__ = {"schema": "bronze"}
     instrument_code: str | None = None
@@ -16,8 +16,4 @@ class BrInstrument(TransactionalTableBase, table=True):
     asset_class_code: str | None = None
     exchange_mic: str | None = None
     currency_code: str | None = None
-    batch_id: uuid.UUID
-    logical_date: date
-    load_time: datetime = Field(sa_type=DateTime(timezone=True))
-    source: str
-    content_hash: str = Field(max_length=64)
+    source_updated_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))

@@ -1,31 +1,28 @@
-import uuid
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import DateTime, Index, Numeric
+from sqlalchemy import DateTime, Numeric
 from sqlmodel import Field
 
+from src._base.tables.load_metadata import LoadMetadataMixin
 from src._base.tables.table_type_mixins import TransactionalTableBase
 
 
-class BrTrade(TransactionalTableBase, table=True):
-    """Trade lifecycle events as landed from the operational database (append-only)."""
+class BrTrade(TransactionalTableBase, LoadMetadataMixin, table=True):
+    """Trade lifecycle events as recorded by the order system, one row per event as landed.
 
-    __table_args__ = (
-        Index("br_trade_batch_idx", "logical_date", "batch_id"),
-        {"schema": "bronze"},
-    )
-    source_trade_id: str | None = None
+    Each event carries the trade's full state after it (ordered and filled quantity,
+    average price); nothing is validated here: silver quarantines what breaks a rule.
+    """
+
+    __table_args__ = {"schema": "bronze"}
     source_event_id: str | None = None
+    source_trade_id: str | None = None
     portfolio_code: str | None = None
     instrument_code: str | None = None
     action_code: str | None = None
     status_code: str | None = None
     quantity: Decimal | None = Field(default=None, sa_type=Numeric(18, 4))
+    filled_quantity: Decimal | None = Field(default=None, sa_type=Numeric(18, 4))
     price: Decimal | None = Field(default=None, sa_type=Numeric(18, 6))
     event_time: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
-    batch_id: uuid.UUID
-    logical_date: date
-    load_time: datetime = Field(sa_type=DateTime(timezone=True))
-    source: str
-    content_hash: str = Field(max_length=64)

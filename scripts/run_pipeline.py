@@ -1,0 +1,52 @@
+"""Run a project's transforms for a date or a date range: all layers, some, or one transform.
+
+    python scripts/run_pipeline.py demo --date 2026-11-20                 # bronze, silver, gold
+    python scripts/run_pipeline.py demo silver --date 2026-11-20          # one layer
+    python scripts/run_pipeline.py demo --transform trade_to_silver --date 2026-11-20
+    python scripts/run_pipeline.py demo --date 2026-11-16 --to 2026-11-20 # a backfill, in order
+
+Spark runs locally (MEDALLION_SPARK_MASTER=local[2]) unless a master is configured.
+Exit code 0 when every transform succeeded, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from datetime import date
+
+from src._base.pipeline.daily import date_range, run_days
+from src._base.pipeline.report import render_results
+from src.config import Settings
+from src.utils.cli import run_main
+from src.utils.connections import ensure_server
+from src.utils.spark import build_spark_session
+
+
+def _body(args: argparse.Namespace, settings: Settings) -> int:
+    conn = ensure_server(settings)
+    spark = build_spark_session(settings)
+    days = date_range(args.date, args.to)
+    results = run_days(
+        spark, settings, conn, args.database, days, layers=args.layers, names=args.transform
+    )
+    sys.stdout.write(render_results(results) + "\n")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("database", help="database project, e.g. demo")
+    parser.add_argument("layers", nargs="*", help="bronze, silver and/or gold (default: all)")
+    parser.add_argument("--date", type=date.fromisoformat, required=True, help="YYYY-MM-DD")
+    parser.add_argument("--to", type=date.fromisoformat, help="last date of a range, inclusive")
+    parser.add_argument(
+        "--transform", action="append", default=[], help="run only this transform (repeatable)"
+    )
+    parser.add_argument("--log-level", dest="log_level", default=None)
+    return run_main(_body, parser, argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

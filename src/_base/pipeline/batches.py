@@ -1,0 +1,107 @@
+"""The load log protocol: begin, publish (in the caller's transaction), fail, check.
+
+begin_batch(raw, job, day, batch_id)        # 'running', attempts + 1
+... write, then in the publishing transaction:
+finish_batch(cur, job, day, read=..., written=..., rejected=...)
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import date
+
+from src._base.functions.load_log import LOAD_LOG
+from src.utils.errors import PipelineError
+
+
+def begin_batch(raw, job: str, day: date, batch_id: uuid.UUID) -> None:
+    with raw.cursor() as cur:
+        cur.execute(
+            f"""INSERT INTO {LOAD_LOG} AS l (job, logical_date, batch_id, status)
+VALUES (%s, %s, %s, 'running')
+ON CONFLICT (job, logical_date) DO UPDATE SET status = 'running', batch_id = excluded.batch_id,
+    attempts = l.attempts + 1, started_at = clock_timestamp(), finished_at = NULL,
+    message = NULL""",
+            (job, day, str(batch_id)),
+        )
+    raw.commit()
+
+
+def finish_batch(cur, job: str, day: date, *, read: int, written: int, rejected: int) -> None:
+    cur.execute(
+        f"""UPDATE {LOAD_LOG} SET status = 'succeeded', rows_read = %s, rows_written = %s,
+    rows_rejected = %s, finished_at = clock_timestamp() WHERE job = %s AND logical_date = %s""",
+        (read, written, rejected, job, day),
+    )
+
+
+def fail_batch(raw, job: str, day: date, message: str) -> None:
+    raw.rollback()
+    with raw.cursor() as cur:
+        cur.execute(
+            f"""UPDATE {LOAD_LOG} SET status = 'failed', finished_at = clock_timestamp(),
+    message = left(%s, 2000) WHERE job = %s AND logical_date = %s""",
+            (message, job, day),
+        )
+    raw.commit()
+
+
+def batch_status(raw, job: str, day: date) -> str | None:
+    with raw.cursor() as cur:
+        cur.execute(
+            f"SELECT status FROM {LOAD_LOG} WHERE job = %s AND logical_date = %s", (job, day)
+        )
+        row = cur.fetchone()
+    return row[0] if row else None
+
+
+def succeeded_batch(raw, job: str, day: date) -> uuid.UUID | None:
+    with raw.cursor() as cur:
+        cur.execute(
+            f"""SELECT batch_id FROM {LOAD_LOG}
+WHERE job = %s AND logical_date = %s AND status = 'succeeded'""",
+            (job, day),
+        )
+        row = cur.fetchone()
+    return uuid.UUID(str(row[0])) if row else None
+
+
+def require_inputs(raw, job: str, day: date, inputs: Iterable[str]) -> dict[str, uuid.UUID]:
+    """The published batch of each input job for ``day``; refuses when one is missing."""
+    batches = {name: succeeded_batch(raw, name, day) for name in inputs}
+    missing = sorted(name for name, batch in batches.items() if batch is None)
+    if missing:
+        raise PipelineError(
+            f"{job} for {day}: input load(s) {', '.join(missing)} have not succeeded for "
+            f"{day}. Run them first, e.g. scripts/run_pipeline.py <database> <layer> "
+            f"--date {day}."
+        )
+    return batches  # type: ignore[return-value]
+
+
+def require_in_order(raw, job: str, day: date) -> str | None:
+    """Check a history-keeping job's date against the latest one it has published.
+
+    The latest date or a later one may run (rerunning the latest is idempotent). An
+    earlier date that was loaded is already part of the history: returns why to skip
+    it. An earlier date never loaded is refused: its versions would have to go before
+    versions that already exist.
+    """
+    with raw.cursor() as cur:
+        cur.execute(
+            f"""SELECT max(logical_date) FROM {LOAD_LOG}
+WHERE job = %s AND status = 'succeeded'""",
+            (job,),
+        )
+        (latest,) = cur.fetchone()
+    if latest is None or day >= latest:
+        return None
+    if batch_status(raw, job, day) == "succeeded":
+        return f"{day} is already part of the history (loaded up to {latest})"
+    raise PipelineError(
+        f"{job} for {day}: refused, history is already loaded up to {latest} and {day} was "
+        "never loaded. Silver keeps history in system time, so days load in order: "
+        "rebuild the warehouse (orchestrate_build.py --rebuild) and replay the days in "
+        f"order, or load {day}'s data with a later date."
+    )

@@ -1,0 +1,134 @@
+"""Publish a load all at once: stage frames with COPY, then one transaction.
+
+    with publication(cfg, "instrument_to_silver") as pub:
+        snapshot = pub.stage(snapshot_df, "snapshot")        # an UNLOGGED staging table
+        pub.execute(merge_sql(snapshot))                      # queued, not yet run
+        pub.read, pub.written = 120, 118
+    # on leaving: BEGIN; set_system_time; queued SQL; load_log 'succeeded'; COMMIT
+
+Readers never see half a load: staging tables are private and dropped afterwards, and
+the target tables change in one transaction. A failure marks the load ``failed``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from src._base.functions.system_time import FRAMEWORK_SCHEMA, SET_SYSTEM_TIME
+from src._base.pipeline.batches import begin_batch, fail_batch, finish_batch
+from src._base.pipeline.frames import write_frame
+from src._base.pipeline.run_config import RunConfig
+from src.utils.connections import connect_raw
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pyspark.sql import DataFrame
+
+log = logging.getLogger(__name__)
+
+_PG_TYPES = {
+    "string": "text",
+    "boolean": "boolean",
+    "tinyint": "smallint",
+    "smallint": "smallint",
+    "int": "integer",
+    "bigint": "bigint",
+    "float": "real",
+    "double": "double precision",
+    "date": "date",
+    "timestamp": "timestamptz",
+    "timestamp_ntz": "timestamp",
+    "binary": "bytea",
+}
+
+
+def pg_type(spark_type: str) -> str:
+    """PostgreSQL's type for a Spark ``simpleString`` type (decimals keep their scale)."""
+    decimal = re.fullmatch(r"decimal\((\d+),(\d+)\)", spark_type)
+    if decimal:
+        return f"numeric({decimal[1]},{decimal[2]})"
+    return _PG_TYPES.get(spark_type, "text")
+
+
+class Publication:
+    def __init__(self, cfg: RunConfig, job: str, raw: Any) -> None:
+        self.cfg, self.job, self.raw = cfg, job, raw
+        self.batch_id = cfg.batch_id(job)
+        self.statements: list[tuple[str, Any]] = []
+        self.staged: list[str] = []
+        self.staged_rows: dict[str, int] = {}  # rows staged, by the name given to stage()
+        self.read = self.written = self.rejected = 0
+        self.system_time: datetime | None = None
+
+    def stage(self, df: DataFrame, name: str, types: dict[str, str] | None = None) -> str:
+        """COPY ``df`` into a new UNLOGGED table; returns its qualified name.
+
+        Column types follow Spark's; ``types`` overrides some (``{"trade_id": "uuid"}``).
+        """
+        table = f'{FRAMEWORK_SCHEMA}."stage_{self.job}_{name}_{uuid.uuid4().hex[:8]}"'
+        types = types or {}
+        columns = ", ".join(
+            f'"{f.name}" {types.get(f.name) or pg_type(f.dataType.simpleString())}'
+            for f in df.schema
+        )
+        with self.raw.cursor() as cur:
+            cur.execute(f"CREATE UNLOGGED TABLE {table} ({columns})")
+        self.raw.commit()
+        self.staged.append(table)
+        rows = write_frame(df, self.cfg.warehouse, table, self.cfg.writer)
+        self.staged_rows[name] = rows
+        with self.raw.cursor() as cur:
+            cur.execute(f"ANALYZE {table}")
+        self.raw.commit()
+        log.debug("%s: staged %d rows in %s", self.job, rows, table)
+        return table
+
+    def execute(self, sql: str, params: Any = None) -> None:
+        """Queue a statement (psycopg2 parameters: tuple or dict) for the transaction."""
+        self.statements.append((sql, params))
+
+    def commit(self) -> None:
+        with self.raw.cursor() as cur:
+            if self.system_time is not None:
+                cur.execute(f"SELECT {SET_SYSTEM_TIME}(%s)", (self.system_time,))
+            for sql, params in self.statements:
+                cur.execute(sql, params)
+            finish_batch(
+                cur,
+                self.job,
+                self.cfg.logical_date,
+                read=self.read,
+                written=self.written,
+                rejected=self.rejected,
+            )
+        self.raw.commit()
+
+    def drop_staged(self) -> None:
+        self.raw.rollback()
+        with self.raw.cursor() as cur:
+            for table in self.staged:
+                cur.execute(f"DROP TABLE IF EXISTS {table}")
+        self.raw.commit()
+
+
+@contextmanager
+def publication(cfg: RunConfig, job: str) -> Iterator[Publication]:
+    raw = connect_raw(cfg.warehouse)
+    pub = Publication(cfg, job, raw)
+    try:
+        begin_batch(raw, job, cfg.logical_date, pub.batch_id)
+        try:
+            yield pub
+            pub.commit()
+        except BaseException as exc:
+            fail_batch(raw, job, cfg.logical_date, f"{type(exc).__name__}: {exc}")
+            raise
+        finally:
+            pub.drop_staged()
+    finally:
+        raw.close()

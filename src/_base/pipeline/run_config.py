@@ -1,0 +1,42 @@
+"""What a transform gets besides its SparkSession: ``run(spark, cfg)``.
+
+Built once by the entry point (runner CLI, main job, Airflow task) from the settings and
+the run's logical date, then passed down; a transform reads nothing else.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+
+from src.config import ConnectionSettings
+
+# Batch ids are name-based (uuid5 of job and date) so a rerun reuses the same id.
+BATCH_NAMESPACE = uuid.UUID("6f0b7f4e-5a51-4f39-9d0c-6d6c1b3e2a10")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    logical_date: date
+    warehouse: ConnectionSettings  # the warehouse database (the project's, e.g. demo)
+    source: ConnectionSettings  # the operational source database
+    landing_dir: Path  # the landing zone of files (Parquet bars)
+    writer: str = "copy"  # "copy" (COPY per partition) or "jdbc" (Spark's JDBC writer)
+    read_partitions: int = 4  # JDBC read partitions for large inputs
+
+    @property
+    def system_time(self) -> datetime:
+        """The instant silver versions of this date start: midnight after it, UTC.
+
+        Fixed per date, so a replay of the date reproduces the same history.
+        """
+        return datetime.combine(self.logical_date + timedelta(days=1), time(0), tzinfo=UTC)
+
+    @property
+    def day_start(self) -> datetime:
+        return datetime.combine(self.logical_date, time(0), tzinfo=UTC)
+
+    def batch_id(self, job: str) -> uuid.UUID:
+        return uuid.uuid5(BATCH_NAMESPACE, f"{job}/{self.logical_date.isoformat()}")

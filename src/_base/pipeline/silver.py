@@ -1,0 +1,140 @@
+"""Pieces every silver load uses: read the published bronze batch, check the order,
+stage and publish rejects to the quarantine table, count them by rule; and the whole
+snapshot-into-history load (:func:`run_snapshot_load`) master data shares."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from src._base.pipeline.batches import require_in_order, require_inputs
+from src._base.pipeline.frames import read_jdbc, register
+from src._base.pipeline.merge import quarantine_sql, temporal_merge_sql
+from src._base.pipeline.publish import Publication, publication
+from src._base.pipeline.result import TransformResult
+from src._base.pipeline.run_config import RunConfig
+from src.utils.connections import connect_raw
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pyspark.sql import DataFrame, SparkSession
+
+QUARANTINE_COLUMNS = ("record_key", "rule", "record")
+
+
+@dataclass(frozen=True)
+class Inputs:
+    batches: dict[str, uuid.UUID]  # the published batch of each input load
+    skipped: str | None = None  # set when the date is already part of the history
+
+
+def check_inputs(cfg: RunConfig, job: str, inputs: tuple[str, ...], *, in_order: bool) -> Inputs:
+    """The published batch of each input load; history loads also check the date order
+    (see :func:`~src._base.pipeline.batches.require_in_order`).
+
+    Runs before the load starts, so a refused run leaves the load log as it was.
+    """
+    raw = connect_raw(cfg.warehouse)
+    try:
+        skipped = require_in_order(raw, job, cfg.logical_date) if in_order else None
+        if skipped:
+            return Inputs({}, skipped)
+        return Inputs(require_inputs(raw, job, cfg.logical_date, inputs))
+    finally:
+        raw.close()
+
+
+def register_batch(
+    spark: SparkSession,
+    cfg: RunConfig,
+    table: str,
+    batch_id: object,
+    view: str,
+    *,
+    partition_sql: str | None = None,
+) -> DataFrame:
+    """The rows one bronze batch wrote to ``table``, as the temporary view ``view``."""
+    query = f"(SELECT * FROM {table} WHERE batch_id = '{batch_id}') AS q"
+    partitions = cfg.read_partitions if partition_sql else 1
+    df = read_jdbc(spark, cfg.warehouse, query, partitions=partitions, partition_sql=partition_sql)
+    return register(df, view)
+
+
+def register_tables(spark: SparkSession, cfg: RunConfig, views: dict[str, str]) -> None:
+    """Small warehouse tables (reference data, current views) as temporary views."""
+    for view, table in views.items():
+        register(read_jdbc(spark, cfg.warehouse, table), view)
+
+
+def publish_rejects(pub: Publication, rejects: DataFrame, quarantine: str, source: str) -> dict:
+    """Stage ``rejects`` (record_key, rule, record) and queue the quarantine replace.
+
+    Returns the reject count by rule, which also becomes the load's ``rows_rejected``.
+    """
+    counts = {
+        row["rule"]: int(row["n"])
+        for row in rejects.groupBy("rule").count().withColumnRenamed("count", "n").collect()
+    }
+    stage = pub.stage(rejects.select(*QUARANTINE_COLUMNS), "rejects")
+    params = {
+        "job": pub.job,
+        "day": pub.cfg.logical_date,
+        "source": source,
+        "batch": str(pub.batch_id),
+        "at": pub.cfg.system_time,
+    }
+    pub.execute(quarantine_sql(quarantine, stage), params)
+    pub.rejected = sum(counts.values())
+    return counts
+
+
+@dataclass(frozen=True)
+class SnapshotLoad:
+    """A silver load that merges a master-data snapshot into a temporal table.
+
+    The transform's SQL, over the bronze batch (view ``bronze_view``) and ``lookups``:
+    ``checked`` adds a ``rule`` column (NULL when the row is valid); ``snapshot`` selects
+    the key, ``columns`` and ``is_valid`` from the view ``checked``; ``rejects`` selects
+    ``record_key, rule, record`` from it.
+    """
+
+    job: str
+    input: str  # the bronze load
+    bronze_table: str
+    bronze_view: str
+    hist: str
+    keys: tuple[str, ...]
+    columns: tuple[str, ...]
+    checked: str
+    snapshot: str
+    rejects: str
+    lookups: dict[str, str]
+    quarantine: str
+
+
+def run_snapshot_load(spark: SparkSession, cfg: RunConfig, load: SnapshotLoad) -> TransformResult:
+    """Validate, quarantine and merge one day's snapshot; versions start at system time."""
+    result = TransformResult(load.job, "silver")
+    inputs = check_inputs(cfg, load.job, (load.input,), in_order=True)
+    if inputs.skipped:
+        result.skipped = inputs.skipped
+        return result
+    with publication(cfg, load.job) as pub:
+        batch = inputs.batches[load.input]
+        register_batch(spark, cfg, load.bronze_table, batch, load.bronze_view)
+        register_tables(spark, cfg, load.lookups)
+        checked = register(spark.sql(load.checked).cache(), "checked")
+        try:
+            snapshot = pub.stage(spark.sql(load.snapshot), "snapshot")
+            rejects = spark.sql(load.rejects)
+            result.rejected = publish_rejects(pub, rejects, load.quarantine, load.bronze_table)
+            for sql in temporal_merge_sql(
+                load.hist, load.keys, load.columns, snapshot, valid="is_valid"
+            ):
+                pub.execute(sql)
+            pub.system_time = cfg.system_time
+            result.rows_read = pub.read = checked.count()
+            result.rows_written = pub.written = pub.read - pub.rejected
+        finally:
+            checked.unpersist()
+    return result

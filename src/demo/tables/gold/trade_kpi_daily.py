@@ -1,0 +1,24 @@
+from datetime import date
+
+from sqlalchemy import Double
+from sqlmodel import Field
+
+from src._base.tables.table_type_mixins import TransactionalTableBase
+
+
+class TradeKpiDaily(TransactionalTableBase, table=True):
+    """Daily trading KPIs over the trades placed that day, in their latest known state."""
+
+    __table_args__ = {"schema": "gold"}
+    business_date: date = Field(unique=True)
+    trades: int
+    filled: int = Field(description="trades fully filled (FILLED, AMENDED or SETTLED)")
+    partially_filled: int
+    cancelled: int
+    amended: int
+    open_orders: int = Field(description="NEW or PARTIALLY_FILLED at the end of the data")
+    notional: float = Field(sa_type=Double, description="sum of filled quantity x price")
+    fill_rate: float | None = Field(
+        default=None, sa_type=Double, description="filled quantity / ordered quantity"
+    )
+    rejected_events: int = Field(description="events of the day's batch in quarantine")

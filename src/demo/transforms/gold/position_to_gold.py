@@ -1,0 +1,86 @@
+"""End-of-day positions per portfolio and instrument (``gold.position_eod``).
+
+A position is the signed filled quantity of every trade placed up to the day (BUY and
+COVER add, SELL and SHORT subtract), valued at the instrument's latest daily close up
+to the day. Flat positions are left out.
+"""
+
+from pyspark.sql import SparkSession
+
+from src._base.pipeline.frames import read_jdbc, register, uuid3_sql
+from src._base.pipeline.gold import publish_snapshot, snapshot_params
+from src._base.pipeline.result import TransformResult
+from src._base.pipeline.run_config import RunConfig
+from src._base.pipeline.silver import check_inputs
+
+JOB = "position_to_gold"
+INPUTS = ("trade_to_silver", "instrument_to_silver", "bar_to_gold")
+AFTER = ("bar_to_gold",)
+
+POSITIONS = """
+WITH position AS (
+  SELECT t.portfolio_code, t.instrument_code,
+         sum(a.position_sign * t.filled_quantity) AS quantity
+  FROM trade t
+  JOIN action_type a ON a.action_type_id = t.action_type_id
+  WHERE t.trade_date <= DATE '{day}'
+  GROUP BY t.portfolio_code, t.instrument_code
+),
+last_close AS (
+  SELECT instrument_code, max_by(close, business_date) AS close_price
+  FROM daily_bar
+  WHERE business_date <= DATE '{day}'
+  GROUP BY instrument_code
+)
+SELECT {key} AS position_eod_id,
+       DATE '{day}' AS business_date,
+       p.portfolio_code,
+       p.instrument_code,
+       i.currency_code,
+       p.quantity,
+       c.close_price,
+       CAST(p.quantity * CAST(c.close_price AS DECIMAL(18, 6)) AS DOUBLE) AS market_value,
+       TIMESTAMP '{as_of}' AS effective_time
+FROM position p
+JOIN instrument i ON i.instrument_code = p.instrument_code
+LEFT JOIN last_close c ON c.instrument_code = p.instrument_code
+WHERE p.quantity <> 0
+"""
+
+# Each instrument's latest version (delisted ones included): its currency.
+INSTRUMENT = """(SELECT DISTINCT ON (h.instrument_code) h.instrument_code,
+    c.iso_code AS currency_code
+  FROM silver.instrument_hist h JOIN common.currency_type c USING (currency_type_id)
+  ORDER BY h.instrument_code, h.sys_start DESC) q"""
+
+
+def register_inputs(spark: SparkSession, cfg: RunConfig, params: dict[str, str]) -> None:
+    trades = (
+        "(SELECT portfolio_code, instrument_code, action_type_id, filled_quantity, price,"
+        " quantity, trade_date, trade_status_type_id FROM silver.trade"
+        " WHERE trade_date <= DATE '{day}') q"
+    ).format(**params)
+    register(
+        read_jdbc(
+            spark,
+            cfg.warehouse,
+            trades,
+            partitions=cfg.read_partitions,
+            partition_sql="hashtext(instrument_code)",
+        ),
+        "trade",
+    )
+    register(read_jdbc(spark, cfg.warehouse, "common.action_type"), "action_type")
+    register(read_jdbc(spark, cfg.warehouse, "gold.daily_bar"), "daily_bar")
+    register(read_jdbc(spark, cfg.warehouse, INSTRUMENT), "instrument")
+
+
+def run(spark: SparkSession, cfg: RunConfig) -> TransformResult:
+    check_inputs(cfg, JOB, INPUTS, in_order=False)
+    params = snapshot_params(cfg)
+    register_inputs(spark, cfg, params)
+    key = uuid3_sql(
+        f"concat_ws('@', 'position', '{params['day']}', p.portfolio_code, p.instrument_code)"
+    )
+    snapshot = spark.sql(POSITIONS.format(key=key, **params))
+    return publish_snapshot(cfg, JOB, snapshot, "gold.position_eod", key="position_eod_id")

@@ -1,0 +1,60 @@
+"""Conform the day's portfolio snapshot and merge it into ``silver.portfolio_hist``.
+
+Same shape as ``instrument_to_silver``: rejects go to the quarantine (and never close a
+current version), missing portfolios are closed, changed ones get a new version.
+"""
+
+from pyspark.sql import SparkSession
+
+from src._base.pipeline.result import TransformResult
+from src._base.pipeline.run_config import RunConfig
+from src._base.pipeline.silver import SnapshotLoad, run_snapshot_load
+
+CHECKED = """
+SELECT b.*,
+       c.currency_type_id AS base_currency_type_id,
+       CASE
+         WHEN b.portfolio_code IS NULL OR b.name IS NULL OR b.base_currency_code IS NULL
+           THEN 'required_field_null'
+         WHEN c.currency_type_id IS NULL THEN 'unknown_currency'
+         WHEN row_number() OVER (PARTITION BY b.portfolio_code, b.content_hash
+                                 ORDER BY b.br_portfolio_id) > 1 THEN 'duplicate_row'
+         WHEN size(collect_set(b.content_hash) OVER (PARTITION BY b.portfolio_code)) > 1
+           THEN 'conflicting_duplicate'
+       END AS rule
+FROM br_portfolio b
+LEFT JOIN currency_type c ON c.iso_code = b.base_currency_code AND c.is_active
+"""
+
+SNAPSHOT = """
+SELECT portfolio_code, name, base_currency_type_id, manager, rule IS NULL AS is_valid
+FROM checked
+WHERE portfolio_code IS NOT NULL AND (rule IS NULL OR rule <> 'duplicate_row')
+"""
+
+REJECTS = """
+SELECT portfolio_code AS record_key, rule,
+       to_json(named_struct('portfolio_code', portfolio_code, 'name', name,
+         'base_currency_code', base_currency_code, 'manager', manager,
+         'br_portfolio_id', br_portfolio_id)) AS record
+FROM checked WHERE rule IS NOT NULL
+"""
+
+LOAD = SnapshotLoad(
+    job="portfolio_to_silver",
+    input="portfolio_to_bronze",
+    bronze_table="bronze.br_portfolio",
+    bronze_view="br_portfolio",
+    hist="silver.portfolio_hist",
+    keys=("portfolio_code",),
+    columns=("name", "base_currency_type_id", "manager"),
+    checked=CHECKED,
+    snapshot=SNAPSHOT,
+    rejects=REJECTS,
+    lookups={"currency_type": "common.currency_type"},
+    quarantine="silver.quarantine",
+)
+
+
+def run(spark: SparkSession, cfg: RunConfig) -> TransformResult:
+    return run_snapshot_load(spark, cfg, LOAD)

@@ -1,0 +1,67 @@
+"""A built demo warehouse and an empty source database per test, on the session's server."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from src._base.build.discovery import load_projects
+from src._base.build.reference_data import load_reference_data
+from src._base.build.schemas import create_schemas
+from src._base.build.tables import create_tables
+from src._base.pipeline.run_config import RunConfig
+from src.config import SRC_PATH, ConnectionSettings
+from src.utils.connections import create_db_engine, execute_autocommit
+
+
+@dataclass(frozen=True)
+class DemoEnv:
+    warehouse: ConnectionSettings
+    source: ConnectionSettings
+    landing: Path
+
+    def config(self, day: date, **overrides: Any) -> RunConfig:
+        return RunConfig(
+            logical_date=day,
+            warehouse=self.warehouse,
+            source=self.source,
+            landing_dir=self.landing,
+            **overrides,
+        )
+
+
+def build_demo(conn: ConnectionSettings) -> None:
+    """Schemas, tables and reference rows of the demo project in ``conn.database``."""
+    [project] = load_projects(SRC_PATH, "demo")
+    engine = create_db_engine(conn)
+    try:
+        for step in (create_schemas, create_tables, load_reference_data):
+            result = step(engine, project)
+            assert result.ok, result.failed
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def demo_env(pg_server: ConnectionSettings, tmp_path: Path) -> Iterator[DemoEnv]:
+    token = uuid.uuid4().hex[:10]
+    names = (f"wh_{token}", f"src_{token}")
+    for name in names:
+        execute_autocommit(pg_server, f'CREATE DATABASE "{name}"')
+    try:
+        env = DemoEnv(
+            pg_server.with_database(names[0]),
+            pg_server.with_database(names[1]),
+            tmp_path / "landing",
+        )
+        build_demo(env.warehouse)
+        yield env
+    finally:
+        for name in names:
+            execute_autocommit(pg_server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
