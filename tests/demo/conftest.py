@@ -11,13 +11,10 @@ from typing import Any
 
 import pytest
 
-from src._base.build.discovery import load_projects
-from src._base.build.reference_data import load_reference_data
-from src._base.build.schemas import create_schemas
-from src._base.build.tables import create_tables
+from src._base.build.steps import build_in_database
 from src._base.pipeline.run_config import RunConfig
 from src.config import SRC_PATH, ConnectionSettings
-from src.utils.connections import create_db_engine, execute_autocommit
+from src.utils.connections import execute_autocommit
 
 
 @dataclass(frozen=True)
@@ -38,14 +35,8 @@ class DemoEnv:
 
 def build_demo(conn: ConnectionSettings) -> None:
     """Schemas, tables and reference rows of the demo project in ``conn.database``."""
-    [project] = load_projects(SRC_PATH, "demo")
-    engine = create_db_engine(conn)
-    try:
-        for step in (create_schemas, create_tables, load_reference_data):
-            result = step(engine, project)
-            assert result.ok, result.failed
-    finally:
-        engine.dispose()
+    for result in build_in_database(conn, SRC_PATH, "demo"):
+        assert result.ok, result.failed
 
 
 @pytest.fixture

@@ -122,3 +122,17 @@ def run_steps(
                 # Rejected reference rows do not stop the checks that follow.
                 failed = failed or step is not REFERENCE_DATA
     return results
+
+
+def build_in_database(
+    conn: ConnectionSettings, src_path: Path, project_name: str
+) -> list[StepResult]:
+    """Build one project's schemas, tables and reference rows into ``conn.database``,
+    whatever its name (tests and benchmarks build a project into a throw-away database)."""
+    [project] = load_projects(src_path, project_name)
+    engine = create_db_engine(conn)
+    try:
+        steps = (create_schemas, create_tables, load_reference_data)
+        return [step(engine, project) for step in steps]
+    finally:
+        engine.dispose()

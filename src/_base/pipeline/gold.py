@@ -31,6 +31,7 @@ def publish_snapshot(
     """
     result = TransformResult(job, "gold")
     with publication(cfg, job) as pub:
+        result.timings = pub.timings  # filled in as the load stages and publishes
         stage = pub.stage(snapshot, "snapshot", types={key: "uuid"})
         where = f"business_date = '{cfg.logical_date.isoformat()}'"
         for sql in replace_sql(target, stage, snapshot.columns, where):

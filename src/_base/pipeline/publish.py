@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -62,6 +63,7 @@ class Publication:
         self.statements: list[tuple[str, Any]] = []
         self.staged: list[str] = []
         self.staged_rows: dict[str, int] = {}  # rows staged, by the name given to stage()
+        self.timings: dict[str, float] = {}  # seconds spent staging each frame, publishing
         self.read = self.written = self.rejected = 0
         self.system_time: datetime | None = None
 
@@ -80,7 +82,9 @@ class Publication:
             cur.execute(f"CREATE UNLOGGED TABLE {table} ({columns})")
         self.raw.commit()
         self.staged.append(table)
+        started = time.perf_counter()
         rows = write_frame(df, self.cfg.warehouse, table, self.cfg.writer)
+        self.timings[f"stage {name}"] = time.perf_counter() - started
         self.staged_rows[name] = rows
         with self.raw.cursor() as cur:
             cur.execute(f"ANALYZE {table}")
@@ -93,6 +97,7 @@ class Publication:
         self.statements.append((sql, params))
 
     def commit(self) -> None:
+        started = time.perf_counter()
         with self.raw.cursor() as cur:
             if self.system_time is not None:
                 cur.execute(f"SELECT {SET_SYSTEM_TIME}(%s)", (self.system_time,))
@@ -107,6 +112,7 @@ class Publication:
                 rejected=self.rejected,
             )
         self.raw.commit()
+        self.timings["publish"] = time.perf_counter() - started
 
     def drop_staged(self) -> None:
         self.raw.rollback()

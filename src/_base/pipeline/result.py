@@ -15,6 +15,7 @@ class TransformResult:
     skipped: str | None = None  # why nothing was done (e.g. the batch is already loaded)
     seconds: float = 0.0
     notes: dict[str, int] = field(default_factory=dict)  # other counts worth reporting
+    timings: dict[str, float] = field(default_factory=dict)  # seconds of the slow steps
 
     @property
     def rows_rejected(self) -> int:
@@ -29,4 +30,6 @@ class TransformResult:
             text += f", {self.rows_rejected} rejected ({rules})"
         if self.notes:
             text += ", " + ", ".join(f"{k} {v}" for k, v in sorted(self.notes.items()))
+        if self.timings:
+            text += " [" + ", ".join(f"{k} {v:.1f}s" for k, v in self.timings.items()) + "]"
         return text

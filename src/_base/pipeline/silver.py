@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from src._base.pipeline.batches import require_in_order, require_inputs
@@ -15,6 +16,7 @@ from src._base.pipeline.publish import Publication, publication
 from src._base.pipeline.result import TransformResult
 from src._base.pipeline.run_config import RunConfig
 from src.utils.connections import connect_raw
+from src.utils.errors import PipelineError
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession
@@ -28,12 +30,23 @@ class Inputs:
     skipped: str | None = None  # set when the date is already part of the history
 
 
+def require_day_over(cfg: RunConfig, job: str) -> None:
+    """History loads stamp versions with the end of the logical date: it must be past."""
+    if cfg.system_time > datetime.now(UTC):
+        raise PipelineError(
+            f"{job} for {cfg.logical_date}: the day is not over yet; its versions would start "
+            f"at {cfg.system_time.isoformat()}, in the future. Run it after that time."
+        )
+
+
 def check_inputs(cfg: RunConfig, job: str, inputs: tuple[str, ...], *, in_order: bool) -> Inputs:
     """The published batch of each input load; history loads also check the date order
     (see :func:`~src._base.pipeline.batches.require_in_order`).
 
     Runs before the load starts, so a refused run leaves the load log as it was.
     """
+    if in_order:
+        require_day_over(cfg, job)
     raw = connect_raw(cfg.warehouse)
     try:
         skipped = require_in_order(raw, job, cfg.logical_date) if in_order else None
@@ -45,18 +58,22 @@ def check_inputs(cfg: RunConfig, job: str, inputs: tuple[str, ...], *, in_order:
 
 
 def register_batch(
-    spark: SparkSession,
-    cfg: RunConfig,
-    table: str,
-    batch_id: object,
-    view: str,
-    *,
-    partition_sql: str | None = None,
+    spark: SparkSession, cfg: RunConfig, table: str, batch_id: object, view: str
 ) -> DataFrame:
-    """The rows one bronze batch wrote to ``table``, as the temporary view ``view``."""
+    """The rows one bronze batch wrote to ``table``, as the temporary view ``view``.
+
+    Read in ``cfg.read_partitions`` parallel queries, split on the last byte of the
+    table's UUID key (``bronze.br_trade`` → ``br_trade_id``).
+    """
+    key = f"{table.rsplit('.', 1)[-1]}_id"
     query = f"(SELECT * FROM {table} WHERE batch_id = '{batch_id}') AS q"
-    partitions = cfg.read_partitions if partition_sql else 1
-    df = read_jdbc(spark, cfg.warehouse, query, partitions=partitions, partition_sql=partition_sql)
+    df = read_jdbc(
+        spark,
+        cfg.warehouse,
+        query,
+        partitions=cfg.read_partitions,
+        partition_sql=f"get_byte(uuid_send({key}), 15)",
+    )
     return register(df, view)
 
 
@@ -120,6 +137,7 @@ def run_snapshot_load(spark: SparkSession, cfg: RunConfig, load: SnapshotLoad) -
         result.skipped = inputs.skipped
         return result
     with publication(cfg, load.job) as pub:
+        result.timings = pub.timings  # filled in as the load stages and publishes
         batch = inputs.batches[load.input]
         register_batch(spark, cfg, load.bronze_table, batch, load.bronze_view)
         register_tables(spark, cfg, load.lookups)

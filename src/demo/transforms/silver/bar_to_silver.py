@@ -89,6 +89,7 @@ def run(spark: SparkSession, cfg: RunConfig) -> TransformResult:
     result = TransformResult(JOB, "silver")
     inputs = check_inputs(cfg, JOB, (INPUT,), in_order=False)
     with publication(cfg, JOB) as pub:
+        result.timings = pub.timings  # filled in as the load stages and publishes
         register_batch(spark, cfg, "bronze.br_minute_bar", inputs.batches[INPUT], "br_minute_bar")
         register_tables(
             spark,

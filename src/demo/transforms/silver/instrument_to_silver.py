@@ -23,9 +23,11 @@ SELECT b.*,
          WHEN a.asset_class_type_id IS NULL THEN 'unknown_asset_class'
          WHEN e.exchange_type_id IS NULL THEN 'unknown_exchange'
          WHEN c.currency_type_id IS NULL THEN 'unknown_currency'
-         WHEN row_number() OVER (PARTITION BY b.instrument_code, b.content_hash
-                                 ORDER BY b.br_instrument_id) > 1 THEN 'duplicate_row'
-         WHEN size(collect_set(b.content_hash) OVER (PARTITION BY b.instrument_code)) > 1
+         WHEN lag(b.content_hash) OVER (PARTITION BY b.instrument_code
+                                 ORDER BY b.content_hash, b.br_instrument_id) = b.content_hash
+           THEN 'duplicate_row'
+         WHEN min(b.content_hash) OVER (PARTITION BY b.instrument_code)
+              <> max(b.content_hash) OVER (PARTITION BY b.instrument_code)
            THEN 'conflicting_duplicate'
        END AS rule
 FROM br_instrument b

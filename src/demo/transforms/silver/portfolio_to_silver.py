@@ -17,9 +17,11 @@ SELECT b.*,
          WHEN b.portfolio_code IS NULL OR b.name IS NULL OR b.base_currency_code IS NULL
            THEN 'required_field_null'
          WHEN c.currency_type_id IS NULL THEN 'unknown_currency'
-         WHEN row_number() OVER (PARTITION BY b.portfolio_code, b.content_hash
-                                 ORDER BY b.br_portfolio_id) > 1 THEN 'duplicate_row'
-         WHEN size(collect_set(b.content_hash) OVER (PARTITION BY b.portfolio_code)) > 1
+         WHEN lag(b.content_hash) OVER (PARTITION BY b.portfolio_code
+                                 ORDER BY b.content_hash, b.br_portfolio_id) = b.content_hash
+           THEN 'duplicate_row'
+         WHEN min(b.content_hash) OVER (PARTITION BY b.portfolio_code)
+              <> max(b.content_hash) OVER (PARTITION BY b.portfolio_code)
            THEN 'conflicting_duplicate'
        END AS rule
 FROM br_portfolio b

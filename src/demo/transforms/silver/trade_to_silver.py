@@ -43,9 +43,11 @@ SELECT b.*,
          WHEN s.trade_status_type_id IS NULL THEN 'unknown_status'
          WHEN i.instrument_code IS NULL THEN 'unknown_instrument'
          WHEN p.portfolio_code IS NULL THEN 'unknown_portfolio'
-         WHEN row_number() OVER (PARTITION BY b.source_event_id, b.content_hash
-                                 ORDER BY b.br_trade_id) > 1 THEN 'duplicate_event'
-         WHEN size(collect_set(b.content_hash) OVER (PARTITION BY b.source_event_id)) > 1
+         WHEN lag(b.content_hash) OVER (PARTITION BY b.source_event_id
+                                 ORDER BY b.content_hash, b.br_trade_id) = b.content_hash
+           THEN 'duplicate_event'
+         WHEN min(b.content_hash) OVER (PARTITION BY b.source_event_id)
+              <> max(b.content_hash) OVER (PARTITION BY b.source_event_id)
            THEN 'conflicting_event'
        END AS rule
 FROM br_trade b
@@ -135,14 +137,8 @@ def run(spark: SparkSession, cfg: RunConfig) -> TransformResult:
         result.skipped = inputs.skipped
         return result
     with publication(cfg, JOB) as pub:
-        register_batch(
-            spark,
-            cfg,
-            "bronze.br_trade",
-            inputs.batches[INPUT],
-            "br_trade",
-            partition_sql="get_byte(uuid_send(br_trade_id), 15)",
-        )
+        result.timings = pub.timings  # filled in as the load stages and publishes
+        register_batch(spark, cfg, "bronze.br_trade", inputs.batches[INPUT], "br_trade")
         register_tables(
             spark,
             cfg,

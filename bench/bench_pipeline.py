@@ -1,0 +1,319 @@
+"""Benchmark the demo pipeline (issue 5): bronze load, silver history merge, whole day.
+
+    uv run python bench/bench_pipeline.py [--trades 450000] [--rows 1000000] [--repeat 3]
+
+Side by side, in one run, on one server (the configured one or a throw-away embedded one):
+
+1. Bronze: the day's ~1M trade events written into ``bronze.br_trade`` by the fast path
+   (COPY from each Spark partition) against ``COPY`` of the same rows from a CSV file into
+   the same table. Also shown: the whole ``trade_to_bronze`` transform (JDBC read of the
+   source included) and Spark's JDBC writer.
+2. Silver: a 1M-row instrument snapshot with 10% changed, 1% new and 1% deleted merged into
+   ``silver.instrument_hist`` (history triggers on): the best hand-written SQL merge from a
+   staged table against the framework's generated merge from the same table, and against
+   the whole ``instrument_to_silver`` transform (bronze read, checks, staging, merge).
+3. The whole daily pipeline, bronze -> silver -> gold, for ``--trades`` new trades
+   (~2.2 events each) and 100 instruments' minute bars, on a fresh warehouse.
+
+Targets: (1) and (2) at >= 80% of their baseline's throughput, (3) under 3 minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+
+from src._base.build.steps import build_in_database
+from src._base.functions.system_time import REWRITE_SETTING, SET_SYSTEM_TIME
+from src._base.pipeline.bronze import with_load_metadata
+from src._base.pipeline.frames import read_jdbc
+from src._base.pipeline.merge import temporal_merge_sql
+from src._base.pipeline.report import render_results
+from src._base.pipeline.run_config import RunConfig
+from src._base.pipeline.runner import discover_transforms, run_transforms
+from src.config import SRC_PATH, ConnectionSettings, Settings, load_settings
+from src.demo.generator import SourceSpec, generate_day
+from src.utils.connections import connect_raw, execute_autocommit
+from src.utils.embedded_postgres import server_for
+from src.utils.spark import build_spark_session, write_copy, write_jdbc
+
+DAY = date(2026, 11, 20)
+BRONZE_COLUMNS = (
+    "batch_id, logical_date, load_time, source, content_hash, source_event_id, "
+    "source_trade_id, portfolio_code, instrument_code, action_code, status_code, quantity, "
+    "filled_quantity, price, event_time, effective_time"
+)
+HIST = "silver.instrument_hist"
+SNAPSHOT_COLUMNS = "instrument_code, name, asset_class_type_id, exchange_type_id, currency_type_id"
+
+
+def sql(conn: ConnectionSettings, *statements: str, autocommit: bool = False) -> None:
+    raw = connect_raw(conn)
+    raw.autocommit = autocommit
+    with raw.cursor() as cur:
+        for statement in statements:
+            cur.execute(statement)
+    if not autocommit:
+        raw.commit()
+    raw.close()
+
+
+def timed(action: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+def fresh_databases(server: ConnectionSettings, tag: str) -> tuple[ConnectionSettings, ...]:
+    names = (f"bench_{tag}_wh", f"bench_{tag}_src")
+    for name in names:
+        execute_autocommit(server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        execute_autocommit(server, f"CREATE DATABASE {name}")
+    warehouse, source = (server.with_database(n) for n in names)
+    results = build_in_database(warehouse, SRC_PATH, "demo")
+    assert all(r.ok for r in results), [r.failed for r in results]
+    return warehouse, source
+
+
+def config(warehouse: ConnectionSettings, source: ConnectionSettings, landing: Path) -> RunConfig:
+    return RunConfig(DAY, warehouse, source, landing)
+
+
+def median_table(title: str, samples: dict[str, list[float]], rows: int) -> None:
+    medians = {name: statistics.median(values) for name, values in samples.items()}
+    baseline = next(iter(medians.values()))
+    print(f"\n{title}\n")
+    print(f"{'case':<58} {'time':>8} {'rows/s':>11} {'vs baseline':>12}")
+    print("-" * 92)
+    for name, seconds in medians.items():
+        print(f"{name:<58} {seconds:>7.2f}s {rows / seconds:>11,.0f} {baseline / seconds:>11.0%}")
+
+
+# ---------------------------------------------------------------- 1. bronze write
+
+
+def bench_bronze(spark, server, landing: Path, trades: int, repeat: int) -> None:
+    warehouse, source = fresh_databases(server, "bronze")
+    generate_day(source, landing, DAY, SourceSpec(instruments=100, portfolios=50, trades=trades))
+    cfg = config(warehouse, source, landing)
+    [transform] = [t for t in discover_transforms(SRC_PATH, "demo") if t.name == "trade_to_bronze"]
+    events = read_jdbc(spark, source, "(SELECT * FROM ops.trade_event) q", partitions=2,
+                       partition_sql="row_id")  # fmt: skip
+    events.createOrReplaceTempView("src_trade_event")
+    from src.demo.transforms.bronze.trade_to_bronze import LANDED
+
+    landed = spark.sql(LANDED.format(day_start=f"{DAY} 00:00:00"))
+    rows = with_load_metadata(cfg, "bench", landed, "bench").select(
+        *[c.strip() for c in BRONZE_COLUMNS.split(",")]
+    ).cache()  # fmt: skip
+    count = rows.count()
+    with tempfile.TemporaryDirectory() as folder:
+        csv_file = f"{folder}/rows.csv"
+        raw = connect_raw(warehouse)
+        with raw.cursor() as cur:
+            write_copy(rows, warehouse, "bronze.br_trade")
+            with open(csv_file, "w", encoding="utf-8") as handle:
+                cur.copy_expert(
+                    f"COPY bronze.br_trade ({BRONZE_COLUMNS}) TO STDOUT WITH (FORMAT csv)", handle
+                )
+        raw.close()
+
+        def copy_csv() -> None:
+            raw = connect_raw(warehouse)
+            with raw.cursor() as cur, open(csv_file, encoding="utf-8") as handle:
+                cur.copy_expert(
+                    f"COPY bronze.br_trade ({BRONZE_COLUMNS}) FROM STDIN WITH (FORMAT csv)", handle
+                )
+            raw.commit()
+            raw.close()
+
+        def whole_transform() -> None:
+            sql(warehouse, "DELETE FROM medallion.load_log")
+            [result] = run_transforms(spark, cfg, [transform])
+            assert result.rows_written == count, result
+
+        cases = {
+            "COPY of a CSV file of the same rows (baseline)": copy_csv,
+            "fast path: write_copy (COPY per Spark partition)": lambda: write_copy(
+                rows, warehouse, "bronze.br_trade"
+            ),
+            "trade_to_bronze transform (JDBC read + fast path)": whole_transform,
+            "fallback: Spark's JDBC writer": lambda: write_jdbc(rows, warehouse, "bronze.br_trade"),
+        }
+        samples: dict[str, list[float]] = {name: [] for name in cases}
+        for _ in range(repeat):
+            for name, action in cases.items():
+                sql(warehouse, "TRUNCATE bronze.br_trade", "CHECKPOINT", autocommit=True)
+                samples[name].append(timed(action))
+    rows.unpersist()
+    median_table(f"1. Bronze: {count:,} trade events into bronze.br_trade (indexed), median of "
+                 f"{repeat}", samples, count)  # fmt: skip
+
+
+# ---------------------------------------------------------------- 2. silver merge
+
+# The best hand-written merge: skip unchanged rows up front, one statement per kind.
+HAND_WRITTEN = (
+    """UPDATE silver.instrument_hist h
+       SET name = s.name, asset_class_type_id = s.asset_class_type_id,
+           exchange_type_id = s.exchange_type_id, currency_type_id = s.currency_type_id
+       FROM stage s
+       WHERE h.instrument_code = s.instrument_code AND h.sys_end = 'infinity' AND s.is_valid
+         AND (h.name, h.asset_class_type_id, h.exchange_type_id, h.currency_type_id)
+             IS DISTINCT FROM (s.name, s.asset_class_type_id, s.exchange_type_id,
+                               s.currency_type_id)""",
+    """INSERT INTO silver.instrument_hist (instrument_code, name, asset_class_type_id,
+                                          exchange_type_id, currency_type_id)
+       SELECT s.instrument_code, s.name, s.asset_class_type_id, s.exchange_type_id,
+              s.currency_type_id
+       FROM stage s
+       WHERE s.is_valid AND NOT EXISTS (SELECT 1 FROM silver.instrument_hist h
+             WHERE h.instrument_code = s.instrument_code AND h.sys_end = 'infinity')""",
+    """DELETE FROM silver.instrument_hist h
+       WHERE h.sys_end = 'infinity' AND NOT EXISTS
+             (SELECT 1 FROM stage s WHERE s.instrument_code = h.instrument_code)""",
+)
+
+SNAPSHOT_1 = """SELECT 'I' || lpad(g::text, 7, '0'), 'Instrument ' || g, 1 + g % 4, 1 + g % 4,
+    1 + g % 4, true FROM generate_series(1, {rows}) g"""
+# 10% renamed, 1% deleted (g % 100 = 1), 1% new (ids above rows)
+SNAPSHOT_2 = """SELECT 'I' || lpad(g::text, 7, '0'),
+    CASE WHEN g % 10 = 0 THEN 'Renamed ' || g ELSE 'Instrument ' || g END,
+    1 + g % 4, 1 + g % 4, 1 + g % 4, true
+    FROM generate_series(1, {rows} + {rows} / 100) g WHERE g % 100 <> 1"""
+
+
+def reset_history(conn: ConnectionSettings, rows: int, first: RunConfig) -> None:
+    """The state after day one: ``rows`` current versions starting at day one's time."""
+    t1 = (first.system_time - timedelta(days=1)).isoformat()
+    sql(
+        conn,
+        f"SET {REWRITE_SETTING} = on",
+        f"TRUNCATE {HIST} CASCADE",
+        f"SELECT {SET_SYSTEM_TIME}('{t1}')",
+        f"INSERT INTO {HIST} ({SNAPSHOT_COLUMNS}) SELECT i, n, a, e, c FROM ("
+        + SNAPSHOT_1.format(rows=rows)
+        + ") AS s(i, n, a, e, c, v)",
+    )
+    sql(conn, f"VACUUM ANALYZE {HIST}", "CHECKPOINT", autocommit=True)
+
+
+def current_versions(conn: ConnectionSettings, table: str = HIST) -> int:
+    where = "sys_end = 'infinity'" if table == HIST else "true"
+    raw = connect_raw(conn)
+    with raw.cursor() as cur:
+        cur.execute(f"SELECT count(*) FROM {table} WHERE {where}")
+        (count,) = cur.fetchone()
+    raw.close()
+    return count
+
+
+def merge_from_stage(conn: ConnectionSettings, statements, at: str) -> None:
+    sql(conn, f"SELECT {SET_SYSTEM_TIME}('{at}')", *statements)
+
+
+def bench_silver(spark, server, landing: Path, rows: int, repeat: int) -> None:
+    warehouse, source = fresh_databases(server, "silver")
+    cfg = config(warehouse, source, landing)
+    at = cfg.system_time.isoformat()
+    sql(
+        warehouse,
+        "CREATE TABLE stage (instrument_code text, name text, asset_class_type_id int,"
+        " exchange_type_id int, currency_type_id int, is_valid boolean)",
+        "INSERT INTO stage " + SNAPSHOT_2.format(rows=rows),
+        "ANALYZE stage",
+    )
+    # bronze holds the same snapshot as codes, for the whole transform
+    batch = cfg.batch_id("instrument_to_bronze")
+    sql(
+        warehouse,
+        "INSERT INTO bronze.br_instrument (batch_id, logical_date, load_time, source,"
+        " content_hash, instrument_code, name, asset_class_code, exchange_mic, currency_code,"
+        " effective_time)"
+        f" SELECT '{batch}', '{DAY}', now(), 'bench', md5(s.instrument_code || s.name),"
+        " s.instrument_code, s.name, a.code, e.mic, c.iso_code, now() FROM stage s"
+        " JOIN common.asset_class_type a USING (asset_class_type_id)"
+        " JOIN common.exchange_type e USING (exchange_type_id)"
+        " JOIN common.currency_type c USING (currency_type_id)",
+        "INSERT INTO medallion.load_log (job, logical_date, batch_id, status)"
+        f" VALUES ('instrument_to_bronze', '{DAY}', '{batch}', 'succeeded')",
+    )
+    [transform] = [
+        t for t in discover_transforms(SRC_PATH, "demo") if t.name == "instrument_to_silver"
+    ]
+    wanted = current_versions(warehouse, "stage")
+    generated = temporal_merge_sql(
+        HIST, ("instrument_code",), [c.strip() for c in SNAPSHOT_COLUMNS.split(",")][1:], "stage",
+        valid="is_valid",
+    )  # fmt: skip
+    cases = {
+        "hand-written SQL merge from a staged table (baseline)": lambda: merge_from_stage(
+            warehouse, HAND_WRITTEN, at
+        ),
+        "framework merge (temporal_merge_sql), same staged table": lambda: merge_from_stage(
+            warehouse, generated, at
+        ),
+        "instrument_to_silver transform (read, check, stage, merge)": lambda: run_transforms(
+            spark, cfg, [transform]
+        ),
+    }
+    samples: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(repeat):
+        for name, action in cases.items():
+            reset_history(warehouse, rows, cfg)
+            samples[name].append(timed(action))
+            assert current_versions(warehouse) == wanted, name
+    median_table(f"2. Silver: {rows:,}-row snapshot, 10% changed, 1% new, 1% deleted, into "
+                 f"{HIST} (history triggers on), median of {repeat}", samples, rows)  # fmt: skip
+
+
+# ---------------------------------------------------------------- 3. whole day
+
+
+def bench_day(spark, server, landing: Path, trades: int) -> None:
+    warehouse, source = fresh_databases(server, "day")
+    spec = SourceSpec(instruments=100, portfolios=50, trades=trades)
+    generated = generate_day(source, landing, DAY, spec)
+    cfg = config(warehouse, source, landing)
+    started = time.perf_counter()
+    results = run_transforms(spark, cfg, discover_transforms(SRC_PATH, "demo"))
+    elapsed = time.perf_counter() - started
+    print(
+        f"\n3. The whole daily pipeline: {generated.trade_events:,} trade events "
+        f"({trades:,} new trades), {generated.bars:,} minute bars of {generated.bar_files} "
+        f"instruments (sources generated in {generated.seconds:.1f}s)\n"
+    )
+    print(render_results(results))
+    print(f"\nbronze -> silver -> gold: {elapsed:.1f}s (target: under 180s)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trades", type=int, default=450_000, help="new trades per day")
+    parser.add_argument("--rows", type=int, default=1_000_000, help="silver snapshot rows")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--only", choices=("bronze", "silver", "day"), action="append")
+    args = parser.parse_args(argv)
+    settings: Settings = load_settings()
+    parts = args.only or ["bronze", "silver", "day"]
+    with server_for(settings, server_options={"max_wal_size": "8GB"}) as server:
+        spark = build_spark_session(settings)
+        with tempfile.TemporaryDirectory() as folder:
+            landing = Path(folder)
+            if "bronze" in parts:
+                bench_bronze(spark, server, landing, args.trades, args.repeat)
+            if "silver" in parts:
+                bench_silver(spark, server, landing, args.rows, args.repeat)
+            if "day" in parts:
+                bench_day(spark, server, landing, args.trades)
+        spark.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
