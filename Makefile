@@ -13,7 +13,9 @@ JDBC_JAR ?= /usr/share/java/postgresql.jar
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup uv venv jdbc demo test lint format pg-start pg-stop pg-status pg-reset bench clean
+.PHONY: help setup uv venv jdbc demo test lint format pg-start pg-stop pg-status pg-reset \
+	dags airflow-ui bench clean
+DATE ?= 2026-11-20
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -30,8 +32,14 @@ venv: uv
 jdbc: ## install PostgreSQL's JDBC driver for Spark (Debian's libpostgresql-jdbc-java)
 	@bash scripts/setup_jdbc.sh "$(JDBC_JAR)"
 
-demo: setup ## build the warehouse on the embedded (or configured) PostgreSQL
+demo: setup ## build the warehouse, generate two days of sources, run the daily DAGs
 	@$(RUN) python scripts/demo.py
+
+dags: setup ## run bronze, silver and gold DAGs for DATE (default 2026-11-20) with dag.test()
+	@$(RUN) python scripts/airflow_local.py run --date $(DATE)
+
+airflow-ui: setup ## start `airflow standalone` on this project (UI on http://localhost:8080)
+	@$(RUN) python scripts/airflow_local.py standalone
 
 test: setup ## run the whole test suite (starts its own PostgreSQL unless PGHOST is set)
 	@$(RUN) pytest $(PYTEST_ARGS)

@@ -4,8 +4,9 @@
 2. Build every database project (the same steps as ``orchestrate_build.py``).
 3. Generate the demo's sources (operational database + Parquet bars) for the last
    ``--days`` days up to ``--date`` (default: the two trading days up to 2026-11-20).
-4. Run bronze -> silver -> gold for each day in order, locally on Spark.
-5. Print rows per layer, rejected rows by rule and the run time.
+4. Run the daily Airflow DAGs (bronze -> silver -> gold, quality checks included) for
+   each day in order with ``dag.test()``: no scheduler, tasks on local Spark.
+5. Print the DAG runs, rows per layer, rejected rows by rule and the run time.
 
 Running it again changes nothing: loaded days are skipped or rerun idempotently.
 """
@@ -21,8 +22,6 @@ from datetime import date, timedelta
 
 from src._base.build.report import render_report
 from src._base.build.steps import ALL_STEPS, BuildContext, run_steps
-from src._base.pipeline.daily import run_days
-from src._base.pipeline.report import render_results
 from src.config import Settings
 from src.demo.generator import SourceSpec
 from src.demo.sources import generate_days
@@ -30,7 +29,7 @@ from src.demo.summary import render_summary
 from src.utils.cli import run_main
 from src.utils.connections import ensure_server
 from src.utils.embedded_postgres import EmbeddedPostgres
-from src.utils.spark import build_spark_session
+from src.utils.local_airflow import render_outcomes, run_layers, use_local_airflow
 
 log = logging.getLogger("demo")
 
@@ -59,15 +58,15 @@ def _body(args: argparse.Namespace, settings: Settings) -> int:
     days = trading_days(args.date, args.days)
     spec = SourceSpec(trades=args.trades, instruments=args.instruments)
     generate_days(settings, conn, days, spec)
-    spark = build_spark_session(settings)
-    runs = run_days(spark, settings, conn, "demo", days)
-    sys.stdout.write(render_results(runs) + "\n")
+    use_local_airflow(settings.airflow_home)
+    outcomes = run_layers(days, database="demo")
+    sys.stdout.write(render_outcomes(outcomes) + "\n")
     elapsed = time.perf_counter() - started
     sys.stdout.write(render_summary(conn.with_database("demo"), days, elapsed) + "\n")
     if conn.embedded:
         hint = EmbeddedPostgres.from_settings(settings).psql_hint()
         log.info("connect with: %s -d demo   (stop the server with: make pg-stop)", hint)
-    return 0
+    return 0 if all(o.ok for o in outcomes) else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
         PROJECT_ROOT / ".local" / "landing", validation_alias="MEDALLION_LANDING_DIR"
     )
     source_database: str = Field("demo_source", validation_alias="MEDALLION_SOURCE_DATABASE")
+    airflow_home: Path = Field(
+        PROJECT_ROOT / ".local" / "airflow", validation_alias="MEDALLION_AIRFLOW_HOME"
+    )
     connect_timeout: int = Field(5, ge=1, le=300, validation_alias="MEDALLION_CONNECT_TIMEOUT")
     embedded_dir: Path = Field(
         PROJECT_ROOT / ".local" / "postgres",

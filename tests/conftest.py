@@ -6,6 +6,10 @@ a throw-away embedded server (fsync off) on a free port and delete it afterwards
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,6 +21,14 @@ from bench.synthetic_project import write, write_project
 from src.config import ConnectionSettings, load_settings
 from src.utils.connections import execute_autocommit
 from src.utils.embedded_postgres import server_for
+from src.utils.local_airflow import use_local_airflow
+
+# Airflow reads its configuration on first import: point it at a throw-away home (SQLite
+# metadata, the project's DAG folder) before any test imports it.
+AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="medallion-airflow-"))
+os.environ["MEDALLION_AIRFLOW_HOME"] = str(AIRFLOW_HOME)
+use_local_airflow(AIRFLOW_HOME)
+atexit.register(shutil.rmtree, AIRFLOW_HOME, ignore_errors=True)
 
 FAST_UNSAFE_OPTIONS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
 

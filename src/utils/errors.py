@@ -9,7 +9,13 @@ from __future__ import annotations
 
 
 class MedallionError(Exception):
-    """A user-facing error: its message names the thing, the place and the fix."""
+    """A user-facing error: its message names the thing, the place and the fix.
+
+    ``transient`` errors may succeed when retried (an unreachable server); the others
+    will fail the same way again, so orchestrators fail them at once.
+    """
+
+    transient = False
 
 
 class ConfigError(MedallionError):
@@ -22,6 +28,8 @@ class EmbeddedServerError(MedallionError):
 
 class DatabaseUnreachable(MedallionError):
     """No PostgreSQL server answered at the configured address in time."""
+
+    transient = True
 
 
 class AuthenticationFailed(MedallionError):
@@ -38,3 +46,7 @@ class DefinitionError(MedallionError):
 
 class PipelineError(MedallionError):
     """A transform cannot run for this date: an input is missing, or the order is wrong."""
+
+
+class DagSpecError(MedallionError):
+    """A DAG's task specs are invalid (names, transform files, dependencies)."""

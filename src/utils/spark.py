@@ -130,47 +130,47 @@ CSV_OPTIONS = {
 }
 
 
-class _LineStream(io.TextIOBase):
-    """A file-like object over an iterator of CSV lines, read by psycopg2's COPY."""
+class _ChunkStream(io.TextIOBase):
+    """A file-like object over an iterator of CSV text blocks, read by psycopg2's COPY."""
 
-    def __init__(self, lines: Iterable[str]) -> None:
-        self._lines = iter(lines)
+    def __init__(self, chunks: Iterable[str]) -> None:
+        self._chunks = iter(chunks)
         self._buffer = ""
-        self.count = 0
 
     def readable(self) -> bool:
         return True
 
     def read(self, size: int = -1) -> str:
         while size < 0 or len(self._buffer) < size:
-            try:
-                line = next(self._lines)
-            except StopIteration:
+            chunk = next(self._chunks, None)
+            if chunk is None:
                 break
-            self._buffer += line + "\n"
-            self.count += 1
-        if size < 0:
-            size = len(self._buffer)
+            self._buffer = self._buffer + chunk if self._buffer else chunk
+        if size < 0 or size >= len(self._buffer):
+            chunk, self._buffer = self._buffer, ""
+            return chunk
         chunk, self._buffer = self._buffer[:size], self._buffer[size:]
         return chunk
 
 
-def copy_lines(
-    conn: ConnectionSettings, table: str, columns: list[str], lines: Iterable[str]
-) -> int:
-    """Stream CSV lines into ``table`` with one COPY; returns the row count. Runs on executors."""
+COPY_READ_SIZE = 1 << 20  # psycopg2 reads the stream in blocks of this many characters
+
+
+def copy_chunks(
+    conn: ConnectionSettings, table: str, columns: list[str], chunks: Iterable[str]
+) -> None:
+    """Stream CSV text blocks into ``table`` with one COPY. Runs on executors."""
     from src.utils.connections import connect_raw
 
-    stream = _LineStream(lines)
     names = ", ".join(f'"{c}"' for c in columns)
     raw = connect_raw(conn)
     try:
         with raw.cursor() as cur:
-            cur.copy_expert(f"COPY {table} ({names}) FROM STDIN WITH (FORMAT csv)", stream)
+            sql = f"COPY {table} ({names}) FROM STDIN WITH (FORMAT csv)"
+            cur.copy_expert(sql, _ChunkStream(chunks), size=COPY_READ_SIZE)
         raw.commit()
     finally:
         raw.close()
-    return stream.count
 
 
 def write_copy(df: DataFrame, conn: ConnectionSettings, table: str) -> int:
@@ -189,8 +189,16 @@ def write_copy(df: DataFrame, conn: ConnectionSettings, table: str) -> int:
     def copy_partition(batches: Iterable[Any]) -> Iterable[Any]:
         import pyarrow as pa
 
-        rows = (line for batch in batches for line in batch.column(0).to_pylist())
-        yield pa.RecordBatch.from_pydict({"rows": [copy_lines(conn, table, columns, rows)]})
+        counted = [0]
+
+        def chunks() -> Iterable[str]:
+            for batch in batches:
+                counted[0] += batch.num_rows
+                if batch.num_rows:
+                    yield "\n".join(batch.column(0).to_pylist()) + "\n"
+
+        copy_chunks(conn, table, columns, chunks())
+        yield pa.RecordBatch.from_pydict({"rows": [counted[0]]})
 
     counts = lines.mapInArrow(copy_partition, "rows long").collect()
     total = int(sum(row.rows for row in counts))

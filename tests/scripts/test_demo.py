@@ -35,8 +35,14 @@ def test_demo_builds_generates_and_runs_the_pipeline(
         assert "trade_to_silver" in out and "required_field_null" in out
         gold = next(line for line in out.splitlines() if line.startswith("  gold "))
         assert "position_eod" in gold and " 0 rows" not in gold
-        assert demo.main(SMALL) == 0  # the main job can run again: loaded days are skipped
-        assert "skipped" in capsys.readouterr().out
+        runs = [line.split()[:3] for line in out.splitlines() if line.startswith("demo_")]
+        assert runs == [
+            [f"demo_{layer}", day, "success"]
+            for day in ("2026-11-19", "2026-11-20")
+            for layer in ("bronze", "silver", "gold")
+        ]
+        assert demo.main(SMALL) == 0  # the main job can run again (loaded days are skipped)
+        assert out.split("Warehouse")[1].split("Run time")[0] in capsys.readouterr().out
     finally:
         for name in ("demo", "demo_source"):
             execute_autocommit(pg_server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

@@ -1,0 +1,97 @@
+"""The operators DAGs are built from: run a transform, run quality rules, publish a layer.
+
+Each resolves the date(s) it works on from the run, in this order:
+
+1. ``dag_run.conf["date"]`` (``YYYY-MM-DD``): a manual run or a backfill of one day;
+2. the dates carried by the asset events that triggered the run (an upstream layer
+   publishes the dates it completed, so silver processes exactly bronze's dates);
+3. the run's logical date (a scheduled daily run: the day its data interval starts).
+
+Configuration is read when the task runs, never when the DAG file is parsed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from airflow.sdk import Asset, BaseOperator
+
+from src.utils.errors import PipelineError
+
+log = logging.getLogger(__name__)
+
+
+def run_dates(context: Any) -> list[date]:
+    """The logical date(s) this task instance processes, oldest first."""
+    dag_run = context.get("dag_run")
+    conf = (getattr(dag_run, "conf", None) or {}) if dag_run is not None else {}
+    if conf.get("date"):
+        return [date.fromisoformat(str(conf["date"]))]
+    events = context.get("triggering_asset_events") or {}
+    carried = {
+        day
+        for asset_events in events.values()
+        for event in asset_events
+        for day in (getattr(event, "extra", None) or {}).get("dates", [])
+    }
+    if carried:
+        return [date.fromisoformat(day) for day in sorted(carried)]
+    logical = context.get("logical_date")
+    if logical is not None:
+        return [logical.date()]
+    raise PipelineError(
+        'This run has no date: trigger it with conf {"date": "YYYY-MM-DD"}, from an '
+        "upstream layer's asset, or on its schedule."
+    )
+
+
+class TransformOperator(BaseOperator):
+    """Run one transform (``src/<database>/transforms/<layer>/<name>.py``) for the run's
+    date(s), in the task's process: Spark is local unless ``MEDALLION_SPARK_MASTER`` says
+    otherwise, and one SparkSession is reused by every task the process runs."""
+
+    ui_color = "#d9ead3"
+
+    def __init__(self, *, database: str, layer: str, transform: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.database, self.layer, self.transform = database, layer, transform
+
+    def execute(self, context: Any) -> list[dict[str, Any]]:
+        from src.utils.airflow_tasks import run_transform
+
+        return run_transform(self.database, self.layer, self.transform, run_dates(context))
+
+
+class QualityOperator(BaseOperator):
+    """Run data-quality rules in PostgreSQL for the run's date(s); fail on ``fail`` rules."""
+
+    ui_color = "#fce5cd"
+
+    def __init__(self, *, database: str, rules: Sequence[Any], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.database, self.rules = database, tuple(rules)
+
+    def execute(self, context: Any) -> list[dict[str, Any]]:
+        from src.utils.airflow_tasks import run_quality
+
+        return run_quality(self.database, self.task_id, self.rules, run_dates(context))
+
+
+class PublishLayerOperator(BaseOperator):
+    """The layer's last task: emits its asset event with the dates it completed, which
+    schedules the next layer's DAG for the same dates."""
+
+    ui_color = "#cfe2f3"
+
+    def __init__(self, *, asset: Asset, **kwargs: Any) -> None:
+        super().__init__(outlets=[asset], **kwargs)
+        self.asset = asset
+
+    def execute(self, context: Any) -> list[str]:
+        dates = [day.isoformat() for day in run_dates(context)]
+        context["outlet_events"][self.asset].extra = {"dates": dates}
+        log.info("published %s for %s", self.asset.uri, ", ".join(dates))
+        return dates

@@ -1,0 +1,51 @@
+"""What Airflow tasks do, as plain functions (no Airflow import): easy to test and reuse.
+
+Settings are read here, when a task runs, not when a DAG file is parsed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import date
+from typing import Any
+
+from src.config import load_settings
+
+log = logging.getLogger(__name__)
+
+
+def run_transform(
+    database: str, layer: str, transform: str, days: Sequence[date]
+) -> list[dict[str, Any]]:
+    """Run one transform for each date in order; returns what each run reported."""
+    from src._base.pipeline.daily import run_days
+    from src.utils.connections import ensure_server
+    from src.utils.spark import build_spark_session
+
+    settings = load_settings()
+    conn = ensure_server(settings)
+    spark = build_spark_session(settings)  # reused by later tasks of this process
+    results = run_days(spark, settings, conn, database, days, layers=(layer,), names=(transform,))
+    for result in results:
+        log.info("%s: %s", result.job, result.summary())
+    return [asdict(result) for result in results]
+
+
+def run_quality(
+    database: str, task: str, rules: Sequence[Any], days: Sequence[date]
+) -> list[dict[str, Any]]:
+    """Evaluate ``rules`` in the warehouse for each date; raise on a failed ``fail`` rule."""
+    from src._base.quality.check import enforce, run_rules
+    from src.utils.connections import ensure_server
+
+    settings = load_settings()
+    conn = ensure_server(settings).with_database(database)
+    reported = []
+    for day in days:
+        log.info("%s for %s: %d rule(s)", task, day, len(rules))
+        results = run_rules(conn, rules, day)
+        reported.extend({"date": day.isoformat(), **asdict(r)} for r in results)
+        enforce(task, day, results)
+    return reported

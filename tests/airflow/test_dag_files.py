@@ -1,0 +1,64 @@
+"""The DAG files under airflow/dags: they import cleanly and have the expected shape."""
+
+from __future__ import annotations
+
+import pytest
+
+from src.utils.local_airflow import DAGS_FOLDER
+
+LOADS = {
+    f"demo_{layer}": sorted(f"{source}_to_{layer}" for source in sources)
+    for layer, sources in {
+        "bronze": ("bar", "instrument", "portfolio", "trade"),
+        "silver": ("bar", "instrument", "portfolio", "trade"),
+        "gold": ("bar", "portfolio_value", "position", "trade_kpi"),
+    }.items()
+}
+
+
+@pytest.fixture(scope="module")
+def bag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(DAGS_FOLDER))
+
+
+def test_every_dag_file_imports_without_errors(bag) -> None:
+    assert bag.import_errors == {}
+    assert sorted(bag.dags) == ["demo_bronze", "demo_gold", "demo_silver"]
+    assert not list(DAGS_FOLDER.parent.rglob("__init__.py"))
+
+
+@pytest.mark.parametrize("dag_id", sorted(LOADS))
+def test_each_layer_has_its_loads_checks_and_a_final_publish(bag, dag_id: str) -> None:
+    dag = bag.dags[dag_id]
+    layer = dag_id.split("_")[1]
+    loads = sorted(t.task_id for t in dag.tasks if t.task_id.endswith(f"_to_{layer}"))
+    checks = [t for t in dag.tasks if t.task_id.startswith("dq_")]
+    assert loads == LOADS[dag_id]
+    assert checks, "every layer checks its data"
+    for check in checks:  # quality runs after the loads it checks
+        assert check.upstream_task_ids and check.upstream_task_ids <= set(loads)
+    published = dag.get_task(f"{layer}_published")
+    assert published.upstream_task_ids == {t.task_id for t in dag.tasks} - {published.task_id}
+    assert [a.uri for a in published.outlets] == [f"medallion://demo/{layer}"]
+    assert dag.max_active_runs == 1
+    assert set(dag.tags) == {"demo", layer}
+
+
+def test_layers_follow_each_other_through_assets(bag) -> None:
+    bronze, silver, gold = (bag.dags[f"demo_{layer}"] for layer in ("bronze", "silver", "gold"))
+    assert "expression='0 0 * * *', timezone='UTC'" in repr(bronze.timetable)
+    assert "uri='medallion://demo/bronze'" in repr(silver.timetable)
+    assert "uri='medallion://demo/silver'" in repr(gold.timetable)
+
+
+def test_loads_follow_their_transforms_declared_order(bag) -> None:
+    silver, gold = bag.dags["demo_silver"], bag.dags["demo_gold"]
+    assert silver.get_task("trade_to_silver").upstream_task_ids == {
+        "instrument_to_silver",
+        "portfolio_to_silver",
+    }
+    assert gold.get_task("portfolio_value_to_gold").upstream_task_ids == {"position_to_gold"}
+    retry = silver.get_task("trade_to_silver")
+    assert retry.retries == 3 and retry.retry_exponential_backoff
