@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     spark_shuffle_partitions: int = Field(
         4, ge=1, validation_alias="MEDALLION_SPARK_SHUFFLE_PARTITIONS"
     )
+    spark_driver_memory: str = Field("2g", validation_alias="MEDALLION_SPARK_DRIVER_MEMORY")
     jdbc_jar: Path | None = Field(None, validation_alias="MEDALLION_JDBC_JAR")
     spark_writer: Literal["copy", "jdbc"] = Field("copy", validation_alias="MEDALLION_SPARK_WRITER")
     landing_dir: Path = Field(

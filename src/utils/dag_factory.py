@@ -37,6 +37,7 @@ from airflow.sdk import (
     CronDataIntervalTimetable,
     ExceptionRetryPolicy,
     RetryAction,
+    RetryDecision,
     RetryRule,
 )
 
@@ -83,11 +84,17 @@ def _transient() -> list[Any]:
 
 
 class _TransientOnly(ExceptionRetryPolicy):
-    """Retry what may pass on a second try; fail at once what will fail the same way."""
+    """Retry what may pass on a second try; fail at once what will fail the same way.
 
-    def evaluate(self, exception: BaseException, try_number: int, max_tries: int, context=None):
-        if isinstance(exception, MedallionError) and exception.transient:
-            return super().evaluate(ConnectionError(str(exception)), try_number, max_tries, context)
+    Project errors say which they are (``MedallionError.transient``: an unreachable
+    server is, a refused date or a failed check is not); other exceptions go by the rules.
+    """
+
+    def evaluate(self, exception, try_number, max_tries, context=None):
+        if isinstance(exception, MedallionError):
+            if exception.transient:
+                return RetryDecision.retry(reason=f"transient: {exception}")
+            return RetryDecision.fail(reason=f"{type(exception).__name__} is not transient")
         return super().evaluate(exception, try_number, max_tries, context)
 
 

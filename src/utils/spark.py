@@ -52,6 +52,8 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         "spark.jars": str(find_jdbc_jar(settings)),
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.shuffle.partitions": str(settings.spark_shuffle_partitions),
+        # local mode runs executors inside the driver: this is all of Spark's memory
+        "spark.driver.memory": settings.spark_driver_memory,
         "spark.driver.extraJavaOptions": FAST_START_JVM,
         "spark.ui.enabled": "false",
         "spark.sql.ansi.enabled": "true",

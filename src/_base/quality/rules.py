@@ -2,7 +2,8 @@
 returns only ``(failing, samples)``: how many rows or checks fail, and up to five sample
 keys or figures for the log. No data is pulled into Python.
 
-SQL fragments may use ``%(day)s`` (the logical date) and ``%(prev)s`` (the day before).
+SQL fragments may use ``%(day)s`` (the logical date) and ``%(prev)s`` (the day before);
+write ``%%`` for a literal ``%`` (the query goes through psycopg2 with parameters).
 
     NotNull("silver.trade", ("portfolio_code", "price"), key="source_trade_id",
             where="trade_date = %(day)s")
@@ -217,6 +218,10 @@ class KpiBounds:
 
     @property
     def rule(self) -> str:
+        if self.low is None:
+            return f"kpi_bounds({self.name} <= {self.high})"
+        if self.high is None:
+            return f"kpi_bounds({self.name} >= {self.low})"
         return f"kpi_bounds({self.name} in [{self.low}, {self.high}])"
 
     def sql(self) -> str:
