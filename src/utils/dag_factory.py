@@ -1,9 +1,8 @@
 """Build a layer's daily DAG from task specs, validated before any DAG object exists.
 
-    dag = dag_factory(
+    dag = dag_factory(                                 # airflow/dags/silver/demo_silver.py
         dag_id="demo_silver",
-        database="demo",
-        layer="silver",
+        database="demo",                              # layer: the file's folder, "silver"
         schedule=[layer_asset("demo", "bronze")],     # runs when bronze publishes a date
         tasks=[
             ETLTask("trade_to_silver", transform="trade_to_silver.py"),
@@ -204,8 +203,8 @@ def dag_factory(
     *,
     dag_id: str,
     database: str,
-    layer: str,
     tasks: Sequence[Any],
+    layer: str | None = None,
     schedule: str | Sequence[Asset] | None = "@daily",
     default_args: dict[str, Any] | None = None,
     start_date: datetime = DEFAULT_START,
@@ -213,8 +212,12 @@ def dag_factory(
     doc_md: str | None = None,
     dag_file: str | None = None,
 ) -> DAG:
-    """A validated DAG for one layer of ``database``; see the module docstring."""
+    """A validated DAG for one layer of ``database``; see the module docstring.
+
+    ``layer`` defaults to the DAG file's folder (``airflow/dags/<layer>/<file>.py``).
+    """
     dag_file = dag_file or _caller_file()
+    layer = layer or Path(dag_file).parent.name
     upstream = validate_tasks(dag_file, dag_id, database, layer, tasks)
     if isinstance(schedule, str):
         # A data-interval timetable: the run for day D starts after D ends and its

@@ -60,7 +60,7 @@ def test_three_layers_run_rerun_and_stop_at_a_failed_check(demo, capfd) -> None:
         ("demo_silver", "failed"),
     ]  # gold never ran
     assert outcomes[1].failed_tasks == ["dq_trade_reject_rate", "silver_published"]
-    rule = "kpi_bounds(share of trade events quarantined <= 0.05)"
+    rule = "kpi_bounds(share of trade events quarantined <= 0.1)"
     assert f"FAIL {rule}: 1 failing (e.g. value 0.1" in logged  # the rule and the figure
     assert f"dq_trade_reject_rate for 2026-11-20: 1 rule(s) failed: FAIL {rule}" in logged
     late = query(warehouse, "SELECT count(*) AS n FROM gold.position_eod WHERE business_date = %s",

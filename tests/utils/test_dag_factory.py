@@ -90,3 +90,17 @@ def test_an_unknown_layer_or_database_is_refused() -> None:
         build(ETLTask("trade_to_platinum"), layer="platinum")
     with pytest.raises(DagSpecError, match=r"no transforms folder .* for database 'nope'"):
         dag_factory(dag_id="x", database="nope", layer="silver", tasks=[])
+
+
+def test_the_layer_defaults_to_the_dag_files_folder() -> None:
+    dag = dag_factory(
+        dag_id="t_gold",
+        database="demo",
+        tasks=[ETLTask("bar_to_gold")],
+        dag_file="/repo/airflow/dags/gold/t_gold.py",
+    )
+    assert {t.task_id for t in dag.tasks} == {"bar_to_gold", "gold_published"}
+    with pytest.raises(
+        DagSpecError, match=r"/repo/airflow/dags/misc/x\.py: DAG 'x': unknown layer"
+    ):
+        dag_factory(dag_id="x", database="demo", tasks=[], dag_file="/repo/airflow/dags/misc/x.py")

@@ -10,7 +10,6 @@ from src.utils.dag_factory import ETLTask, QualityTask, dag_factory
 dag = dag_factory(
     dag_id="demo_bronze",
     database="demo",
-    layer="bronze",
     schedule="@daily",
     doc_md=__doc__,
     tasks=[

@@ -19,7 +19,6 @@ BAR_INSTRUMENTS = """SELECT count(DISTINCT instrument_code) FROM silver.minute_b
 dag = dag_factory(
     dag_id="demo_gold",
     database="demo",
-    layer="gold",
     schedule=[layer_asset("demo", "silver")],
     doc_md=__doc__,
     tasks=[

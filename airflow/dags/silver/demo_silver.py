@@ -40,7 +40,6 @@ REACHED_SILVER = "EXISTS (SELECT 1 FROM silver.trade t WHERE t.source_trade_id =
 dag = dag_factory(
     dag_id="demo_silver",
     database="demo",
-    layer="silver",
     schedule=[layer_asset("demo", "bronze")],
     doc_md=__doc__,
     tasks=[
@@ -91,7 +90,7 @@ dag = dag_factory(
         QualityTask(
             "dq_trade_reject_rate",
             after=["trade_to_silver"],
-            checks=[KpiBounds("share of trade events quarantined", REJECT_SHARE, high=0.05)],
+            checks=[KpiBounds("share of trade events quarantined", REJECT_SHARE, high=0.1)],
         ),
         QualityTask(
             "dq_bar_ohlc",

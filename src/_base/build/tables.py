@@ -105,6 +105,12 @@ def create_tables(engine: Engine, project: LoadedProject) -> StepResult:
                 _complete_existing_table(connection, model, ddl, catalog, result)
             else:
                 _create_new_table(connection, ddl, result)
+        if any(line.startswith("drift in ") for line in result.failed):
+            result.failed.append(
+                f"the database no longer matches the table classes: rebuild it (drops its data: "
+                f"python scripts/orchestrate_build.py postgres {project.name} --rebuild) or "
+                "change it with a migration, then build again"
+            )
     return result
 
 
