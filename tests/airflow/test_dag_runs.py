@@ -34,6 +34,21 @@ def demo(throwaway_server: ConnectionSettings, monkeypatch, tmp_path: Path):
         execute_autocommit(server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+def published_dates() -> dict[str, list[list[str]]]:
+    """The asset events the layers emitted (Airflow's metadata database), by asset URI."""
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = session.query(AssetModel.uri, AssetEvent.extra).join(
+            AssetModel, AssetModel.id == AssetEvent.asset_id
+        )
+        events: dict[str, list[list[str]]] = {}
+        for uri, extra in rows.order_by(AssetEvent.id):
+            events.setdefault(uri, []).append(extra["dates"])
+    return events
+
+
 def test_three_layers_run_rerun_and_stop_at_a_failed_check(demo, capfd) -> None:
     warehouse, source, landing = demo
     generate_day(source, landing, GOOD, SPEC)
@@ -45,6 +60,11 @@ def test_three_layers_run_rerun_and_stop_at_a_failed_check(demo, capfd) -> None:
     ]
     positions = query(warehouse, "SELECT count(*) AS n FROM gold.position_eod").n[0]
     assert positions > 0
+    assert published_dates() == {
+        "medallion://demo/bronze": [["2026-11-19"]],
+        "medallion://demo/silver": [["2026-11-19"]],
+        "medallion://demo/gold": [["2026-11-19"]],
+    }  # what schedules the next layer for the same date
     before = fingerprint(warehouse)
 
     assert all(o.ok for o in run_layers([GOOD]))  # the same date again: nothing changes
