@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
+from src._base.build.project import DATA_LAYERS
 from src.config import ConnectionSettings
 from src.utils.connections import connect_raw
 
-LAYERS = ("bronze", "silver", "gold")
+LAYERS = DATA_LAYERS
 TABLES = """
 SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind = 'r' AND n.nspname = ANY(%s) ORDER BY 1, 2

@@ -40,11 +40,12 @@ from airflow.sdk import (
     RetryRule,
 )
 
+from src._base.build.project import DATA_LAYERS
 from src.utils.airflow_operators import PublishLayerOperator, QualityOperator, TransformOperator
 from src.utils.errors import DagSpecError, MedallionError
 
 SRC_PATH = Path(__file__).resolve().parents[1]
-LAYERS = ("bronze", "silver", "gold")
+LAYERS = DATA_LAYERS
 QUALITY_NAME = re.compile(r"dq_[a-z][a-z0-9]*(_[a-z0-9]+)+")
 DEFAULT_START = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -146,14 +147,7 @@ def validate_tasks(
         if names.count(name) > 1:
             raise _fail(dag_file, dag_id, f"task '{name}' is declared twice; names are unique")
     loads = [t.name for t in tasks if isinstance(t, ETLTask)]
-    upstream: dict[str, set[str]] = {}
-    for task in tasks:
-        upstream[task.name] = _upstream(dag_file, dag_id, folder, layer, task, loads)
-    for name, before in upstream.items():
-        unknown = sorted(before - set(names))
-        if unknown and not isinstance(next(t for t in tasks if t.name == name), ETLTask):
-            raise _fail(dag_file, dag_id, f"'{name}' runs after unknown task(s) {unknown}")
-        upstream[name] = before & set(names)
+    upstream = {t.name: _upstream(dag_file, dag_id, folder, layer, t, loads, names) for t in tasks}
     try:
         graphlib.TopologicalSorter(upstream).prepare()
     except graphlib.CycleError as exc:
@@ -162,9 +156,24 @@ def validate_tasks(
     return upstream
 
 
+def _known(dag_file: str, dag_id: str, task: Any, before: set[str], allowed: list[str]) -> set[str]:
+    unknown = sorted(before - set(allowed))
+    if unknown:
+        raise _fail(dag_file, dag_id, f"'{task.name}' runs after unknown task(s) {unknown}")
+    return before
+
+
 def _upstream(
-    dag_file: str, dag_id: str, folder: Path, layer: str, task: Any, loads: list[str]
+    dag_file: str,
+    dag_id: str,
+    folder: Path,
+    layer: str,
+    task: Any,
+    loads: list[str],
+    names: list[str],
 ) -> set[str]:
+    """The task's upstream tasks, after checking its spec: a load follows only loads (its
+    transform's ``AFTER`` and its own ``after``), a quality task any task of the DAG."""
     if isinstance(task, ETLTask):
         if not re.fullmatch(rf"[a-z][a-z0-9_]*_to_{layer}", task.name):
             raise _fail(dag_file, dag_id, f"load '{task.name}' must be named <source>_to_{layer}")
@@ -179,10 +188,7 @@ def _upstream(
                 f"transform file {path} does not exist.{did_you_mean} Known: {', '.join(known)}",
             )
         declared = {a for a in _declared_after(path) if a in loads}
-        unknown = sorted(set(task.after) - set(loads))
-        if unknown:
-            raise _fail(dag_file, dag_id, f"'{task.name}' runs after unknown task(s) {unknown}")
-        return declared | set(task.after)
+        return _known(dag_file, dag_id, task, declared | set(task.after), loads)
     if isinstance(task, QualityTask):
         if not QUALITY_NAME.fullmatch(task.name):
             raise _fail(
@@ -190,7 +196,8 @@ def _upstream(
             )
         if not task.checks:
             raise _fail(dag_file, dag_id, f"quality task '{task.name}' has no checks")
-        return set(loads if task.after is None else task.after)
+        before = set(loads if task.after is None else task.after)
+        return _known(dag_file, dag_id, task, before, names)
     raise _fail(dag_file, dag_id, f"{task!r} is neither an ETLTask nor a QualityTask")
 
 

@@ -20,13 +20,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from src._base.build.project import DATA_LAYERS
 from src.config import PROJECT_ROOT
 from src.utils.errors import ConfigError, PipelineError
 
 log = logging.getLogger(__name__)
 
 DAGS_FOLDER = PROJECT_ROOT / "airflow" / "dags"
-LAYERS = ("bronze", "silver", "gold")
+LAYERS = DATA_LAYERS
 
 
 def airflow_environment(home: Path) -> dict[str, str]:

@@ -21,15 +21,19 @@ def database_exists(conn: ConnectionSettings, name: str) -> bool:
         engine.dispose()
 
 
+def ensure_database(conn: ConnectionSettings, name: str) -> bool:
+    """``CREATE DATABASE`` unless it exists (it is atomic by itself); True if created."""
+    if database_exists(conn, name):
+        return False
+    execute_autocommit(conn, f"CREATE DATABASE {quote(name)}", "postgres")
+    return True
+
+
 def create_database(conn: ConnectionSettings, project: LoadedProject) -> StepResult:
-    """``CREATE DATABASE`` unless it exists (CREATE DATABASE is atomic by itself)."""
     result = StepResult("databases", project.name)
     with timed(result):
-        if database_exists(conn, project.name):
-            result.present.append(project.name)
-        else:
-            execute_autocommit(conn, f"CREATE DATABASE {quote(project.name)}", "postgres")
-            result.created.append(project.name)
+        created = ensure_database(conn, project.name)
+        (result.created if created else result.present).append(project.name)
     return result
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 LAYERS = ("common", "bronze", "silver", "gold")
+DATA_LAYERS = LAYERS[1:]  # what data flows through, in order; common is shared by all
 
 
 @dataclass(frozen=True)

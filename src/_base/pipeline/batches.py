@@ -1,5 +1,8 @@
 """The load log protocol: begin, publish (in the caller's transaction), fail, check.
 
+Before a load starts, :func:`check_inputs` finds its inputs' published batches and, for
+history loads, checks the date order.
+
 begin_batch(raw, job, day, batch_id)        # 'running', attempts + 1
 ... write, then in the publishing transaction:
 finish_batch(cur, job, day, read=..., written=..., rejected=...)
@@ -9,9 +12,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import date
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 
 from src._base.functions.load_log import LOAD_LOG
+from src._base.pipeline.run_config import RunConfig
+from src.utils.connections import connect_raw
 from src.utils.errors import PipelineError
 
 
@@ -105,3 +111,36 @@ WHERE job = %s AND status = 'succeeded'""",
         "rebuild the warehouse (orchestrate_build.py --rebuild) and replay the days in "
         f"order, or load {day}'s data with a later date."
     )
+
+
+@dataclass(frozen=True)
+class Inputs:
+    batches: dict[str, uuid.UUID]  # the published batch of each input load
+    skipped: str | None = None  # set when the date is already part of the history
+
+
+def require_day_over(cfg: RunConfig, job: str) -> None:
+    """History loads stamp versions with the end of the logical date: it must be past."""
+    if cfg.system_time > datetime.now(UTC):
+        raise PipelineError(
+            f"{job} for {cfg.logical_date}: the day is not over yet; its versions would start "
+            f"at {cfg.system_time.isoformat()}, in the future. Run it after that time."
+        )
+
+
+def check_inputs(cfg: RunConfig, job: str, inputs: tuple[str, ...], *, in_order: bool) -> Inputs:
+    """The published batch of each input load; history loads also check the date order
+    (see :func:`require_in_order`).
+
+    Runs before the load starts, so a refused run leaves the load log as it was.
+    """
+    if in_order:
+        require_day_over(cfg, job)
+    raw = connect_raw(cfg.warehouse)
+    try:
+        skipped = require_in_order(raw, job, cfg.logical_date) if in_order else None
+        if skipped:
+            return Inputs({}, skipped)
+        return Inputs(require_inputs(raw, job, cfg.logical_date, inputs))
+    finally:
+        raw.close()

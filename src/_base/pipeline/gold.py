@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from src._base.pipeline.merge import replace_sql
@@ -17,7 +18,7 @@ def snapshot_params(cfg: RunConfig) -> dict[str, str]:
     """Literals gold SQL formats in: the date, the day before, the snapshot's as-of time."""
     return {
         "day": cfg.logical_date.isoformat(),
-        "prev": cfg.logical_date.fromordinal(cfg.logical_date.toordinal() - 1).isoformat(),
+        "prev": (cfg.logical_date - timedelta(days=1)).isoformat(),
         "as_of": cfg.system_time.strftime("%Y-%m-%d %H:%M:%S"),
     }
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from src._base.build.discovery import import_file, select_projects
+from src._base.build.project import DATA_LAYERS
 from src._base.pipeline.result import TransformResult
 from src._base.pipeline.run_config import RunConfig
 from src.utils.errors import DefinitionError, PipelineError
@@ -26,7 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 
-LAYERS = ("bronze", "silver", "gold")
+LAYERS = DATA_LAYERS
 
 
 @dataclass(frozen=True)

@@ -1,60 +1,23 @@
-"""Pieces every silver load uses: read the published bronze batch, check the order,
-stage and publish rejects to the quarantine table, count them by rule; and the whole
+"""Pieces every silver load uses: read the published bronze batch, stage and publish
+rejects to the quarantine table, count them by rule; and the whole
 snapshot-into-history load (:func:`run_snapshot_load`) master data shares."""
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from src._base.pipeline.batches import require_in_order, require_inputs
+from src._base.pipeline.batches import check_inputs
 from src._base.pipeline.frames import read_jdbc, register
 from src._base.pipeline.merge import quarantine_sql, temporal_merge_sql
 from src._base.pipeline.publish import Publication, publication
 from src._base.pipeline.result import TransformResult
 from src._base.pipeline.run_config import RunConfig
-from src.utils.connections import connect_raw
-from src.utils.errors import PipelineError
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession
 
 QUARANTINE_COLUMNS = ("record_key", "rule", "record")
-
-
-@dataclass(frozen=True)
-class Inputs:
-    batches: dict[str, uuid.UUID]  # the published batch of each input load
-    skipped: str | None = None  # set when the date is already part of the history
-
-
-def require_day_over(cfg: RunConfig, job: str) -> None:
-    """History loads stamp versions with the end of the logical date: it must be past."""
-    if cfg.system_time > datetime.now(UTC):
-        raise PipelineError(
-            f"{job} for {cfg.logical_date}: the day is not over yet; its versions would start "
-            f"at {cfg.system_time.isoformat()}, in the future. Run it after that time."
-        )
-
-
-def check_inputs(cfg: RunConfig, job: str, inputs: tuple[str, ...], *, in_order: bool) -> Inputs:
-    """The published batch of each input load; history loads also check the date order
-    (see :func:`~src._base.pipeline.batches.require_in_order`).
-
-    Runs before the load starts, so a refused run leaves the load log as it was.
-    """
-    if in_order:
-        require_day_over(cfg, job)
-    raw = connect_raw(cfg.warehouse)
-    try:
-        skipped = require_in_order(raw, job, cfg.logical_date) if in_order else None
-        if skipped:
-            return Inputs({}, skipped)
-        return Inputs(require_inputs(raw, job, cfg.logical_date, inputs))
-    finally:
-        raw.close()
 
 
 def register_batch(

@@ -8,11 +8,11 @@ depend on yesterday's gold rows having been computed.
 
 from pyspark.sql import SparkSession
 
+from src._base.pipeline.batches import check_inputs
 from src._base.pipeline.frames import uuid3_sql
 from src._base.pipeline.gold import publish_snapshot, snapshot_params
 from src._base.pipeline.result import TransformResult
 from src._base.pipeline.run_config import RunConfig
-from src._base.pipeline.silver import check_inputs
 from src.demo.transforms.gold.position_to_gold import register_inputs
 
 JOB = "portfolio_value_to_gold"

@@ -3,11 +3,11 @@ and how many of the day's events the quarantine holds."""
 
 from pyspark.sql import SparkSession
 
+from src._base.pipeline.batches import check_inputs
 from src._base.pipeline.frames import read_jdbc, register, uuid3_sql
 from src._base.pipeline.gold import publish_snapshot, snapshot_params
 from src._base.pipeline.result import TransformResult
 from src._base.pipeline.run_config import RunConfig
-from src._base.pipeline.silver import check_inputs
 
 JOB = "trade_kpi_to_gold"
 INPUTS = ("trade_to_silver",)

@@ -7,13 +7,13 @@ invented. The day's bars are replaced as a whole, so a rerun gives the same rows
 
 from pyspark.sql import SparkSession
 
+from src._base.pipeline.batches import check_inputs
 from src._base.pipeline.frames import register, uuid3_sql
 from src._base.pipeline.merge import replace_sql
 from src._base.pipeline.publish import publication
 from src._base.pipeline.result import TransformResult
 from src._base.pipeline.run_config import RunConfig
 from src._base.pipeline.silver import (
-    check_inputs,
     publish_rejects,
     register_batch,
     register_tables,
