@@ -1,6 +1,7 @@
 """Benchmark: system versioning overhead against the same table without versioning.
 
     uv run python bench/bench_temporal.py [--rows 1000000] [--repeat 3] [--pgbench-tx 20000]
+        [--only single-row]
 
 Each case loads ``--rows`` rows into a fresh table (VACUUM ANALYZE, CHECKPOINT), then
 times one operation. Baseline: a plain table with the same columns and the business key as
@@ -19,15 +20,11 @@ production; a CHECKPOINT before each timed statement).
 from __future__ import annotations
 
 import argparse
-import os
-import re
 import statistics
-import subprocess
-import tempfile
 import time
 from decimal import Decimal
-from pathlib import Path
 
+from pgbench import run_pgbench
 from sqlalchemy import Numeric
 from sqlmodel import Field
 
@@ -37,7 +34,6 @@ from src._base.tables.table_type_mixins import TemporalTableBase
 from src.config import ConnectionSettings, load_settings
 from src.utils.connections import connect_raw, execute_autocommit
 from src.utils.embedded_postgres import server_for
-from src.utils.pg_binaries import find_pg_binaries
 
 DB = "bench_temporal"
 PAYLOAD = (
@@ -146,23 +142,18 @@ def timed(conn: ConnectionSettings, sql: str) -> float:
 
 
 def pgbench_tps(conn: ConnectionSettings, statement: str, rows: int, transactions: int) -> float:
-    pgbench = find_pg_binaries().bindir / "pgbench"
-    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as handle:
-        handle.write(f"\\set id random(1, {rows})\n{statement};\n")
-    Path(handle.name).chmod(0o644)
-    env = {**os.environ, "PGPASSWORD": conn.password.get_secret_value() if conn.password else ""}
-    cmd = [str(pgbench), "-n", "-c", "2", "-j", "2", "-t", str(transactions // 2)]
-    cmd += ["-f", handle.name, "-h", conn.host, "-p", str(conn.port), "-U", conn.user, DB]
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout
-    Path(handle.name).unlink()
-    match = re.search(r"tps = ([\d.]+) \(without initial connection time\)", out)
-    return float(match.group(1)) if match else float("nan")
+    script = f"\\set id random(1, {rows})\n{statement};\n"
+    return run_pgbench(conn, DB, script, clients=2, transactions=transactions // 2).tps
 
 
-def measure(conn: ConnectionSettings, rows: int, repeat: int, transactions: int) -> list[tuple]:
+def measure(
+    conn: ConnectionSettings, rows: int, repeat: int, transactions: int, only: list[str]
+) -> list[tuple]:
     """Rows of (operation, case, median, unit, baseline case); cases interleave per repeat."""
     results = []
     for op, template in OPERATIONS.items():
+        if only and not any(word in op for word in only):
+            continue
         samples: dict[str, list[float]] = {case[0]: [] for case in CASES}
         for _ in range(repeat):
             for label, table, target, current, _base in CASES:
@@ -199,11 +190,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--pgbench-tx", type=int, default=20_000)
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        help="operations containing this word (INSERT, " "UPDATE, DELETE, single-row); repeatable",
+    )
     args = parser.parse_args(argv)
     options = {"max_wal_size": "8GB", "shared_buffers": "1GB"}
     with server_for(load_settings(), server_options=options) as conn:
         setup_database(conn)
-        results = measure(conn, args.rows, args.repeat, args.pgbench_tx)
+        results = measure(conn, args.rows, args.repeat, args.pgbench_tx, args.only)
         report(results, args.rows, args.repeat)
     return 0
 

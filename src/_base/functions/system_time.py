@@ -2,12 +2,19 @@
 
 ``medallion.system_time()`` is the instant every version change uses: the transaction's
 start (``now()``), unless a replay or backfill set a past time for the current
-transaction (never longer: changes at one system time collapse into one version)::
+transaction (never longer)::
 
     BEGIN;
     SELECT medallion.set_system_time('2026-11-20 00:00+00');
     -- loads here version rows "as of" 2026-11-20
     COMMIT;
+
+Changes at one system time collapse into one version. Without ``set_system_time`` that
+holds within one transaction only: two transactions can start in the same microsecond,
+and a version another transaction committed at this transaction's instant is never
+overwritten (the change fails with SQLSTATE 40001; the retry runs at a later instant).
+``set_system_time`` also claims the time for a replay: rerunning a day in a new
+transaction rewrites the versions an earlier run of that day opened at the same time.
 """
 
 from __future__ import annotations
@@ -19,8 +26,12 @@ SYSTEM_TIME_SETTING = "medallion.system_time"
 REWRITE_SETTING = "medallion.allow_history_rewrite"
 # Set transaction-locally while the framework's own triggers write closed versions.
 INTERNAL_SETTING = "medallion.versioning_internal"
+# 'on' while a transaction replays at a time set by set_system_time(): it may then rewrite
+# versions that other transactions opened at that same time (idempotent replays).
+REPLAY_SETTING = "medallion.system_time_replay"
 SYSTEM_TIME_CALL = f"{FRAMEWORK_SCHEMA}.system_time()"
 SET_SYSTEM_TIME = f"{FRAMEWORK_SCHEMA}.set_system_time"
+WRITTEN_HERE = f"{FRAMEWORK_SCHEMA}.written_by_this_transaction"
 
 
 def framework_ddl() -> list[str]:
@@ -49,14 +60,35 @@ BEGIN
     -- Kept as UTC ISO 8601, which reads back the same whatever TimeZone and DateStyle.
     PERFORM set_config('{SYSTEM_TIME_SETTING}',
         to_char(at_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), true);
+    PERFORM set_config('{REPLAY_SETTING}', 'on', true);
     RETURN at_time;
 END
 $fn$""",
         f"""CREATE OR REPLACE FUNCTION {FRAMEWORK_SCHEMA}.clear_system_time() RETURNS void
 LANGUAGE sql VOLATILE AS $fn$
+    SELECT set_config('{REPLAY_SETTING}', '', false);
     SELECT set_config('{SYSTEM_TIME_SETTING}', '', false)
 $fn$""",
+        written_here_ddl(),
         f"""COMMENT ON FUNCTION {FRAMEWORK_SCHEMA}.system_time() IS
 'The instant version changes use: now(), or the time set by {SET_SYSTEM_TIME}()'""",
         *load_log_ddl(),
     ]
+
+
+def written_here_ddl() -> str:
+    """``written_by_this_transaction(xmin)``: was this row version written by the current
+    transaction or one of its subtransactions?
+
+    A visible row whose writer is still in progress can only be this transaction's own
+    (another transaction's uncommitted rows are invisible), so the test is the writer's
+    status. ``xmin`` is 32 bits: it is widened to a full id relative to this transaction's
+    own id (live ids are within 2^31 of each other); frozen rows (xmin 2) are nobody's.
+    """
+    return f"""CREATE OR REPLACE FUNCTION {WRITTEN_HERE}(row_xmin xid) RETURNS boolean
+LANGUAGE sql VOLATILE AS $fn$
+    SELECT row_xmin::text::bigint > 2 AND pg_xact_status((
+        x.top + (row_xmin::text::bigint - x.top % 4294967296 + 6442450944) % 4294967296
+        - 2147483648)::text::xid8) = 'in progress'
+    FROM (SELECT pg_current_xact_id()::text::bigint AS top) AS x
+$fn$"""

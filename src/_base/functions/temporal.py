@@ -12,7 +12,8 @@ generates:
   drops updates that change nothing, then one short PL/pgSQL function refuses changes to
   closed versions, to the key and to the system columns, and stamps ``sys_start``;
 * AFTER UPDATE and AFTER DELETE statement triggers that read the transition table and
-  write every closed version in one set-based INSERT;
+  write every closed version in one set-based INSERT; a BEFORE DELETE row trigger, only
+  for rows whose version starts at the system time, guards same-instant deletes;
 * an AFTER INSERT statement trigger, for the user's inserts only, that refuses hand-set
   system columns and a start before the end of an existing version of the same key;
 * a BEFORE TRUNCATE trigger that refuses TRUNCATE;
@@ -21,7 +22,13 @@ generates:
 * ``s.x__as_of(at_time)`` and ``s.x__between(from_time, to_time)``.
 
 A version created earlier in the same transaction (``sys_start`` = system time) is
-changed in place and leaves no trace when deleted: no zero-length versions. Setting
+changed in place and leaves no trace when deleted: no zero-length versions. "The same
+transaction" is decided by the row's writer (its ``xmin``), never by comparing times: a
+version that another transaction committed at this transaction's very instant (two
+transactions can start in the same microsecond) is never overwritten; the change fails
+with SQLSTATE 40001 and its retry runs at a later instant. Only a replay (a time set by
+``medallion.set_system_time()``) may rewrite versions opened at its time by an earlier
+run of itself. Setting
 ``medallion.allow_history_rewrite = on`` for a transaction turns all of this off for
 it (repairs, retention, TRUNCATE).
 """
@@ -32,10 +39,12 @@ from dataclasses import dataclass
 
 from src._base.functions.system_time import (
     INTERNAL_SETTING,
+    REPLAY_SETTING,
     REWRITE_SETTING,
     SET_SYSTEM_TIME,
     SYSTEM_TIME_CALL,
     SYSTEM_TIME_SETTING,
+    WRITTEN_HERE,
 )
 from src._base.naming import identifier, qualified, quote
 
@@ -141,6 +150,31 @@ def _managed_columns_error(names: TemporalNames, statement: str) -> str:
                 'call {SET_SYSTEM_TIME}() first.';"""
 
 
+def _same_instant_guard(names: TemporalNames, record: str) -> str:
+    """PL/pgSQL for a change to a version that starts at this transaction's system time.
+
+    Outside a replay, that version must be this transaction's own (then it changes in
+    place); one committed by another transaction at the same instant fails with 40001.
+    The nested IF keeps the per-row test a simple expression: the lookup runs only on a tie.
+    """
+    key = " AND ".join(f"h.{quote(k)} = {record}.{quote(k)}" for k in names.keys)
+    return f"""    IF {record}.sys_start = t
+       AND current_setting('{REPLAY_SETTING}', true) IS DISTINCT FROM 'on' THEN
+        IF {WRITTEN_HERE}((SELECT h.xmin FROM {names.table} AS h
+                WHERE {key} AND h.sys_end = 'infinity')) IS NOT TRUE THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'serialization_failure',
+                MESSAGE = format('{names.display_literal}: key (%s) has a version that another '
+                    'transaction committed at this transaction''s system time %s',
+                    {_key_text(names, record)}, t),
+                HINT = 'Two transactions started in the same instant: retry, the retry runs at '
+                    'a later time. Replays that mean to rewrite that time call '
+                    '{SET_SYSTEM_TIME}() first.';
+        END IF;
+    END IF;
+"""
+
+
 def before_update_function(names: TemporalNames) -> str:
     """The only per-row PL/pgSQL on UPDATE: one combined test, then stamp ``sys_start``.
 
@@ -169,7 +203,7 @@ BEGIN
                 {_key_text(names, "OLD")}),
             HINT = 'Delete the row and insert it under its new key.';
     END IF;
-    NEW.sys_start := t;  -- unchanged when this transaction already versioned the row
+{_same_instant_guard(names, "OLD")}    NEW.sys_start := t;  -- unchanged on its own version
     RETURN NEW;
 END
 $fn$"""
@@ -180,7 +214,7 @@ def _write_closed_versions(names: TemporalNames) -> str:
     INSERT INTO {names.table} ({_cols(names.columns)}, sys_start, sys_end)
     SELECT {_cols(names.columns, "o.")}, o.sys_start, t
     FROM old_rows AS o
-    WHERE o.sys_start < t;  -- versions opened by this transaction leave no trace
+    WHERE o.sys_start < t;  -- versions opened at t (by this transaction or a replay): no trace
     PERFORM set_config('{INTERNAL_SETTING}', '', true);"""
 
 
@@ -192,6 +226,19 @@ DECLARE
 BEGIN
 {_rewrite_guard("NULL")}{_write_closed_versions(names)}
     RETURN NULL;
+END
+$fn$"""
+
+
+def before_delete_function(names: TemporalNames) -> str:
+    """Row check for deletes of a version starting at the system time (the trigger's WHEN
+    clause calls it for those rows only): another transaction's is never erased."""
+    return f"""CREATE OR REPLACE FUNCTION {names.function("before_delete")}() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+DECLARE
+    t timestamptz := {SYSTEM_TIME_CALL};
+BEGIN
+{_rewrite_guard("OLD")}{_same_instant_guard(names, "OLD")}    RETURN OLD;
 END
 $fn$"""
 
@@ -273,6 +320,7 @@ $fn$"""
 TRIGGER_FUNCTIONS = {
     "before_update": before_update_function,
     "after_update": after_update_function,
+    "before_delete": before_delete_function,
     "after_delete": after_delete_function,
     "after_insert": after_insert_function,
     "refuse_truncate": refuse_truncate_function,
@@ -291,6 +339,7 @@ TRIGGER_NAMES = (
     "versioning_a_skip_noop",
     "versioning_before_update",
     "versioning_after_update",
+    "versioning_before_delete",
     "versioning_after_delete",
     "versioning_after_insert",
     "versioning_refuse_truncate",
@@ -311,6 +360,9 @@ def triggers(names: TemporalNames) -> dict[str, str]:
         f"CREATE TRIGGER versioning_after_update AFTER UPDATE ON {table} "
         f"REFERENCING OLD TABLE AS old_rows "
         f"FOR EACH STATEMENT EXECUTE FUNCTION {fn('after_update')}()",
+        f"CREATE TRIGGER versioning_before_delete BEFORE DELETE ON {table} "
+        f"FOR EACH ROW WHEN (OLD.sys_start = {SYSTEM_TIME_CALL}) "
+        f"EXECUTE FUNCTION {fn('before_delete')}()",
         f"CREATE TRIGGER versioning_after_delete AFTER DELETE ON {table} "
         f"REFERENCING OLD TABLE AS old_rows "
         f"FOR EACH STATEMENT EXECUTE FUNCTION {fn('after_delete')}()",

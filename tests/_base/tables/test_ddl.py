@@ -54,7 +54,7 @@ def test_generated_identifiers_fit_in_63_bytes_and_are_unique() -> None:
     assert names, ddl
     assert max(len(n.encode()) for n in names) <= MAX_IDENTIFIER_BYTES
     functions = set(re.findall(r'FUNCTION "silver"\."([^"]+)"\(', ddl))
-    assert len(functions) == 7  # five trigger functions, as_of, between
+    assert len(functions) == 8  # six trigger functions, as_of, between
 
 
 def test_non_temporal_tables_get_no_triggers_or_views() -> None:

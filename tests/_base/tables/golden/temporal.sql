@@ -58,7 +58,21 @@ BEGIN
                 concat_ws(', ', OLD."instrument_id"::text)),
             HINT = 'Delete the row and insert it under its new key.';
     END IF;
-    NEW.sys_start := t;  -- unchanged when this transaction already versioned the row
+    IF OLD.sys_start = t
+       AND current_setting('medallion.system_time_replay', true) IS DISTINCT FROM 'on' THEN
+        IF medallion.written_by_this_transaction((SELECT h.xmin FROM "silver"."instrument_hist" AS h
+                WHERE h."instrument_id" = OLD."instrument_id" AND h.sys_end = 'infinity')) IS NOT TRUE THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'serialization_failure',
+                MESSAGE = format('silver.instrument_hist: key (%s) has a version that another '
+                    'transaction committed at this transaction''s system time %s',
+                    concat_ws(', ', OLD."instrument_id"::text), t),
+                HINT = 'Two transactions started in the same instant: retry, the retry runs at '
+                    'a later time. Replays that mean to rewrite that time call '
+                    'medallion.set_system_time() first.';
+        END IF;
+    END IF;
+    NEW.sys_start := t;  -- unchanged on its own version
     RETURN NEW;
 END
 $fn$;
@@ -80,9 +94,40 @@ BEGIN
     INSERT INTO "silver"."instrument_hist" ("instrument_id", "symbol", "name", "price", sys_start, sys_end)
     SELECT o."instrument_id", o."symbol", o."name", o."price", o.sys_start, t
     FROM old_rows AS o
-    WHERE o.sys_start < t;  -- versions opened by this transaction leave no trace
+    WHERE o.sys_start < t;  -- versions opened at t (by this transaction or a replay): no trace
     PERFORM set_config('medallion.versioning_internal', '', true);
     RETURN NULL;
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION "silver"."instrument_hist__before_delete"() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+DECLARE
+    t timestamptz := medallion.system_time();
+BEGIN
+    IF current_setting('medallion.allow_history_rewrite', true) = 'on' THEN
+        IF NOT pg_has_role((SELECT relowner FROM pg_class WHERE oid = TG_RELID), 'MEMBER') THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'insufficient_privilege',
+                MESSAGE = 'medallion.allow_history_rewrite is honoured for the table''s owner only';
+        END IF;
+        RETURN OLD;
+    END IF;
+    IF OLD.sys_start = t
+       AND current_setting('medallion.system_time_replay', true) IS DISTINCT FROM 'on' THEN
+        IF medallion.written_by_this_transaction((SELECT h.xmin FROM "silver"."instrument_hist" AS h
+                WHERE h."instrument_id" = OLD."instrument_id" AND h.sys_end = 'infinity')) IS NOT TRUE THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'serialization_failure',
+                MESSAGE = format('silver.instrument_hist: key (%s) has a version that another '
+                    'transaction committed at this transaction''s system time %s',
+                    concat_ws(', ', OLD."instrument_id"::text), t),
+                HINT = 'Two transactions started in the same instant: retry, the retry runs at '
+                    'a later time. Replays that mean to rewrite that time call '
+                    'medallion.set_system_time() first.';
+        END IF;
+    END IF;
+    RETURN OLD;
 END
 $fn$;
 
@@ -124,7 +169,7 @@ BEGIN
     INSERT INTO "silver"."instrument_hist" ("instrument_id", "symbol", "name", "price", sys_start, sys_end)
     SELECT o."instrument_id", o."symbol", o."name", o."price", o.sys_start, t
     FROM old_rows AS o
-    WHERE o.sys_start < t;  -- versions opened by this transaction leave no trace
+    WHERE o.sys_start < t;  -- versions opened at t (by this transaction or a replay): no trace
     PERFORM set_config('medallion.versioning_internal', '', true);
     RETURN NULL;
 END
@@ -218,6 +263,8 @@ CREATE TRIGGER versioning_a_skip_noop BEFORE UPDATE ON "silver"."instrument_hist
 CREATE TRIGGER versioning_before_update BEFORE UPDATE ON "silver"."instrument_hist" FOR EACH ROW EXECUTE FUNCTION "silver"."instrument_hist__before_update"();
 
 CREATE TRIGGER versioning_after_update AFTER UPDATE ON "silver"."instrument_hist" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "silver"."instrument_hist__after_update"();
+
+CREATE TRIGGER versioning_before_delete BEFORE DELETE ON "silver"."instrument_hist" FOR EACH ROW WHEN (OLD.sys_start = medallion.system_time()) EXECUTE FUNCTION "silver"."instrument_hist__before_delete"();
 
 CREATE TRIGGER versioning_after_delete AFTER DELETE ON "silver"."instrument_hist" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "silver"."instrument_hist__after_delete"();
 

@@ -57,7 +57,21 @@ BEGIN
                 concat_ws(', ', OLD."instruction_id"::text)),
             HINT = 'Delete the row and insert it under its new key.';
     END IF;
-    NEW.sys_start := t;  -- unchanged when this transaction already versioned the row
+    IF OLD.sys_start = t
+       AND current_setting('medallion.system_time_replay', true) IS DISTINCT FROM 'on' THEN
+        IF medallion.written_by_this_transaction((SELECT h.xmin FROM "silver"."very_long_named_counterparty_settlement_instruction_detail_hist" AS h
+                WHERE h."instruction_id" = OLD."instruction_id" AND h.sys_end = 'infinity')) IS NOT TRUE THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'serialization_failure',
+                MESSAGE = format('silver.very_long_named_counterparty_settlement_instruction_detail_hist: key (%s) has a version that another '
+                    'transaction committed at this transaction''s system time %s',
+                    concat_ws(', ', OLD."instruction_id"::text), t),
+                HINT = 'Two transactions started in the same instant: retry, the retry runs at '
+                    'a later time. Replays that mean to rewrite that time call '
+                    'medallion.set_system_time() first.';
+        END IF;
+    END IF;
+    NEW.sys_start := t;  -- unchanged on its own version
     RETURN NEW;
 END
 $fn$;
@@ -79,9 +93,40 @@ BEGIN
     INSERT INTO "silver"."very_long_named_counterparty_settlement_instruction_detail_hist" ("instruction_id", "detail", "updated_at_source", sys_start, sys_end)
     SELECT o."instruction_id", o."detail", o."updated_at_source", o.sys_start, t
     FROM old_rows AS o
-    WHERE o.sys_start < t;  -- versions opened by this transaction leave no trace
+    WHERE o.sys_start < t;  -- versions opened at t (by this transaction or a replay): no trace
     PERFORM set_config('medallion.versioning_internal', '', true);
     RETURN NULL;
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION "silver"."very_long_named_counterparty_settlement_36659293_before_delete"() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+DECLARE
+    t timestamptz := medallion.system_time();
+BEGIN
+    IF current_setting('medallion.allow_history_rewrite', true) = 'on' THEN
+        IF NOT pg_has_role((SELECT relowner FROM pg_class WHERE oid = TG_RELID), 'MEMBER') THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'insufficient_privilege',
+                MESSAGE = 'medallion.allow_history_rewrite is honoured for the table''s owner only';
+        END IF;
+        RETURN OLD;
+    END IF;
+    IF OLD.sys_start = t
+       AND current_setting('medallion.system_time_replay', true) IS DISTINCT FROM 'on' THEN
+        IF medallion.written_by_this_transaction((SELECT h.xmin FROM "silver"."very_long_named_counterparty_settlement_instruction_detail_hist" AS h
+                WHERE h."instruction_id" = OLD."instruction_id" AND h.sys_end = 'infinity')) IS NOT TRUE THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'serialization_failure',
+                MESSAGE = format('silver.very_long_named_counterparty_settlement_instruction_detail_hist: key (%s) has a version that another '
+                    'transaction committed at this transaction''s system time %s',
+                    concat_ws(', ', OLD."instruction_id"::text), t),
+                HINT = 'Two transactions started in the same instant: retry, the retry runs at '
+                    'a later time. Replays that mean to rewrite that time call '
+                    'medallion.set_system_time() first.';
+        END IF;
+    END IF;
+    RETURN OLD;
 END
 $fn$;
 
@@ -123,7 +168,7 @@ BEGIN
     INSERT INTO "silver"."very_long_named_counterparty_settlement_instruction_detail_hist" ("instruction_id", "detail", "updated_at_source", sys_start, sys_end)
     SELECT o."instruction_id", o."detail", o."updated_at_source", o.sys_start, t
     FROM old_rows AS o
-    WHERE o.sys_start < t;  -- versions opened by this transaction leave no trace
+    WHERE o.sys_start < t;  -- versions opened at t (by this transaction or a replay): no trace
     PERFORM set_config('medallion.versioning_internal', '', true);
     RETURN NULL;
 END
@@ -217,6 +262,8 @@ CREATE TRIGGER versioning_a_skip_noop BEFORE UPDATE ON "silver"."very_long_named
 CREATE TRIGGER versioning_before_update BEFORE UPDATE ON "silver"."very_long_named_counterparty_settlement_instruction_detail_hist" FOR EACH ROW EXECUTE FUNCTION "silver"."very_long_named_counterparty_settlement_c4fec21c_before_update"();
 
 CREATE TRIGGER versioning_after_update AFTER UPDATE ON "silver"."very_long_named_counterparty_settlement_instruction_detail_hist" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "silver"."very_long_named_counterparty_settlement_i_9f4753f3_after_update"();
+
+CREATE TRIGGER versioning_before_delete BEFORE DELETE ON "silver"."very_long_named_counterparty_settlement_instruction_detail_hist" FOR EACH ROW WHEN (OLD.sys_start = medallion.system_time()) EXECUTE FUNCTION "silver"."very_long_named_counterparty_settlement_36659293_before_delete"();
 
 CREATE TRIGGER versioning_after_delete AFTER DELETE ON "silver"."very_long_named_counterparty_settlement_instruction_detail_hist" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "silver"."very_long_named_counterparty_settlement_i_92362b42_after_delete"();
 
