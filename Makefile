@@ -14,8 +14,9 @@ PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help setup uv venv jdbc demo test lint format pg-start pg-stop pg-status pg-reset \
-	dags airflow-ui bench clean
+	dags airflow-ui clean-loads bench clean
 DATE ?= 2026-11-20
+DB ?=
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -64,6 +65,9 @@ pg-status: venv ## is the embedded PostgreSQL running, and how to connect
 
 pg-reset: venv ## stop the embedded PostgreSQL and delete its data
 	@$(RUN) python scripts/local_postgres.py reset
+
+clean-loads: setup ## mark loads whose process died as failed, drop their staging tables (DB=name)
+	@$(RUN) python scripts/clean_loads.py $(DB)
 
 bench: setup ## run the benchmarks in bench/ (minutes; prints tables of ratios)
 	@for b in bench/bench_*.py; do $(RUN) python $$b || exit 1; done

@@ -59,7 +59,7 @@ def test_build_from_scratch_then_idempotent_second_run(
     triggers = query(
         pg_server, project.name, "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal"
     )
-    assert triggers == [(12,)]  # six per temporal table
+    assert triggers == [(14,)]  # seven per temporal table
     query(
         pg_server, project.name, "INSERT INTO silver.thing0000 (thing_code, name) VALUES ('x', 'y')"
     )

@@ -1,7 +1,8 @@
 """The load log protocol: begin, publish (in the caller's transaction), fail, check.
 
-Before a load starts, :func:`check_inputs` finds its inputs' published batches and, for
-history loads, checks the date order.
+Before a load starts, its claim (:func:`~src._base.pipeline.claims.claim_load`) finds its
+inputs' published batches (:func:`require_inputs`) and, for history loads, checks the date
+order (:func:`require_in_order`).
 
 begin_batch(raw, job, day, batch_id)        # 'running', attempts + 1
 ... write, then in the publishing transaction:
@@ -12,12 +13,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from src._base.functions.load_log import LOAD_LOG
 from src._base.pipeline.run_config import RunConfig
-from src.utils.connections import connect_raw
 from src.utils.errors import PipelineError
 
 
@@ -89,10 +88,12 @@ def require_inputs(raw, job: str, day: date, inputs: Iterable[str]) -> dict[str,
 def require_in_order(raw, job: str, day: date) -> str | None:
     """Check a history-keeping job's date against the latest one it has published.
 
-    The latest date or a later one may run (rerunning the latest is idempotent). An
-    earlier date that was loaded is already part of the history: returns why to skip
-    it. An earlier date never loaded is refused: its versions would have to go before
-    versions that already exist.
+    The latest date or the next one may run (rerunning the latest is idempotent). A later
+    date is refused: the dates between were never loaded, and their changes would be
+    stamped with a later date. An earlier date that was loaded is already part of the
+    history: returns why to skip it. An earlier date never loaded is refused: its versions
+    would have to go before versions that already exist. Callers hold the job's claim, so
+    nothing can load in between.
     """
     with raw.cursor() as cur:
         cur.execute(
@@ -101,8 +102,10 @@ WHERE job = %s AND status = 'succeeded'""",
             (job,),
         )
         (latest,) = cur.fetchone()
-    if latest is None or day >= latest:
+    if latest is None or latest <= day <= latest + timedelta(days=1):
         return None
+    if day > latest:
+        raise PipelineError(_gap_message(job, day, latest))
     if batch_status(raw, job, day) == "succeeded":
         return f"{day} is already part of the history (loaded up to {latest})"
     raise PipelineError(
@@ -113,10 +116,15 @@ WHERE job = %s AND status = 'succeeded'""",
     )
 
 
-@dataclass(frozen=True)
-class Inputs:
-    batches: dict[str, uuid.UUID]  # the published batch of each input load
-    skipped: str | None = None  # set when the date is already part of the history
+def _gap_message(job: str, day: date, latest: date) -> str:
+    first, last = latest + timedelta(days=1), day - timedelta(days=1)
+    missing = str(first) if first == last else f"{first} .. {last}"
+    return (
+        f"{job} for {day}: refused, history is loaded up to {latest} and {missing} "
+        f"{'was' if first == last else 'were'} never loaded. Silver keeps history in date "
+        f"order: load the missing days first, e.g. scripts/run_pipeline.py <database> "
+        f"--date {first} --to {day}."
+    )
 
 
 def require_day_over(cfg: RunConfig, job: str) -> None:
@@ -126,21 +134,3 @@ def require_day_over(cfg: RunConfig, job: str) -> None:
             f"{job} for {cfg.logical_date}: the day is not over yet; its versions would start "
             f"at {cfg.system_time.isoformat()}, in the future. Run it after that time."
         )
-
-
-def check_inputs(cfg: RunConfig, job: str, inputs: tuple[str, ...], *, in_order: bool) -> Inputs:
-    """The published batch of each input load; history loads also check the date order
-    (see :func:`require_in_order`).
-
-    Runs before the load starts, so a refused run leaves the load log as it was.
-    """
-    if in_order:
-        require_day_over(cfg, job)
-    raw = connect_raw(cfg.warehouse)
-    try:
-        skipped = require_in_order(raw, job, cfg.logical_date) if in_order else None
-        if skipped:
-            return Inputs({}, skipped)
-        return Inputs(require_inputs(raw, job, cfg.logical_date, inputs))
-    finally:
-        raw.close()

@@ -4,9 +4,10 @@
     return append_batch(cfg, "trade_to_bronze", landed,
                         target="bronze.br_trade", source="demo_source.ops.trade_event")
 
-The batch id is derived from the job and the date. A date already loaded is skipped
-(the load log says ``succeeded``); rows a crashed attempt left are deleted first. Rows
-go in with COPY per partition, and the load log row commits the batch.
+The batch id is derived from the job and the date. The load is claimed first (one run
+per job and date at a time); under the claim, a date already loaded is skipped (the load
+log says ``succeeded``) and rows a crashed attempt left are deleted. Rows go in with COPY
+per partition, and the load log row commits the batch.
 """
 
 from __future__ import annotations
@@ -15,12 +16,11 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from src._base.pipeline.batches import batch_status
+from src._base.pipeline.claims import claim_load
 from src._base.pipeline.frames import content_hash_sql, write_frame
 from src._base.pipeline.publish import publication
 from src._base.pipeline.result import TransformResult
 from src._base.pipeline.run_config import RunConfig
-from src.utils.connections import connect_raw
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame
@@ -44,29 +44,22 @@ def with_load_metadata(cfg: RunConfig, job: str, landed: DataFrame, source: str)
     )
 
 
-def already_loaded(cfg: RunConfig, job: str) -> bool:
-    raw = connect_raw(cfg.warehouse)
-    try:
-        return batch_status(raw, job, cfg.logical_date) == "succeeded"
-    finally:
-        raw.close()
-
-
 def append_batch(
     cfg: RunConfig, job: str, landed: DataFrame, *, target: str, source: str
 ) -> TransformResult:
     started = time.perf_counter()
     result = TransformResult(job, "bronze")
-    if already_loaded(cfg, job):
-        result.skipped = f"batch {cfg.batch_id(job)} for {cfg.logical_date} is already loaded"
-        return result
-    with publication(cfg, job) as pub:
-        with pub.raw.cursor() as cur:  # leftovers of a crashed attempt: never published
-            cur.execute(f"DELETE FROM {target} WHERE batch_id = %s", (str(pub.batch_id),))
-        pub.raw.commit()
-        rows = write_frame(
-            with_load_metadata(cfg, job, landed, source), cfg.warehouse, target, cfg.writer
-        )
-        pub.read = pub.written = result.rows_read = result.rows_written = rows
+    with claim_load(cfg, job, skip_loaded=True) as claim:
+        if claim.skipped:
+            result.skipped = claim.skipped
+            return result
+        with publication(claim) as pub:
+            with pub.raw.cursor() as cur:  # leftovers of a crashed attempt: never published
+                cur.execute(f"DELETE FROM {target} WHERE batch_id = %s", (str(pub.batch_id),))
+            pub.raw.commit()
+            rows = write_frame(
+                with_load_metadata(cfg, job, landed, source), cfg.warehouse, target, cfg.writer
+            )
+            pub.read = pub.written = result.rows_read = result.rows_written = rows
     result.seconds = time.perf_counter() - started
     return result

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from src._base.pipeline.claims import claim_load
 from src._base.pipeline.merge import replace_sql
 from src._base.pipeline.publish import publication
 from src._base.pipeline.result import TransformResult
@@ -24,14 +25,22 @@ def snapshot_params(cfg: RunConfig) -> dict[str, str]:
 
 
 def publish_snapshot(
-    cfg: RunConfig, job: str, snapshot: DataFrame, target: str, *, key: str
+    cfg: RunConfig,
+    job: str,
+    snapshot: DataFrame,
+    target: str,
+    *,
+    key: str,
+    inputs: tuple[str, ...],
 ) -> TransformResult:
     """Replace ``target``'s rows for the logical date (``business_date``) by ``snapshot``.
 
-    ``key`` is the snapshot's UUID key column (a name-based UUID, same on every run).
+    ``key`` is the snapshot's UUID key column (a name-based UUID, same on every run);
+    ``inputs`` are the loads that must have succeeded for the date (checked under the
+    load's claim, before the lazy ``snapshot`` reads anything).
     """
     result = TransformResult(job, "gold")
-    with publication(cfg, job) as pub:
+    with claim_load(cfg, job, inputs=inputs) as claim, publication(claim) as pub:
         result.timings = pub.timings  # filled in as the load stages and publishes
         stage = pub.stage(snapshot, "snapshot", types={key: "uuid"})
         where = f"business_date = '{cfg.logical_date.isoformat()}'"

@@ -1,13 +1,16 @@
 """Publish a load all at once: stage frames with COPY, then one transaction.
 
-    with publication(cfg, "instrument_to_silver") as pub:
+    with claim_load(cfg, "instrument_to_silver", inputs=(...)) as claim, \
+            publication(claim) as pub:
         snapshot = pub.stage(snapshot_df, "snapshot")        # an UNLOGGED staging table
         pub.execute(merge_sql(snapshot))                      # queued, not yet run
         pub.read, pub.written = 120, 118
     # on leaving: BEGIN; set_system_time; queued SQL; load_log 'succeeded'; COMMIT
 
-Readers never see half a load: staging tables are private and dropped afterwards, and
-the target tables change in one transaction. A failure marks the load ``failed``.
+Readers never see half a load: staging tables belong to the load (named after its job
+and date, see :func:`~src._base.pipeline.claims.stage_table`) and are dropped afterwards,
+and the target tables change in one transaction. A failure marks the load ``failed``.
+Everything runs on the claim's connection, so the load stays claimed until it ends.
 """
 
 from __future__ import annotations
@@ -15,17 +18,16 @@ from __future__ import annotations
 import logging
 import re
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from src._base.functions.system_time import FRAMEWORK_SCHEMA, SET_SYSTEM_TIME
+from src._base.functions.system_time import SET_SYSTEM_TIME
 from src._base.pipeline.batches import begin_batch, fail_batch, finish_batch
+from src._base.pipeline.claims import Claim, stage_comment, stage_table
 from src._base.pipeline.frames import write_frame
-from src._base.pipeline.run_config import RunConfig
-from src.utils.connections import connect_raw
+from src.utils.errors import DefinitionError
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame
@@ -57,9 +59,9 @@ def pg_type(spark_type: str) -> str:
 
 
 class Publication:
-    def __init__(self, cfg: RunConfig, job: str, raw: Any) -> None:
-        self.cfg, self.job, self.raw = cfg, job, raw
-        self.batch_id = cfg.batch_id(job)
+    def __init__(self, claim: Claim) -> None:
+        self.cfg, self.job, self.raw = claim.cfg, claim.job, claim.raw
+        self.batch_id = self.cfg.batch_id(self.job)
         self.statements: list[tuple[str, Any]] = []
         self.staged: list[str] = []
         self.staged_rows: dict[str, int] = {}  # rows staged, by the name given to stage()
@@ -72,14 +74,22 @@ class Publication:
 
         Column types follow Spark's; ``types`` overrides some (``{"trade_id": "uuid"}``).
         """
-        table = f'{FRAMEWORK_SCHEMA}."stage_{self.job}_{name}_{uuid.uuid4().hex[:8]}"'
+        if name in self.staged_rows:
+            raise DefinitionError(
+                f"{self.job}: a frame named '{name}' is staged twice; give "
+                "each pub.stage() call its own name."
+            )
+        day = self.cfg.logical_date
+        table = stage_table(self.job, day, name)
         types = types or {}
         columns = ", ".join(
             f'"{f.name}" {types.get(f.name) or pg_type(f.dataType.simpleString())}'
             for f in df.schema
         )
         with self.raw.cursor() as cur:
+            cur.execute(f"DROP TABLE IF EXISTS {table}")  # left by a dead attempt
             cur.execute(f"CREATE UNLOGGED TABLE {table} ({columns})")
+            cur.execute(f"COMMENT ON TABLE {table} IS %s", (stage_comment(self.job, day),))
         self.raw.commit()
         self.staged.append(table)
         started = time.perf_counter()
@@ -123,18 +133,16 @@ class Publication:
 
 
 @contextmanager
-def publication(cfg: RunConfig, job: str) -> Iterator[Publication]:
-    raw = connect_raw(cfg.warehouse)
-    pub = Publication(cfg, job, raw)
+def publication(claim: Claim) -> Iterator[Publication]:
+    """Begin the claimed load's batch, yield it for staging, then publish or fail it."""
+    pub = Publication(claim)
+    day = claim.cfg.logical_date
+    begin_batch(claim.raw, claim.job, day, pub.batch_id)
     try:
-        begin_batch(raw, job, cfg.logical_date, pub.batch_id)
-        try:
-            yield pub
-            pub.commit()
-        except BaseException as exc:
-            fail_batch(raw, job, cfg.logical_date, f"{type(exc).__name__}: {exc}")
-            raise
-        finally:
-            pub.drop_staged()
+        yield pub
+        pub.commit()
+    except BaseException as exc:
+        fail_batch(claim.raw, claim.job, day, f"{type(exc).__name__}: {exc}")
+        raise
     finally:
-        raw.close()
+        pub.drop_staged()

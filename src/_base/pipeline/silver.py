@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from src._base.pipeline.batches import check_inputs
+from src._base.pipeline.claims import Claim, claim_load
 from src._base.pipeline.frames import read_jdbc, register
 from src._base.pipeline.merge import quarantine_sql, temporal_merge_sql
 from src._base.pipeline.publish import Publication, publication
@@ -95,13 +95,21 @@ class SnapshotLoad:
 def run_snapshot_load(spark: SparkSession, cfg: RunConfig, load: SnapshotLoad) -> TransformResult:
     """Validate, quarantine and merge one day's snapshot; versions start at system time."""
     result = TransformResult(load.job, "silver")
-    inputs = check_inputs(cfg, load.job, (load.input,), in_order=True)
-    if inputs.skipped:
-        result.skipped = inputs.skipped
-        return result
-    with publication(cfg, load.job) as pub:
+    with claim_load(cfg, load.job, inputs=(load.input,), in_order=True) as claim:
+        if claim.skipped:
+            result.skipped = claim.skipped
+            return result
+        _merge_snapshot(spark, claim, load, result)
+    return result
+
+
+def _merge_snapshot(
+    spark: SparkSession, claim: Claim, load: SnapshotLoad, result: TransformResult
+) -> None:
+    cfg = claim.cfg
+    with publication(claim) as pub:
         result.timings = pub.timings  # filled in as the load stages and publishes
-        batch = inputs.batches[load.input]
+        batch = claim.batches[load.input]
         register_batch(spark, cfg, load.bronze_table, batch, load.bronze_view)
         register_tables(spark, cfg, load.lookups)
         checked = register(spark.sql(load.checked).cache(), "checked")
@@ -118,4 +126,3 @@ def run_snapshot_load(spark: SparkSession, cfg: RunConfig, load: SnapshotLoad) -
             result.rows_written = pub.written = pub.read - pub.rejected
         finally:
             checked.unpersist()
-    return result

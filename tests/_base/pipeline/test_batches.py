@@ -68,8 +68,14 @@ def test_missing_inputs_are_named_with_what_to_run(raw) -> None:
     assert require_inputs(raw, "c_to_silver", D2, ["a_to_bronze"]) == {"a_to_bronze": BATCH}
 
 
-def test_history_loads_run_forward_skip_loaded_days_and_refuse_gaps_behind(raw) -> None:
+def test_history_loads_run_forward_skip_loaded_days_and_refuse_gaps(raw) -> None:
     assert require_in_order(raw, "h_to_silver", D1) is None  # nothing loaded yet
+    succeed(raw, "h_to_silver", D1)
+    with pytest.raises(PipelineError, match="loaded up to 2026-11-18 and 2026-11-19 was never"):
+        require_in_order(raw, "h_to_silver", D3)  # a gap ahead
+    with raw.cursor() as cur:
+        cur.execute("DELETE FROM medallion.load_log")
+    raw.commit()
     succeed(raw, "h_to_silver", D2)
     assert require_in_order(raw, "h_to_silver", D2) is None  # the latest day: rerun
     assert require_in_order(raw, "h_to_silver", D3) is None  # forward

@@ -9,6 +9,7 @@ import pytest
 
 from src._base.functions.system_time import framework_ddl
 from src._base.pipeline.bronze import append_batch
+from src._base.pipeline.claims import LoadInProgress, claim_load
 from src._base.pipeline.run_config import RunConfig
 from src.utils.connections import connect_raw
 
@@ -58,3 +59,15 @@ def test_rows_of_a_crashed_attempt_are_replaced(spark, cfg: RunConfig) -> None:
     append_batch(cfg, "code_to_bronze", landed, target="landing", source="ops.code")
     assert fetch(cfg, "SELECT code FROM landing") == [("A",)]
     assert fetch(cfg, "SELECT status, attempts FROM medallion.load_log") == [("succeeded", 2)]
+
+
+def test_a_day_being_loaded_elsewhere_is_not_loaded_twice(spark, cfg: RunConfig) -> None:
+    landed = spark.createDataFrame([("A",), ("B",)], "code string")
+    with claim_load(cfg, "code_to_bronze"):  # another run of the same job and date, mid-load
+        with pytest.raises(LoadInProgress, match="code_to_bronze is already being loaded by"):
+            append_batch(cfg, "code_to_bronze", landed, target="landing", source="ops.code")
+        assert fetch(cfg, "SELECT count(*) FROM landing") == [(0,)]
+        assert fetch(cfg, "SELECT count(*) FROM medallion.load_log") == [(0,)]
+    append_batch(cfg, "code_to_bronze", landed, target="landing", source="ops.code")
+    again = append_batch(cfg, "code_to_bronze", landed, target="landing", source="ops.code")
+    assert again.skipped and fetch(cfg, "SELECT count(*) FROM landing") == [(2,)]

@@ -9,6 +9,7 @@ import psycopg2
 import pytest
 
 from src._base.functions.system_time import framework_ddl
+from src._base.pipeline.claims import claim_load
 from src._base.pipeline.publish import pg_type, publication
 from src._base.pipeline.run_config import RunConfig
 from src.utils.connections import connect_raw
@@ -42,7 +43,7 @@ def fetch(cfg: RunConfig, sql: str) -> list[tuple]:
 
 
 def test_queued_statements_run_in_one_transaction_with_the_log_row(cfg: RunConfig) -> None:
-    with publication(cfg, "v_to_gold") as pub:
+    with claim_load(cfg, "v_to_gold") as claim, publication(claim) as pub:
         pub.execute("DELETE FROM target")
         pub.execute("INSERT INTO target VALUES (%s)", (2,))
         pub.read = pub.written = 1
@@ -52,7 +53,11 @@ def test_queued_statements_run_in_one_transaction_with_the_log_row(cfg: RunConfi
 
 
 def test_a_failing_statement_publishes_nothing_and_marks_the_load_failed(cfg: RunConfig) -> None:
-    with pytest.raises(psycopg2.errors.NotNullViolation), publication(cfg, "v_to_gold") as pub:
+    with (
+        pytest.raises(psycopg2.errors.NotNullViolation),
+        claim_load(cfg, "v_to_gold") as claim,
+        publication(claim) as pub,
+    ):
         pub.execute("DELETE FROM target")
         pub.execute("INSERT INTO target VALUES (NULL)")
     assert fetch(cfg, "SELECT v FROM target") == [(1,)]
@@ -61,7 +66,7 @@ def test_a_failing_statement_publishes_nothing_and_marks_the_load_failed(cfg: Ru
 
 
 def test_an_error_in_the_transform_marks_the_load_failed(cfg: RunConfig) -> None:
-    with pytest.raises(RuntimeError), publication(cfg, "v_to_gold"):
+    with pytest.raises(RuntimeError), claim_load(cfg, "v_to_gold") as claim, publication(claim):
         raise RuntimeError("the source went away")
     assert fetch(cfg, "SELECT status, message FROM medallion.load_log") == [
         ("failed", "RuntimeError: the source went away")

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 import pandas as pd
 import pytest
 
+from src._base.pipeline.claims import LoadInProgress, claim_load
 from src._base.pipeline.run_config import RunConfig
 from src._base.pipeline.runner import discover_transforms, run_transforms
 from src.config import SRC_PATH, ConnectionSettings
@@ -347,3 +348,31 @@ def test_an_earlier_day_of_history_is_skipped_when_loaded_and_refused_when_not(
         run_transforms(spark, loaded.cfg(date(2026, 11, 18)), [silver])
     log_after = query(loaded.env.warehouse, "SELECT * FROM medallion.load_log ORDER BY 1, 2")
     pd.testing.assert_frame_equal(log_before, log_after)
+
+
+def test_a_gap_in_history_is_refused_naming_the_missing_day(loaded: Loaded, spark) -> None:
+    [silver] = [t for t in discover_transforms(SRC_PATH, "demo") if t.name == "trade_to_silver"]
+    log_before = query(loaded.env.warehouse, "SELECT * FROM medallion.load_log ORDER BY 1, 2")
+    with pytest.raises(PipelineError, match="loaded up to 2026-11-20 and 2026-11-21 was never"):
+        run_transforms(spark, loaded.cfg(date(2026, 11, 22)), [silver])
+    log_after = query(loaded.env.warehouse, "SELECT * FROM medallion.load_log ORDER BY 1, 2")
+    pd.testing.assert_frame_equal(log_before, log_after)
+
+
+@pytest.mark.parametrize(
+    ("job", "running_day"),
+    [("instrument_to_silver", DAYS[-1]), ("trade_to_silver", DAYS[-1]), ("bar_to_gold", DAYS[0])],
+)
+def test_a_load_claimed_elsewhere_is_refused_and_changes_nothing(
+    loaded: Loaded, spark, job: str, running_day: date
+) -> None:
+    """Another run holds the load (silver: any date of the job; gold: that date)."""
+    [transform] = [t for t in discover_transforms(SRC_PATH, "demo") if t.name == job]
+    before = fingerprint(loaded.env.warehouse)
+    with claim_load(loaded.cfg(running_day), job, in_order=job.endswith("_silver")):
+        for day in DAYS:
+            if job.endswith("_gold") and day != running_day:
+                continue
+            with pytest.raises(LoadInProgress, match=f"{job} .*is already being loaded by pid"):
+                run_transforms(spark, loaded.cfg(day), [transform])
+    assert fingerprint(loaded.env.warehouse) == before

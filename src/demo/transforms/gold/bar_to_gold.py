@@ -2,7 +2,6 @@
 
 from pyspark.sql import SparkSession
 
-from src._base.pipeline.batches import check_inputs
 from src._base.pipeline.frames import read_jdbc, register, uuid3_sql
 from src._base.pipeline.gold import publish_snapshot, snapshot_params
 from src._base.pipeline.result import TransformResult
@@ -31,7 +30,6 @@ GROUP BY instrument_code
 
 
 def run(spark: SparkSession, cfg: RunConfig) -> TransformResult:
-    check_inputs(cfg, JOB, INPUTS, in_order=False)
     params = snapshot_params(cfg)
     query = (
         "(SELECT * FROM silver.minute_bar WHERE bar_time >= DATE '{day}'"
@@ -40,4 +38,4 @@ def run(spark: SparkSession, cfg: RunConfig) -> TransformResult:
     register(read_jdbc(spark, cfg.warehouse, query), "minute_bar")
     key = uuid3_sql(f"concat_ws('@', 'daily_bar', '{params['day']}', instrument_code)")
     snapshot = spark.sql(DAILY_BAR.format(key=key, **params))
-    return publish_snapshot(cfg, JOB, snapshot, "gold.daily_bar", key="daily_bar_id")
+    return publish_snapshot(cfg, JOB, snapshot, "gold.daily_bar", key="daily_bar_id", inputs=INPUTS)

@@ -8,7 +8,6 @@ depend on yesterday's gold rows having been computed.
 
 from pyspark.sql import SparkSession
 
-from src._base.pipeline.batches import check_inputs
 from src._base.pipeline.frames import uuid3_sql
 from src._base.pipeline.gold import publish_snapshot, snapshot_params
 from src._base.pipeline.result import TransformResult
@@ -77,7 +76,6 @@ LEFT JOIN cash c ON c.portfolio_code = v.portfolio_code AND c.currency_code = v.
 
 
 def run(spark: SparkSession, cfg: RunConfig) -> TransformResult:
-    check_inputs(cfg, JOB, INPUTS, in_order=False)
     params = snapshot_params(cfg)
     register_inputs(spark, cfg, params)
     key = uuid3_sql(
@@ -85,5 +83,10 @@ def run(spark: SparkSession, cfg: RunConfig) -> TransformResult:
     )
     snapshot = spark.sql(VALUES.format(key=key, **params))
     return publish_snapshot(
-        cfg, JOB, snapshot, "gold.portfolio_value_daily", key="portfolio_value_daily_id"
+        cfg,
+        JOB,
+        snapshot,
+        "gold.portfolio_value_daily",
+        key="portfolio_value_daily_id",
+        inputs=INPUTS,
     )

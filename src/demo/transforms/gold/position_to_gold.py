@@ -7,7 +7,6 @@ to the day. Flat positions are left out.
 
 from pyspark.sql import SparkSession
 
-from src._base.pipeline.batches import check_inputs
 from src._base.pipeline.frames import read_jdbc, register, uuid3_sql
 from src._base.pipeline.gold import publish_snapshot, snapshot_params
 from src._base.pipeline.result import TransformResult
@@ -76,11 +75,12 @@ def register_inputs(spark: SparkSession, cfg: RunConfig, params: dict[str, str])
 
 
 def run(spark: SparkSession, cfg: RunConfig) -> TransformResult:
-    check_inputs(cfg, JOB, INPUTS, in_order=False)
     params = snapshot_params(cfg)
     register_inputs(spark, cfg, params)
     key = uuid3_sql(
         f"concat_ws('@', 'position', '{params['day']}', p.portfolio_code, p.instrument_code)"
     )
     snapshot = spark.sql(POSITIONS.format(key=key, **params))
-    return publish_snapshot(cfg, JOB, snapshot, "gold.position_eod", key="position_eod_id")
+    return publish_snapshot(
+        cfg, JOB, snapshot, "gold.position_eod", key="position_eod_id", inputs=INPUTS
+    )

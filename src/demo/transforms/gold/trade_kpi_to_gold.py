@@ -3,7 +3,6 @@ and how many of the day's events the quarantine holds."""
 
 from pyspark.sql import SparkSession
 
-from src._base.pipeline.batches import check_inputs
 from src._base.pipeline.frames import read_jdbc, register, uuid3_sql
 from src._base.pipeline.gold import publish_snapshot, snapshot_params
 from src._base.pipeline.result import TransformResult
@@ -32,7 +31,6 @@ JOIN trade_status_type s ON s.trade_status_type_id = t.trade_status_type_id
 
 
 def run(spark: SparkSession, cfg: RunConfig) -> TransformResult:
-    check_inputs(cfg, JOB, INPUTS, in_order=False)
     params = snapshot_params(cfg)
     trades = (
         "(SELECT trade_status_type_id, quantity, filled_quantity, price FROM silver.trade"
@@ -47,4 +45,6 @@ def run(spark: SparkSession, cfg: RunConfig) -> TransformResult:
     register(read_jdbc(spark, cfg.warehouse, rejected), "rejected")
     key = uuid3_sql(f"'trade_kpi@{params['day']}'")
     snapshot = spark.sql(KPIS.format(key=key, **params))
-    return publish_snapshot(cfg, JOB, snapshot, "gold.trade_kpi_daily", key="trade_kpi_daily_id")
+    return publish_snapshot(
+        cfg, JOB, snapshot, "gold.trade_kpi_daily", key="trade_kpi_daily_id", inputs=INPUTS
+    )

@@ -7,7 +7,7 @@ invented. The day's bars are replaced as a whole, so a rerun gives the same rows
 
 from pyspark.sql import SparkSession
 
-from src._base.pipeline.batches import check_inputs
+from src._base.pipeline.claims import claim_load
 from src._base.pipeline.frames import register, uuid3_sql
 from src._base.pipeline.merge import replace_sql
 from src._base.pipeline.publish import publication
@@ -87,10 +87,10 @@ COLUMNS = (
 
 def run(spark: SparkSession, cfg: RunConfig) -> TransformResult:
     result = TransformResult(JOB, "silver")
-    inputs = check_inputs(cfg, JOB, (INPUT,), in_order=False)
-    with publication(cfg, JOB) as pub:
+    with claim_load(cfg, JOB, inputs=(INPUT,)) as claim, publication(claim) as pub:
         result.timings = pub.timings  # filled in as the load stages and publishes
-        register_batch(spark, cfg, "bronze.br_minute_bar", inputs.batches[INPUT], "br_minute_bar")
+        batch = claim.batches[INPUT]
+        register_batch(spark, cfg, "bronze.br_minute_bar", batch, "br_minute_bar")
         register_tables(
             spark,
             cfg,

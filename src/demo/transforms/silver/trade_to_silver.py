@@ -10,7 +10,7 @@ warehouse learned each state, and ``status_time`` when it happened.
 
 from pyspark.sql import SparkSession
 
-from src._base.pipeline.batches import check_inputs
+from src._base.pipeline.claims import Claim, claim_load
 from src._base.pipeline.frames import register, uuid3_sql
 from src._base.pipeline.merge import temporal_merge_sql
 from src._base.pipeline.publish import publication
@@ -132,13 +132,19 @@ def status_sql(stage: str) -> list[str]:
 
 def run(spark: SparkSession, cfg: RunConfig) -> TransformResult:
     result = TransformResult(JOB, "silver")
-    inputs = check_inputs(cfg, JOB, (INPUT,), in_order=True)
-    if inputs.skipped:
-        result.skipped = inputs.skipped
-        return result
-    with publication(cfg, JOB) as pub:
+    with claim_load(cfg, JOB, inputs=(INPUT,), in_order=True) as claim:
+        if claim.skipped:
+            result.skipped = claim.skipped
+            return result
+        _publish_trades(spark, claim, result)
+    return result
+
+
+def _publish_trades(spark: SparkSession, claim: Claim, result: TransformResult) -> None:
+    cfg = claim.cfg
+    with publication(claim) as pub:
         result.timings = pub.timings  # filled in as the load stages and publishes
-        register_batch(spark, cfg, "bronze.br_trade", inputs.batches[INPUT], "br_trade")
+        register_batch(spark, cfg, "bronze.br_trade", claim.batches[INPUT], "br_trade")
         register_tables(
             spark,
             cfg,
@@ -163,4 +169,3 @@ def run(spark: SparkSession, cfg: RunConfig) -> TransformResult:
         result.rows_written = pub.written = pub.staged_rows["trades"]
         result.notes["valid_events"] = pub.read - pub.rejected
     checked.unpersist()
-    return result
