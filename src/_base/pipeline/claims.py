@@ -125,13 +125,15 @@ def unlock(raw: Any, name: str) -> None:
     _scalar(raw, "SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (name,))
 
 
-def _lock_or_fail(raw: Any, job: str, day: date, name: str) -> None:
+def _lock_or_fail(raw: Any, job: str, day: date, whole_job: bool) -> str:
+    """Take the lock of the load (or, with ``whole_job``, of every date); its name."""
+    name = load_lock_name(job, None if whole_job else day)
     if try_lock(raw, name):
         raw.commit()
-        return
+        return name
     holder = lock_holder(raw, name) or "a session that has just ended"
     raw.rollback()
-    scope = f"{job} (any date: it keeps history in date order)" if "job" in name else job
+    scope = f"{job} (any date: it keeps history in date order)" if whole_job else job
     raise LoadInProgress(
         f"{job} for {day}: {scope} is already being loaded by {holder}. Wait for that run "
         "to finish, or stop it; a rerun afterwards continues from what it published."
@@ -231,15 +233,13 @@ def claim_load(
     must have succeeded for the date (:class:`~src.utils.errors.PipelineError` if not).
     """
     day = cfg.logical_date
-    names = ([load_lock_name(job, None)] if in_order else []) + [load_lock_name(job, day)]
     raw = connect_raw(cfg.warehouse)
     held: list[str] = []
     try:
         with raw.cursor() as cur:
             cur.execute("SET application_name = %s", (_application_name(job, day),))
-        for name in names:
-            _lock_or_fail(raw, job, day, name)
-            held.append(name)
+        for whole_job in (True, False) if in_order else (False,):
+            held.append(_lock_or_fail(raw, job, day, whole_job))
         scope = None if in_order else day
         claim = Claim(cfg, job, raw, recovered=_mark_dead(raw, job, scope))
         _drop_leftovers(raw, job, scope)
