@@ -22,7 +22,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from src.utils.local_airflow import DAGS_FOLDER, use_local_airflow
+from src.orchestration.local_airflow import DAGS_FOLDER, use_local_airflow
 
 BASELINE_DAG = '''"""Airflow DAG: the smallest useful one, for comparison."""
 from datetime import datetime
@@ -73,9 +73,9 @@ def dag_test_day(trades: int) -> None:
     from src.config import load_settings
     from src.demo.generator import SourceSpec
     from src.demo.sources import generate_days
+    from src.orchestration.local_airflow import run_layers
     from src.utils.connections import execute_autocommit
     from src.utils.embedded_postgres import server_for
-    from src.utils.local_airflow import run_layers
     from src.utils.spark import build_spark_session
 
     settings = load_settings()

@@ -22,15 +22,15 @@ from pathlib import Path
 
 from src._base.pipeline.daily import date_range
 from src.config import Settings
-from src.utils.cli import run_main
-from src.utils.connections import ensure_server
-from src.utils.local_airflow import (
+from src.orchestration.local_airflow import (
     LAYERS,
     airflow_environment,
     render_outcomes,
     run_layers,
     use_local_airflow,
 )
+from src.utils.cli import run_main
+from src.utils.connections import ensure_server
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:

@@ -26,10 +26,10 @@ from src.config import Settings
 from src.demo.generator import SourceSpec
 from src.demo.sources import generate_days
 from src.demo.summary import render_summary
+from src.orchestration.local_airflow import render_outcomes, run_layers, use_local_airflow
 from src.utils.cli import run_main
 from src.utils.connections import ensure_server
 from src.utils.embedded_postgres import EmbeddedPostgres
-from src.utils.local_airflow import render_outcomes, run_layers, use_local_airflow
 
 log = logging.getLogger("demo")
 

@@ -19,9 +19,9 @@ from sqlmodel import SQLModel
 
 from bench.synthetic_project import write, write_project
 from src.config import ConnectionSettings, load_settings
+from src.orchestration.local_airflow import use_local_airflow
 from src.utils.connections import execute_autocommit
 from src.utils.embedded_postgres import server_for
-from src.utils.local_airflow import use_local_airflow
 
 # Airflow reads its configuration on first import: point it at a throw-away home (SQLite
 # metadata, the project's DAG folder) before any test imports it.

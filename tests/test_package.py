@@ -17,7 +17,7 @@ def _run(code: str) -> subprocess.CompletedProcess[str]:
 
 
 # Modules only DAG files import: they build on Airflow by design (see pyproject's TID253).
-FOR_DAG_FILES = ("src.utils.dag_factory", "src.utils.airflow_operators")
+FOR_DAG_FILES = ("src.orchestration.dag_factory", "src.orchestration.operators")
 
 
 def test_importing_the_framework_pulls_in_neither_spark_nor_airflow() -> None:

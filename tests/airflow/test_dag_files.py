@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from src.utils.local_airflow import DAGS_FOLDER
+from src.orchestration.local_airflow import DAGS_FOLDER
 
 LOADS = {
     f"demo_{layer}": sorted(f"{source}_to_{layer}" for source in sources)

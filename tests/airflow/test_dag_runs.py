@@ -12,8 +12,8 @@ import pytest
 from src._base.build.steps import build_in_database
 from src.config import SRC_PATH, ConnectionSettings
 from src.demo.generator import SourceSpec, generate_day
+from src.orchestration.local_airflow import run_layers
 from src.utils.connections import execute_autocommit
-from src.utils.local_airflow import run_layers
 from tests.demo.transforms.expected import query
 from tests.demo.transforms.test_pipeline import fingerprint
 

@@ -5,7 +5,7 @@ Runs daily after the day ends (its logical date is the day it loads); publishes 
 """
 
 from src._base.quality.rules import Freshness, KpiBounds, RowCountDelta
-from src.utils.dag_factory import ETLTask, QualityTask, dag_factory
+from src.orchestration.dag_factory import ETLTask, QualityTask, dag_factory
 
 dag = dag_factory(
     dag_id="demo_bronze",

@@ -5,7 +5,7 @@ rebuilds each date's snapshots.
 """
 
 from src._base.quality.rules import ControlTotal, KpiBounds, NotNull, RowCountDelta
-from src.utils.dag_factory import ETLTask, QualityTask, dag_factory, layer_asset
+from src.orchestration.dag_factory import ETLTask, QualityTask, dag_factory, layer_asset
 
 SILVER_NOTIONAL = """SELECT sum(filled_quantity * price) FROM silver.trade
     WHERE trade_date = %(day)s"""

@@ -13,7 +13,7 @@ from src._base.quality.rules import (
     RowCondition,
     Unique,
 )
-from src.utils.dag_factory import ETLTask, QualityTask, dag_factory, layer_asset
+from src.orchestration.dag_factory import ETLTask, QualityTask, dag_factory, layer_asset
 
 # Bronze events of the day that silver accepted (not in the quarantine).
 ACCEPTED_WHERE = """b.logical_date = %(day)s AND NOT EXISTS (

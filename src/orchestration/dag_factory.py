@@ -41,7 +41,7 @@ from airflow.sdk import (
 )
 
 from src._base.build.project import DATA_LAYERS
-from src.utils.airflow_operators import PublishLayerOperator, QualityOperator, TransformOperator
+from src.orchestration.operators import PublishLayerOperator, QualityOperator, TransformOperator
 from src.utils.errors import DagSpecError, MedallionError
 
 SRC_PATH = Path(__file__).resolve().parents[1]

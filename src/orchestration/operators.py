@@ -60,7 +60,7 @@ class TransformOperator(BaseOperator):
         self.database, self.layer, self.transform = database, layer, transform
 
     def execute(self, context: Any) -> list[dict[str, Any]]:
-        from src.utils.airflow_tasks import run_transform
+        from src.orchestration.tasks import run_transform
 
         return run_transform(self.database, self.layer, self.transform, run_dates(context))
 
@@ -75,7 +75,7 @@ class QualityOperator(BaseOperator):
         self.database, self.rules = database, tuple(rules)
 
     def execute(self, context: Any) -> list[dict[str, Any]]:
-        from src.utils.airflow_tasks import run_quality
+        from src.orchestration.tasks import run_quality
 
         return run_quality(self.database, self.task_id, self.rules, run_dates(context))
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from src._base.quality.rules import KpiBounds
-from src.utils.dag_factory import ETLTask, QualityTask, dag_factory
+from src.orchestration.dag_factory import ETLTask, QualityTask, dag_factory
 from src.utils.errors import DagSpecError
 
 CHECK = KpiBounds("rows", "SELECT 1", low=1)

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from src.utils.airflow_operators import run_dates
+from src.orchestration.operators import run_dates
 from src.utils.errors import PipelineError
 
 
