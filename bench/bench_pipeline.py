@@ -32,11 +32,12 @@ from pathlib import Path
 from src._base.build.steps import build_in_database
 from src._base.functions.system_time import REWRITE_SETTING, SET_SYSTEM_TIME
 from src._base.pipeline.bronze import with_load_metadata
+from src._base.pipeline.catalogue import load_catalogue
+from src._base.pipeline.daily import run_transforms
 from src._base.pipeline.frames import read_jdbc
 from src._base.pipeline.merge import temporal_merge_sql
 from src._base.pipeline.report import render_results
 from src._base.pipeline.run_config import RunConfig
-from src._base.pipeline.runner import discover_transforms, run_transforms
 from src.config import SRC_PATH, ConnectionSettings, Settings, load_settings
 from src.demo.generator import SourceSpec, generate_day
 from src.utils.connections import connect_raw, execute_autocommit
@@ -106,7 +107,7 @@ def bench_bronze(spark, server, landing: Path, trades: int, repeat: int) -> None
     warehouse, source = fresh_databases(server, "bronze")
     generate_day(source, landing, DAY, SourceSpec(instruments=100, portfolios=50, trades=trades))
     cfg = config(warehouse, source, landing)
-    [transform] = [t for t in discover_transforms(SRC_PATH, "demo") if t.name == "trade_to_bronze"]
+    [transform] = load_catalogue(SRC_PATH, "demo").select(names=["trade_to_bronze"])
     events = read_jdbc(spark, source, "(SELECT * FROM ops.trade_event) q", partitions=2,
                        partition_sql="row_id")  # fmt: skip
     # Its own view name: the transform replaces src_trade_event, which would uncache
@@ -251,9 +252,7 @@ def bench_silver(spark, server, landing: Path, rows: int, repeat: int) -> None:
         "INSERT INTO medallion.load_log (job, logical_date, batch_id, status)"
         f" VALUES ('instrument_to_bronze', '{DAY}', '{batch}', 'succeeded')",
     )
-    [transform] = [
-        t for t in discover_transforms(SRC_PATH, "demo") if t.name == "instrument_to_silver"
-    ]
+    [transform] = load_catalogue(SRC_PATH, "demo").select(names=["instrument_to_silver"])
     wanted = current_versions(warehouse, "stage")
     generated = temporal_merge_sql(
         HIST, ("instrument_code",), [c.strip() for c in SNAPSHOT_COLUMNS.split(",")][1:], "stage",
@@ -289,7 +288,7 @@ def bench_day(spark, server, landing: Path, trades: int) -> None:
     generated = generate_day(source, landing, DAY, spec)
     cfg = config(warehouse, source, landing)
     started = time.perf_counter()
-    results = run_transforms(spark, cfg, discover_transforms(SRC_PATH, "demo"))
+    results = run_transforms(spark, cfg, load_catalogue(SRC_PATH, "demo").entries)
     elapsed = time.perf_counter() - started
     print(
         f"\n3. The whole daily pipeline: {generated.trade_events:,} trade events "
@@ -309,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # one line per transform, with where its time went (staging, publishing)
     logging.basicConfig(format="    %(message)s")
-    logging.getLogger("src._base.pipeline.runner").setLevel(logging.INFO)
+    logging.getLogger("src._base.pipeline.daily").setLevel(logging.INFO)
     settings: Settings = load_settings()
     parts = args.only or ["bronze", "silver", "day"]
     with server_for(settings, server_options={"max_wal_size": "8GB"}) as server:

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 
+from src._base.pipeline.catalogue import load_catalogue
 from src._base.pipeline.daily import date_range, run_days
 from src._base.pipeline.report import render_results
 from src.config import Settings
@@ -25,12 +26,12 @@ from src.utils.spark import build_spark_session
 
 
 def _body(args: argparse.Namespace, settings: Settings) -> int:
+    catalogue = load_catalogue(settings.src_path, args.database)
+    transforms = catalogue.select(layers=args.layers, names=args.transform)
+    days = date_range(args.date, args.to)
     conn = ensure_server(settings)
     spark = build_spark_session(settings)
-    days = date_range(args.date, args.to)
-    results = run_days(
-        spark, settings, conn, args.database, days, layers=args.layers, names=args.transform
-    )
+    results = run_days(spark, settings, conn, args.database, days, transforms)
     sys.stdout.write(render_results(results) + "\n")
     return 0
 

@@ -19,15 +19,20 @@ log = logging.getLogger(__name__)
 def run_transform(
     database: str, layer: str, transform: str, days: Sequence[date]
 ) -> list[dict[str, Any]]:
-    """Run one transform for each date in order; returns what each run reported."""
+    """Run one transform for each date in order; returns what each run reported.
+
+    Imports that transform's module only: a broken module elsewhere cannot fail this task.
+    """
+    from src._base.pipeline.catalogue import load_transform
     from src._base.pipeline.daily import run_days
     from src.utils.connections import ensure_server
     from src.utils.spark import build_spark_session
 
     settings = load_settings()
+    entry = load_transform(settings.src_path, database, layer, transform)
     conn = ensure_server(settings)
     spark = build_spark_session(settings)  # reused by later tasks of this process
-    results = run_days(spark, settings, conn, database, days, layers=(layer,), names=(transform,))
+    results = run_days(spark, settings, conn, database, days, [entry])
     for result in results:
         log.info("%s: %s", result.job, result.summary())
     return [asdict(result) for result in results]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from src.config import SRC_PATH
 from src.orchestration.local_airflow import DAGS_FOLDER
 
 LOADS = {
@@ -59,6 +60,18 @@ def test_loads_follow_their_transforms_declared_order(bag) -> None:
         "instrument_to_silver",
         "portfolio_to_silver",
     }
-    assert gold.get_task("portfolio_value_to_gold").upstream_task_ids == {"position_to_gold"}
+    assert gold.get_task("portfolio_value_to_gold").upstream_task_ids == {"bar_to_gold"}
     retry = silver.get_task("trade_to_silver")
     assert retry.retries == 3 and retry.retry_exponential_backoff
+
+
+def test_every_transform_of_every_project_is_a_task_of_its_layers_dag(bag) -> None:
+    from src._base.build.discovery import discover
+    from src._base.pipeline.catalogue import load_catalogue
+
+    tasks = {(dag.tags and tuple(sorted(dag.tags)), t.task_id) for dag in bag.dags.values()
+             for t in dag.tasks}  # fmt: skip
+    for database in discover(SRC_PATH):
+        for entry in load_catalogue(SRC_PATH, database).entries:
+            tags = tuple(sorted((database, entry.layer)))
+            assert (tags, entry.name) in tasks, f"{entry.path} belongs to no DAG"

@@ -5,7 +5,7 @@ Runs daily after the day ends (its logical date is the day it loads); publishes 
 """
 
 from src._base.quality.rules import Freshness, KpiBounds, RowCountDelta
-from src.orchestration.dag_factory import ETLTask, QualityTask, dag_factory
+from src.orchestration.dag_factory import QualityTask, dag_factory
 
 dag = dag_factory(
     dag_id="demo_bronze",
@@ -13,10 +13,6 @@ dag = dag_factory(
     schedule="@daily",
     doc_md=__doc__,
     tasks=[
-        ETLTask("instrument_to_bronze"),
-        ETLTask("portfolio_to_bronze"),
-        ETLTask("trade_to_bronze"),
-        ETLTask("bar_to_bronze"),
         QualityTask(
             "dq_trade_row_count",
             after=["trade_to_bronze"],

@@ -5,7 +5,7 @@ rebuilds each date's snapshots.
 """
 
 from src._base.quality.rules import ControlTotal, KpiBounds, NotNull, RowCountDelta
-from src.orchestration.dag_factory import ETLTask, QualityTask, dag_factory, layer_asset
+from src.orchestration.dag_factory import QualityTask, dag_factory, layer_asset
 
 SILVER_NOTIONAL = """SELECT sum(filled_quantity * price) FROM silver.trade
     WHERE trade_date = %(day)s"""
@@ -22,10 +22,6 @@ dag = dag_factory(
     schedule=[layer_asset("demo", "silver")],
     doc_md=__doc__,
     tasks=[
-        ETLTask("bar_to_gold"),
-        ETLTask("trade_kpi_to_gold"),
-        ETLTask("position_to_gold"),
-        ETLTask("portfolio_value_to_gold"),
         QualityTask(
             "dq_kpi_control_total",
             after=["trade_kpi_to_gold"],

@@ -13,7 +13,7 @@ from src._base.quality.rules import (
     RowCondition,
     Unique,
 )
-from src.orchestration.dag_factory import ETLTask, QualityTask, dag_factory, layer_asset
+from src.orchestration.dag_factory import QualityTask, dag_factory, layer_asset
 
 # Bronze events of the day that silver accepted (not in the quarantine).
 ACCEPTED_WHERE = """b.logical_date = %(day)s AND NOT EXISTS (
@@ -43,10 +43,6 @@ dag = dag_factory(
     schedule=[layer_asset("demo", "bronze")],
     doc_md=__doc__,
     tasks=[
-        ETLTask("instrument_to_silver"),
-        ETLTask("portfolio_to_silver"),
-        ETLTask("bar_to_silver"),
-        ETLTask("trade_to_silver"),
         QualityTask(
             "dq_trade_nulls",
             after=["trade_to_silver"],

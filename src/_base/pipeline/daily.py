@@ -1,25 +1,30 @@
 """Run a project's transforms for one date or a range of dates, in order.
 
-    results = run_days(spark, settings, conn, "demo", [date(2026, 11, 20)], layers=("silver",))
+    transforms = load_catalogue(settings.src_path, "demo").select(layers=("silver",))
+    results = run_days(spark, settings, conn, "demo", [date(2026, 11, 20)], transforms)
 
-Each date runs bronze, then silver, then gold (or the layers/transforms asked for);
-the first failure stops the run, since later layers and dates build on it.
+Each date runs the transforms given (in catalogue order: bronze, silver, gold); the first
+failure stops the run, since later layers and dates build on it.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
+from src._base.pipeline.catalogue import TransformEntry
 from src._base.pipeline.result import TransformResult
 from src._base.pipeline.run_config import RunConfig
-from src._base.pipeline.runner import discover_transforms, run_transforms, select_transforms
 from src.config import ConnectionSettings, Settings
 from src.utils.errors import PipelineError
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import SparkSession
+
+log = logging.getLogger(__name__)
 
 
 def run_config(settings: Settings, conn: ConnectionSettings, database: str, day: date) -> RunConfig:
@@ -41,17 +46,32 @@ def date_range(first: date, last: date | None = None) -> list[date]:
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
+def run_transforms(
+    spark: SparkSession, cfg: RunConfig, transforms: Sequence[TransformEntry]
+) -> list[TransformResult]:
+    """Run in order for one date; the first failure stops the run (later ones need it)."""
+    results = []
+    for transform in transforms:
+        started = time.perf_counter()
+        log.info("%s %s: %s", cfg.logical_date, transform.layer, transform.name)
+        result = transform.run(spark, cfg)
+        result.seconds = time.perf_counter() - started
+        log.info(
+            "%s %s: %s (%.1fs)", cfg.logical_date, result.job, result.summary(), result.seconds
+        )
+        results.append(result)
+    return results
+
+
 def run_days(
     spark: SparkSession,
     settings: Settings,
     conn: ConnectionSettings,
     database: str,
     days: Sequence[date],
-    *,
-    layers: Sequence[str] = (),
-    names: Sequence[str] = (),
+    transforms: Sequence[TransformEntry],
 ) -> list[TransformResult]:
-    transforms = select_transforms(discover_transforms(settings.src_path, database), layers, names)
+    """Run ``transforms`` for each date in order."""
     results: list[TransformResult] = []
     for day in days:
         results.extend(run_transforms(spark, run_config(settings, conn, database, day), transforms))

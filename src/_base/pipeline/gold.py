@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from src._base.pipeline.claims import claim_load
@@ -13,15 +12,6 @@ from src._base.pipeline.run_config import RunConfig
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame
-
-
-def snapshot_params(cfg: RunConfig) -> dict[str, str]:
-    """Literals gold SQL formats in: the date, the day before, the snapshot's as-of time."""
-    return {
-        "day": cfg.logical_date.isoformat(),
-        "prev": (cfg.logical_date - timedelta(days=1)).isoformat(),
-        "as_of": cfg.system_time.strftime("%Y-%m-%d %H:%M:%S"),
-    }
 
 
 def publish_snapshot(

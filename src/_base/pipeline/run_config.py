@@ -38,5 +38,19 @@ class RunConfig:
     def day_start(self) -> datetime:
         return datetime.combine(self.logical_date, time(0), tzinfo=UTC)
 
+    def params(self) -> dict[str, str]:
+        """Literals a transform's SQL is formatted with (see :mod:`.shapes`)."""
+        day = self.logical_date
+        return {
+            "day": day.isoformat(),
+            "prev": (day - timedelta(days=1)).isoformat(),
+            "next": (day + timedelta(days=1)).isoformat(),
+            "as_of": self.system_time.strftime("%Y-%m-%d %H:%M:%S"),
+            "day_start": f"{day.isoformat()} 00:00:00",
+            "year": f"{day.year}",
+            "month": f"{day.month:02d}",
+            "dd": f"{day.day:02d}",
+        }
+
     def batch_id(self, job: str) -> uuid.UUID:
         return uuid.uuid5(BATCH_NAMESPACE, f"{job}/{self.logical_date.isoformat()}")

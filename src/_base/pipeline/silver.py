@@ -1,10 +1,10 @@
 """Pieces every silver load uses: read the published bronze batch, stage and publish
 rejects to the quarantine table, count them by rule; and the whole
-snapshot-into-history load (:func:`run_snapshot_load`) master data shares."""
+snapshot-into-history load (:func:`run_snapshot_load`, declared with
+:class:`~src._base.pipeline.shapes.SnapshotIntoHistory`) master data shares."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from src._base.pipeline.claims import Claim, claim_load
@@ -16,6 +16,8 @@ from src._base.pipeline.run_config import RunConfig
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession
+
+    from src._base.pipeline.shapes import SnapshotIntoHistory
 
 QUARANTINE_COLUMNS = ("record_key", "rule", "record")
 
@@ -68,34 +70,12 @@ def publish_rejects(pub: Publication, rejects: DataFrame, quarantine: str, sourc
     return counts
 
 
-@dataclass(frozen=True)
-class SnapshotLoad:
-    """A silver load that merges a master-data snapshot into a temporal table.
-
-    The transform's SQL, over the bronze batch (view ``bronze_view``) and ``lookups``:
-    ``checked`` adds a ``rule`` column (NULL when the row is valid); ``snapshot`` selects
-    the key, ``columns`` and ``is_valid`` from the view ``checked``; ``rejects`` selects
-    ``record_key, rule, record`` from it.
-    """
-
-    job: str
-    input: str  # the bronze load
-    bronze_table: str
-    bronze_view: str
-    hist: str
-    keys: tuple[str, ...]
-    columns: tuple[str, ...]
-    checked: str
-    snapshot: str
-    rejects: str
-    lookups: dict[str, str]
-    quarantine: str
-
-
-def run_snapshot_load(spark: SparkSession, cfg: RunConfig, load: SnapshotLoad) -> TransformResult:
+def run_snapshot_load(
+    spark: SparkSession, cfg: RunConfig, name: str, load: SnapshotIntoHistory
+) -> TransformResult:
     """Validate, quarantine and merge one day's snapshot; versions start at system time."""
-    result = TransformResult(load.job, "silver")
-    with claim_load(cfg, load.job, inputs=(load.input,), in_order=True) as claim:
+    result = TransformResult(name, "silver")
+    with claim_load(cfg, name, inputs=load.inputs, in_order=True) as claim:
         if claim.skipped:
             result.skipped = claim.skipped
             return result
@@ -104,14 +84,14 @@ def run_snapshot_load(spark: SparkSession, cfg: RunConfig, load: SnapshotLoad) -
 
 
 def _merge_snapshot(
-    spark: SparkSession, claim: Claim, load: SnapshotLoad, result: TransformResult
+    spark: SparkSession, claim: Claim, load: SnapshotIntoHistory, result: TransformResult
 ) -> None:
     cfg = claim.cfg
     with publication(claim) as pub:
         result.timings = pub.timings  # filled in as the load stages and publishes
         batch = claim.batches[load.input]
         register_batch(spark, cfg, load.bronze_table, batch, load.bronze_view)
-        register_tables(spark, cfg, load.lookups)
+        load.register_lookups(spark, cfg)
         checked = register(spark.sql(load.checked).cache(), "checked")
         try:
             snapshot = pub.stage(spark.sql(load.snapshot), "snapshot")

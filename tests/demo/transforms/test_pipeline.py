@@ -14,9 +14,10 @@ from datetime import UTC, date, datetime
 import pandas as pd
 import pytest
 
+from src._base.pipeline.catalogue import load_catalogue
 from src._base.pipeline.claims import LoadInProgress, claim_load
+from src._base.pipeline.daily import run_transforms
 from src._base.pipeline.run_config import RunConfig
-from src._base.pipeline.runner import discover_transforms, run_transforms
 from src.config import SRC_PATH, ConnectionSettings
 from src.demo.generator import GeneratedDay, SourceSpec, generate_day
 from src.utils.connections import execute_autocommit
@@ -56,7 +57,7 @@ def loaded(pg_server: ConnectionSettings, spark, tmp_path_factory) -> Iterator[L
     try:
         build_demo(env.warehouse)
         state = Loaded(env)
-        transforms = discover_transforms(SRC_PATH, "demo")
+        transforms = load_catalogue(SRC_PATH, "demo").entries
         known: set[str] = set()
         for day in DAYS:
             state.generated[day] = generate_day(env.source, env.landing, day, SPEC)
@@ -330,7 +331,7 @@ def fingerprint(conn: ConnectionSettings) -> dict[str, str]:
 
 def test_rerunning_the_latest_day_changes_nothing(loaded: Loaded, spark) -> None:
     before = fingerprint(loaded.env.warehouse)
-    results = run_transforms(spark, loaded.cfg(DAYS[-1]), discover_transforms(SRC_PATH, "demo"))
+    results = run_transforms(spark, loaded.cfg(DAYS[-1]), load_catalogue(SRC_PATH, "demo").entries)
     assert [r.job for r in results if r.skipped] == [
         "bar_to_bronze", "instrument_to_bronze", "portfolio_to_bronze", "trade_to_bronze"
     ]  # fmt: skip
@@ -340,7 +341,7 @@ def test_rerunning_the_latest_day_changes_nothing(loaded: Loaded, spark) -> None
 def test_an_earlier_day_of_history_is_skipped_when_loaded_and_refused_when_not(
     loaded: Loaded, spark
 ) -> None:
-    [silver] = [t for t in discover_transforms(SRC_PATH, "demo") if t.name == "trade_to_silver"]
+    [silver] = load_catalogue(SRC_PATH, "demo").select(names=["trade_to_silver"])
     log_before = query(loaded.env.warehouse, "SELECT * FROM medallion.load_log ORDER BY 1, 2")
     [result] = run_transforms(spark, loaded.cfg(DAYS[0]), [silver])
     assert result.skipped == "2026-11-19 is already part of the history (loaded up to 2026-11-20)"
@@ -351,7 +352,7 @@ def test_an_earlier_day_of_history_is_skipped_when_loaded_and_refused_when_not(
 
 
 def test_a_gap_in_history_is_refused_naming_the_missing_day(loaded: Loaded, spark) -> None:
-    [silver] = [t for t in discover_transforms(SRC_PATH, "demo") if t.name == "trade_to_silver"]
+    [silver] = load_catalogue(SRC_PATH, "demo").select(names=["trade_to_silver"])
     log_before = query(loaded.env.warehouse, "SELECT * FROM medallion.load_log ORDER BY 1, 2")
     with pytest.raises(PipelineError, match="loaded up to 2026-11-20 and 2026-11-21 was never"):
         run_transforms(spark, loaded.cfg(date(2026, 11, 22)), [silver])
@@ -367,7 +368,7 @@ def test_a_load_claimed_elsewhere_is_refused_and_changes_nothing(
     loaded: Loaded, spark, job: str, running_day: date
 ) -> None:
     """Another run holds the load (silver: any date of the job; gold: that date)."""
-    [transform] = [t for t in discover_transforms(SRC_PATH, "demo") if t.name == job]
+    [transform] = load_catalogue(SRC_PATH, "demo").select(names=[job])
     before = fingerprint(loaded.env.warehouse)
     with claim_load(loaded.cfg(running_day), job, in_order=job.endswith("_silver")):
         for day in DAYS:

@@ -1,14 +1,6 @@
 """Daily OHLCV bars per instrument from the cleansed minute bars (``gold.daily_bar``)."""
 
-from pyspark.sql import SparkSession
-
-from src._base.pipeline.frames import read_jdbc, register, uuid3_sql
-from src._base.pipeline.gold import publish_snapshot, snapshot_params
-from src._base.pipeline.result import TransformResult
-from src._base.pipeline.run_config import RunConfig
-
-JOB = "bar_to_gold"
-INPUTS = ("bar_to_silver",)
+from src._base.pipeline.shapes import GoldSnapshot, Read
 
 DAILY_BAR = """
 SELECT {key} AS daily_bar_id,
@@ -28,14 +20,15 @@ FROM minute_bar
 GROUP BY instrument_code
 """
 
-
-def run(spark: SparkSession, cfg: RunConfig) -> TransformResult:
-    params = snapshot_params(cfg)
-    query = (
-        "(SELECT * FROM silver.minute_bar WHERE bar_time >= DATE '{day}'"
-        " AND bar_time < DATE '{day}' + 1) q"
-    ).format(**params)
-    register(read_jdbc(spark, cfg.warehouse, query), "minute_bar")
-    key = uuid3_sql(f"concat_ws('@', 'daily_bar', '{params['day']}', instrument_code)")
-    snapshot = spark.sql(DAILY_BAR.format(key=key, **params))
-    return publish_snapshot(cfg, JOB, snapshot, "gold.daily_bar", key="daily_bar_id", inputs=INPUTS)
+TRANSFORM = GoldSnapshot(
+    inputs=("bar_to_silver",),
+    reads={
+        "minute_bar": Read(
+            "silver.minute_bar", where="bar_time >= DATE '{day}' AND bar_time < DATE '{next}'"
+        )
+    },
+    steps={"daily_bar": DAILY_BAR},
+    key="concat_ws('@', 'daily_bar', '{day}', instrument_code)",
+    target="gold.daily_bar",
+    key_column="daily_bar_id",
+)

@@ -6,17 +6,8 @@ days are valued from silver trades and gold daily closes here, so the snapshot d
 depend on yesterday's gold rows having been computed.
 """
 
-from pyspark.sql import SparkSession
-
-from src._base.pipeline.frames import uuid3_sql
-from src._base.pipeline.gold import publish_snapshot, snapshot_params
-from src._base.pipeline.result import TransformResult
-from src._base.pipeline.run_config import RunConfig
-from src.demo.transforms.gold.position_to_gold import register_inputs
-
-JOB = "portfolio_value_to_gold"
-INPUTS = ("trade_to_silver", "instrument_to_silver", "bar_to_gold")
-AFTER = ("position_to_gold",)
+from src._base.pipeline.shapes import GoldSnapshot
+from src.demo.transforms.gold.position_to_gold import READS
 
 VALUES = """
 WITH day AS (
@@ -74,19 +65,11 @@ FROM value v
 LEFT JOIN cash c ON c.portfolio_code = v.portfolio_code AND c.currency_code = v.currency_code
 """
 
-
-def run(spark: SparkSession, cfg: RunConfig) -> TransformResult:
-    params = snapshot_params(cfg)
-    register_inputs(spark, cfg, params)
-    key = uuid3_sql(
-        f"concat_ws('@', 'portfolio_value', '{params['day']}', v.portfolio_code, v.currency_code)"
-    )
-    snapshot = spark.sql(VALUES.format(key=key, **params))
-    return publish_snapshot(
-        cfg,
-        JOB,
-        snapshot,
-        "gold.portfolio_value_daily",
-        key="portfolio_value_daily_id",
-        inputs=INPUTS,
-    )
+TRANSFORM = GoldSnapshot(
+    inputs=("trade_to_silver", "instrument_to_silver", "bar_to_gold"),
+    reads=READS,
+    steps={"values": VALUES},
+    key="concat_ws('@', 'portfolio_value', '{day}', v.portfolio_code, v.currency_code)",
+    target="gold.portfolio_value_daily",
+    key_column="portfolio_value_daily_id",
+)

@@ -5,16 +5,7 @@ COVER add, SELL and SHORT subtract), valued at the instrument's latest daily clo
 to the day. Flat positions are left out.
 """
 
-from pyspark.sql import SparkSession
-
-from src._base.pipeline.frames import read_jdbc, register, uuid3_sql
-from src._base.pipeline.gold import publish_snapshot, snapshot_params
-from src._base.pipeline.result import TransformResult
-from src._base.pipeline.run_config import RunConfig
-
-JOB = "position_to_gold"
-INPUTS = ("trade_to_silver", "instrument_to_silver", "bar_to_gold")
-AFTER = ("bar_to_gold",)
+from src._base.pipeline.shapes import GoldSnapshot, Read
 
 POSITIONS = """
 WITH position AS (
@@ -52,35 +43,27 @@ INSTRUMENT = """(SELECT DISTINCT ON (h.instrument_code) h.instrument_code,
   FROM silver.instrument_hist h JOIN common.currency_type c USING (currency_type_id)
   ORDER BY h.instrument_code, h.sys_start DESC) q"""
 
-
-def register_inputs(spark: SparkSession, cfg: RunConfig, params: dict[str, str]) -> None:
-    trades = (
-        "(SELECT portfolio_code, instrument_code, action_type_id, filled_quantity, price,"
-        " quantity, trade_date, trade_status_type_id FROM silver.trade"
-        " WHERE trade_date <= DATE '{day}') q"
-    ).format(**params)
-    register(
-        read_jdbc(
-            spark,
-            cfg.warehouse,
-            trades,
-            partitions=cfg.read_partitions,
-            partition_sql="hashtext(instrument_code)",
+# What positions and values read: trades up to the day, closes, each instrument's currency.
+READS = {
+    "trade": Read(
+        "silver.trade",
+        columns=(
+            "portfolio_code", "instrument_code", "action_type_id", "filled_quantity", "price",
+            "quantity", "trade_date", "trade_status_type_id",
         ),
-        "trade",
-    )
-    register(read_jdbc(spark, cfg.warehouse, "common.action_type"), "action_type")
-    register(read_jdbc(spark, cfg.warehouse, "gold.daily_bar"), "daily_bar")
-    register(read_jdbc(spark, cfg.warehouse, INSTRUMENT), "instrument")
+        where="trade_date <= DATE '{day}'",
+        partition_sql="hashtext(instrument_code)",
+    ),
+    "action_type": Read("common.action_type"),
+    "daily_bar": Read("gold.daily_bar"),
+    "instrument": Read(INSTRUMENT),
+}  # fmt: skip
 
-
-def run(spark: SparkSession, cfg: RunConfig) -> TransformResult:
-    params = snapshot_params(cfg)
-    register_inputs(spark, cfg, params)
-    key = uuid3_sql(
-        f"concat_ws('@', 'position', '{params['day']}', p.portfolio_code, p.instrument_code)"
-    )
-    snapshot = spark.sql(POSITIONS.format(key=key, **params))
-    return publish_snapshot(
-        cfg, JOB, snapshot, "gold.position_eod", key="position_eod_id", inputs=INPUTS
-    )
+TRANSFORM = GoldSnapshot(
+    inputs=("trade_to_silver", "instrument_to_silver", "bar_to_gold"),
+    reads=READS,
+    steps={"positions": POSITIONS},
+    key="concat_ws('@', 'position', '{day}', p.portfolio_code, p.instrument_code)",
+    target="gold.position_eod",
+    key_column="position_eod_id",
+)

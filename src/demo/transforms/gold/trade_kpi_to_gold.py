@@ -1,15 +1,7 @@
 """Daily trading KPIs (``gold.trade_kpi_daily``): counts by state, notional, fill rate,
 and how many of the day's events the quarantine holds."""
 
-from pyspark.sql import SparkSession
-
-from src._base.pipeline.frames import read_jdbc, register, uuid3_sql
-from src._base.pipeline.gold import publish_snapshot, snapshot_params
-from src._base.pipeline.result import TransformResult
-from src._base.pipeline.run_config import RunConfig
-
-JOB = "trade_kpi_to_gold"
-INPUTS = ("trade_to_silver",)
+from src._base.pipeline.shapes import GoldSnapshot, Read
 
 KPIS = """
 SELECT {key} AS trade_kpi_daily_id,
@@ -29,22 +21,23 @@ FROM trade t
 JOIN trade_status_type s ON s.trade_status_type_id = t.trade_status_type_id
 """
 
-
-def run(spark: SparkSession, cfg: RunConfig) -> TransformResult:
-    params = snapshot_params(cfg)
-    trades = (
-        "(SELECT trade_status_type_id, quantity, filled_quantity, price FROM silver.trade"
-        " WHERE trade_date = DATE '{day}') q"
-    ).format(**params)
-    rejected = (
-        "(SELECT record_key FROM silver.quarantine"
-        " WHERE job = 'trade_to_silver' AND logical_date = DATE '{day}') q"
-    ).format(**params)
-    register(read_jdbc(spark, cfg.warehouse, trades), "trade")
-    register(read_jdbc(spark, cfg.warehouse, "common.trade_status_type"), "trade_status_type")
-    register(read_jdbc(spark, cfg.warehouse, rejected), "rejected")
-    key = uuid3_sql(f"'trade_kpi@{params['day']}'")
-    snapshot = spark.sql(KPIS.format(key=key, **params))
-    return publish_snapshot(
-        cfg, JOB, snapshot, "gold.trade_kpi_daily", key="trade_kpi_daily_id", inputs=INPUTS
-    )
+TRANSFORM = GoldSnapshot(
+    inputs=("trade_to_silver",),
+    reads={
+        "trade": Read(
+            "silver.trade",
+            columns=("trade_status_type_id", "quantity", "filled_quantity", "price"),
+            where="trade_date = DATE '{day}'",
+        ),
+        "trade_status_type": Read("common.trade_status_type"),
+        "rejected": Read(
+            "silver.quarantine",
+            columns=("record_key",),
+            where="job = 'trade_to_silver' AND logical_date = DATE '{day}'",
+        ),
+    },
+    steps={"kpis": KPIS},
+    key="'trade_kpi@{day}'",
+    target="gold.trade_kpi_daily",
+    key_column="trade_kpi_daily_id",
+)

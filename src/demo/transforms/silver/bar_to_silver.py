@@ -5,7 +5,9 @@ a rule goes to the quarantine. Missing minutes are counted (``missing_minutes``)
 invented. The day's bars are replaced as a whole, so a rerun gives the same rows.
 """
 
-from pyspark.sql import SparkSession
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from src._base.pipeline.claims import claim_load
 from src._base.pipeline.frames import register, uuid3_sql
@@ -13,15 +15,18 @@ from src._base.pipeline.merge import replace_sql
 from src._base.pipeline.publish import publication
 from src._base.pipeline.result import TransformResult
 from src._base.pipeline.run_config import RunConfig
+from src._base.pipeline.shapes import Custom
 from src._base.pipeline.silver import (
     publish_rejects,
     register_batch,
     register_tables,
 )
 
-JOB = "bar_to_silver"
+if TYPE_CHECKING:  # pragma: no cover
+    from pyspark.sql import SparkSession
+
 INPUT = "bar_to_bronze"
-AFTER = ("instrument_to_silver",)
+INPUTS = (INPUT, "instrument_to_silver")  # bars of unknown instruments are rejected
 
 CHECKED = """
 SELECT b.*,
@@ -85,9 +90,9 @@ COLUMNS = (
 )
 
 
-def run(spark: SparkSession, cfg: RunConfig) -> TransformResult:
-    result = TransformResult(JOB, "silver")
-    with claim_load(cfg, JOB, inputs=(INPUT,)) as claim, publication(claim) as pub:
+def load_bars(spark: SparkSession, cfg: RunConfig, name: str) -> TransformResult:
+    result = TransformResult(name, "silver")
+    with claim_load(cfg, name, inputs=INPUTS) as claim, publication(claim) as pub:
         result.timings = pub.timings  # filled in as the load stages and publishes
         batch = claim.batches[INPUT]
         register_batch(spark, cfg, "bronze.br_minute_bar", batch, "br_minute_bar")
@@ -112,3 +117,11 @@ def run(spark: SparkSession, cfg: RunConfig) -> TransformResult:
         result.rows_written = pub.written = pub.staged_rows["bars"]
     checked.unpersist()
     return result
+
+
+TRANSFORM = Custom(
+    layer="silver",
+    inputs=INPUTS,
+    outputs=("silver.minute_bar", "silver.quarantine"),
+    run_function=load_bars,
+)

@@ -6,11 +6,7 @@ Instruments missing from the snapshot are closed (delisted); changed ones get a 
 version starting at the date's system time.
 """
 
-from pyspark.sql import SparkSession
-
-from src._base.pipeline.result import TransformResult
-from src._base.pipeline.run_config import RunConfig
-from src._base.pipeline.silver import SnapshotLoad, run_snapshot_load
+from src._base.pipeline.shapes import Read, SnapshotIntoHistory
 
 CHECKED = """
 SELECT b.*,
@@ -52,8 +48,7 @@ SELECT instrument_code AS record_key, rule,
 FROM checked WHERE rule IS NOT NULL
 """
 
-LOAD = SnapshotLoad(
-    job="instrument_to_silver",
+TRANSFORM = SnapshotIntoHistory(
     input="instrument_to_bronze",
     bronze_table="bronze.br_instrument",
     bronze_view="br_instrument",
@@ -64,13 +59,9 @@ LOAD = SnapshotLoad(
     snapshot=SNAPSHOT,
     rejects=REJECTS,
     lookups={
-        "asset_class_type": "common.asset_class_type",
-        "exchange_type": "common.exchange_type",
-        "currency_type": "common.currency_type",
+        "asset_class_type": Read("common.asset_class_type"),
+        "exchange_type": Read("common.exchange_type"),
+        "currency_type": Read("common.currency_type"),
     },
     quarantine="silver.quarantine",
 )
-
-
-def run(spark: SparkSession, cfg: RunConfig) -> TransformResult:
-    return run_snapshot_load(spark, cfg, LOAD)

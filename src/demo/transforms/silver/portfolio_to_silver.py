@@ -4,11 +4,7 @@ Same shape as ``instrument_to_silver``: rejects go to the quarantine (and never 
 current version), missing portfolios are closed, changed ones get a new version.
 """
 
-from pyspark.sql import SparkSession
-
-from src._base.pipeline.result import TransformResult
-from src._base.pipeline.run_config import RunConfig
-from src._base.pipeline.silver import SnapshotLoad, run_snapshot_load
+from src._base.pipeline.shapes import Read, SnapshotIntoHistory
 
 CHECKED = """
 SELECT b.*,
@@ -42,8 +38,7 @@ SELECT portfolio_code AS record_key, rule,
 FROM checked WHERE rule IS NOT NULL
 """
 
-LOAD = SnapshotLoad(
-    job="portfolio_to_silver",
+TRANSFORM = SnapshotIntoHistory(
     input="portfolio_to_bronze",
     bronze_table="bronze.br_portfolio",
     bronze_view="br_portfolio",
@@ -53,10 +48,6 @@ LOAD = SnapshotLoad(
     checked=CHECKED,
     snapshot=SNAPSHOT,
     rejects=REJECTS,
-    lookups={"currency_type": "common.currency_type"},
+    lookups={"currency_type": Read("common.currency_type")},
     quarantine="silver.quarantine",
 )
-
-
-def run(spark: SparkSession, cfg: RunConfig) -> TransformResult:
-    return run_snapshot_load(spark, cfg, LOAD)

@@ -8,7 +8,9 @@ nothing. Status versions start at the date's system time, so the history says wh
 warehouse learned each state, and ``status_time`` when it happened.
 """
 
-from pyspark.sql import SparkSession
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from src._base.pipeline.claims import Claim, claim_load
 from src._base.pipeline.frames import register, uuid3_sql
@@ -16,15 +18,19 @@ from src._base.pipeline.merge import temporal_merge_sql
 from src._base.pipeline.publish import publication
 from src._base.pipeline.result import TransformResult
 from src._base.pipeline.run_config import RunConfig
+from src._base.pipeline.shapes import Custom
 from src._base.pipeline.silver import (
     publish_rejects,
     register_batch,
     register_tables,
 )
 
-JOB = "trade_to_silver"
+if TYPE_CHECKING:  # pragma: no cover
+    from pyspark.sql import SparkSession
+
 INPUT = "trade_to_bronze"
-AFTER = ("instrument_to_silver", "portfolio_to_silver")
+# Trades resolve their instrument and portfolio against silver's master data.
+INPUTS = (INPUT, "instrument_to_silver", "portfolio_to_silver")
 
 CHECKED = """
 SELECT b.*,
@@ -130,9 +136,9 @@ def status_sql(stage: str) -> list[str]:
     )
 
 
-def run(spark: SparkSession, cfg: RunConfig) -> TransformResult:
-    result = TransformResult(JOB, "silver")
-    with claim_load(cfg, JOB, inputs=(INPUT,), in_order=True) as claim:
+def load_trades(spark: SparkSession, cfg: RunConfig, name: str) -> TransformResult:
+    result = TransformResult(name, "silver")
+    with claim_load(cfg, name, inputs=INPUTS, in_order=True) as claim:
         if claim.skipped:
             result.skipped = claim.skipped
             return result
@@ -169,3 +175,11 @@ def _publish_trades(spark: SparkSession, claim: Claim, result: TransformResult) 
         result.rows_written = pub.written = pub.staged_rows["trades"]
         result.notes["valid_events"] = pub.read - pub.rejected
     checked.unpersist()
+
+
+TRANSFORM = Custom(
+    layer="silver",
+    inputs=INPUTS,
+    outputs=("silver.trade", "silver.trade_status_hist", "silver.quarantine"),
+    run_function=load_trades,
+)

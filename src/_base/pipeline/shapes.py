@@ -1,0 +1,219 @@
+"""What a transform declares: its layer shape, its inputs, named Spark SQL steps, its outputs.
+
+A transform module ``src/<db>/transforms/<layer>/<name>.py`` defines ``TRANSFORM``, one of
+the shapes below; its name is the file's name. Declarations are plain data (no Spark at
+import), so the catalogue, the DAG factory and the engines all read the same facts::
+
+    TRANSFORM = GoldSnapshot(
+        inputs=("bar_to_silver",),                        # loads that must have published
+        reads={"minute_bar": Read("silver.minute_bar", where="bar_time::date = '{day}'")},
+        steps={"snapshot": "SELECT {key} AS daily_bar_id, ... FROM minute_bar ..."},
+        key="concat_ws('@', 'daily_bar', '{day}', instrument_code)",
+        target="gold.daily_bar",
+        key_column="daily_bar_id",
+    )
+
+``inputs`` name upstream transforms; those of the same layer also order the layer. SQL
+text is formatted with the run's parameters (:meth:`RunConfig.params`: ``{day}``,
+``{prev}``, ``{as_of}``, ``{day_start}``, ``{year}``, ``{month}``, ``{dd}``). A transform
+that needs Python declares :class:`Custom` with its inputs and outputs and a ``run``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from src._base.pipeline.result import TransformResult
+from src._base.pipeline.run_config import RunConfig
+from src.utils.errors import PipelineError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pyspark.sql import SparkSession
+
+
+@dataclass(frozen=True)
+class Read:
+    """A relation registered as a view for the steps: a table, view or ``(SELECT ...) q``.
+
+    ``where`` (PostgreSQL, formatted with the run's parameters) and ``columns`` are pushed
+    down to the database; ``partition_sql`` splits a large read into parallel queries.
+    """
+
+    relation: str
+    where: str = ""
+    columns: tuple[str, ...] = ()
+    partition_sql: str | None = None
+
+    def query(self, params: Mapping[str, str]) -> str:
+        relation = self.relation.format(**params)
+        if not self.where and not self.columns:
+            return relation
+        columns = ", ".join(self.columns) or "*"
+        where = f" WHERE {self.where.format(**params)}" if self.where else ""
+        return f"(SELECT {columns} FROM {relation}{where}) q"
+
+
+@dataclass(frozen=True)
+class SourceTable(Read):
+    """A bronze load's source: a relation of the operational source database."""
+
+
+@dataclass(frozen=True)
+class LandingFiles:
+    """A bronze load's source: Parquet files in the landing zone, Hive-partitioned.
+
+    ``pattern`` is relative to ``<landing dir>/<folder>`` and formatted with the run's
+    parameters; the file's path is kept (``_metadata``) so partition values stay text.
+    """
+
+    folder: str
+    pattern: str
+
+
+def _register_reads(spark: SparkSession, cfg: RunConfig, reads: Mapping[str, Read]) -> None:
+    from src._base.pipeline.frames import read_jdbc, register
+
+    params = cfg.params()
+    for view, read in reads.items():
+        conn = cfg.source if isinstance(read, SourceTable) else cfg.warehouse
+        partitions = cfg.read_partitions if read.partition_sql else 1
+        df = read_jdbc(
+            spark, conn, read.query(params), partitions=partitions, partition_sql=read.partition_sql
+        )
+        register(df, view)
+
+
+def _register_files(spark: SparkSession, cfg: RunConfig, name: str, files: LandingFiles) -> str:
+    """Register the day's landing files as the view ``source``; returns the folder read."""
+    root = cfg.landing_dir / files.folder
+    pattern = files.pattern.format(**cfg.params())
+    paths = sorted(str(path) for path in root.glob(pattern))
+    if not paths:
+        raise PipelineError(
+            f"{name} for {cfg.logical_date}: no files match {root / pattern}. Generate the day "
+            "(scripts/generate_sources.py) or point MEDALLION_LANDING_DIR at the landing zone."
+        )
+    df = spark.read.option("basePath", str(root)).parquet(*paths)
+    df.select("*", "_metadata").createOrReplaceTempView("source")
+    return str(root)
+
+
+@dataclass(frozen=True)
+class BronzeAppend:
+    """Land one day of a source in a bronze table, once (see :mod:`.bronze`).
+
+    The source is registered as the view ``source``; ``landed`` maps it to the target's
+    columns (the load metadata columns are added by the framework).
+    """
+
+    layer: ClassVar[str] = "bronze"
+    source: SourceTable | LandingFiles
+    landed: str
+    target: str
+    inputs: tuple[str, ...] = ()
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        return (self.target,)
+
+    def run(self, spark: SparkSession, cfg: RunConfig, name: str) -> TransformResult:
+        from src._base.pipeline.bronze import append_batch
+
+        if isinstance(self.source, LandingFiles):
+            label = _register_files(spark, cfg, name, self.source)
+        else:
+            _register_reads(spark, cfg, {"source": self.source})
+            label = f"{cfg.source.database}.{self.source.relation}"
+        landed = spark.sql(self.landed.format(**cfg.params()))
+        return append_batch(cfg, name, landed, target=self.target, source=label)
+
+
+@dataclass(frozen=True)
+class SnapshotIntoHistory:
+    """Merge one day's master-data snapshot into a temporal table (see :mod:`.silver`).
+
+    Steps over the bronze batch (view ``bronze_view``) and ``lookups``: ``checked`` adds a
+    ``rule`` column (NULL when the row is valid); ``snapshot`` selects the key, ``columns``
+    and ``is_valid`` from ``checked``; ``rejects`` selects ``record_key, rule, record``.
+    """
+
+    layer: ClassVar[str] = "silver"
+    input: str  # the bronze load whose batch is the snapshot
+    bronze_table: str
+    bronze_view: str
+    hist: str
+    keys: tuple[str, ...]
+    columns: tuple[str, ...]
+    checked: str
+    snapshot: str
+    rejects: str
+    lookups: Mapping[str, Read] = field(default_factory=dict)
+    quarantine: str = "silver.quarantine"
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        return (self.input,)
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        return (self.hist, self.quarantine)
+
+    def run(self, spark: SparkSession, cfg: RunConfig, name: str) -> TransformResult:
+        from src._base.pipeline.silver import run_snapshot_load
+
+        return run_snapshot_load(spark, cfg, name, self)
+
+    def register_lookups(self, spark: SparkSession, cfg: RunConfig) -> None:
+        _register_reads(spark, cfg, self.lookups)
+
+
+@dataclass(frozen=True)
+class GoldSnapshot:
+    """Replace a gold table's rows of the logical date by the last step's result.
+
+    Steps run in order over ``reads``, each registered as a view under its name; ``{key}``
+    in a step is the name-based UUID of ``key`` (a Spark SQL expression).
+    """
+
+    layer: ClassVar[str] = "gold"
+    inputs: tuple[str, ...]
+    reads: Mapping[str, Read]
+    steps: Mapping[str, str]
+    key: str
+    target: str
+    key_column: str
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        return (self.target,)
+
+    def run(self, spark: SparkSession, cfg: RunConfig, name: str) -> TransformResult:
+        from src._base.pipeline.frames import register, uuid3_sql
+        from src._base.pipeline.gold import publish_snapshot
+
+        _register_reads(spark, cfg, self.reads)
+        params = cfg.params()
+        key = uuid3_sql(self.key.format(**params))
+        frames = [register(spark.sql(sql.format(key=key, **params)), step)
+                  for step, sql in self.steps.items()]  # fmt: skip
+        return publish_snapshot(
+            cfg, name, frames[-1], self.target, key=self.key_column, inputs=self.inputs
+        )
+
+
+@dataclass(frozen=True)
+class Custom:
+    """The escape hatch: ``run(spark, cfg, name)`` in Python, inputs and outputs declared."""
+
+    layer: str
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    run_function: Callable[[Any, RunConfig, str], TransformResult]
+
+    def run(self, spark: SparkSession, cfg: RunConfig, name: str) -> TransformResult:
+        return self.run_function(spark, cfg, name)
+
+
+SHAPES = (BronzeAppend, SnapshotIntoHistory, GoldSnapshot, Custom)
