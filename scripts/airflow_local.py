@@ -24,8 +24,9 @@ from src._base.pipeline.daily import date_range
 from src.config import Settings
 from src.orchestration.local_airflow import (
     LAYERS,
+    OUTCOME_HEADER,
     airflow_environment,
-    render_outcomes,
+    print_progress,
     run_layers,
     use_local_airflow,
 )
@@ -36,10 +37,11 @@ from src.utils.connections import ensure_server
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     use_local_airflow(settings.airflow_home)
     ensure_server(settings)
+    sys.stdout.write(OUTCOME_HEADER + "\n")
+    days = date_range(args.date, args.to)
     outcomes = run_layers(
-        date_range(args.date, args.to), args.layer or LAYERS, database=args.database
+        days, args.layer or LAYERS, database=args.database, on_done=print_progress
     )
-    sys.stdout.write(render_outcomes(outcomes) + "\n")
     return 0 if all(o.ok for o in outcomes) else 1
 
 

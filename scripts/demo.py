@@ -26,7 +26,12 @@ from src.config import Settings
 from src.demo.generator import SourceSpec
 from src.demo.sources import generate_days
 from src.demo.summary import render_summary
-from src.orchestration.local_airflow import render_outcomes, run_layers, use_local_airflow
+from src.orchestration.local_airflow import (
+    OUTCOME_HEADER,
+    print_progress,
+    run_layers,
+    use_local_airflow,
+)
 from src.utils.cli import run_main
 from src.utils.connections import ensure_server
 from src.utils.embedded_postgres import EmbeddedPostgres
@@ -59,8 +64,8 @@ def _body(args: argparse.Namespace, settings: Settings) -> int:
     spec = SourceSpec(trades=args.trades, instruments=args.instruments)
     generate_days(settings, conn, days, spec)
     use_local_airflow(settings.airflow_home)
-    outcomes = run_layers(days, database="demo")
-    sys.stdout.write(render_outcomes(outcomes) + "\n")
+    sys.stdout.write(OUTCOME_HEADER + "\n")
+    outcomes = run_layers(days, database="demo", on_done=print_progress)
     elapsed = time.perf_counter() - started
     sys.stdout.write(render_summary(conn.with_database("demo"), days, elapsed) + "\n")
     if conn.embedded:

@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     )
     spark_driver_memory: str = Field("2g", validation_alias="MEDALLION_SPARK_DRIVER_MEMORY")
     jdbc_jar: Path | None = Field(None, validation_alias="MEDALLION_JDBC_JAR")
+    # Spark's own console output (JVM warnings, log4j lines) goes here, not to the terminal.
+    spark_log: Path = Field(
+        PROJECT_ROOT / ".local" / "logs" / "spark.log", validation_alias="MEDALLION_SPARK_LOG"
+    )
     spark_writer: Literal["copy", "jdbc"] = Field("copy", validation_alias="MEDALLION_SPARK_WRITER")
     landing_dir: Path = Field(
         PROJECT_ROOT / ".local" / "landing", validation_alias="MEDALLION_LANDING_DIR"

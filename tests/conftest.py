@@ -27,6 +27,7 @@ from src.utils.embedded_postgres import server_for
 # metadata, the project's DAG folder) before any test imports it.
 AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="medallion-airflow-"))
 os.environ["MEDALLION_AIRFLOW_HOME"] = str(AIRFLOW_HOME)
+os.environ["MEDALLION_SPARK_LOG"] = str(AIRFLOW_HOME / "spark.log")  # Spark's console output
 use_local_airflow(AIRFLOW_HOME)
 atexit.register(shutil.rmtree, AIRFLOW_HOME, ignore_errors=True)
 

@@ -15,7 +15,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -112,25 +112,44 @@ def test_dag(dag_id: str, day: date) -> DagRunOutcome:
 
 
 def run_layers(
-    days: Sequence[date], layers: Sequence[str] = LAYERS, *, database: str = "demo"
+    days: Sequence[date],
+    layers: Sequence[str] = LAYERS,
+    *,
+    database: str = "demo",
+    on_done: Callable[[DagRunOutcome], None] | None = None,
 ) -> list[DagRunOutcome]:
-    """Each date in order, each layer's DAG in order; stops at the first failed run."""
+    """Each date in order, each layer's DAG in order; stops at the first failed run.
+
+    ``on_done`` hears of each run as it finishes (to print progress).
+    """
     ensure_metadata_db()
     outcomes: list[DagRunOutcome] = []
     for day in days:
         for layer in layers:
             outcome = test_dag(f"{database}_{layer}", day)
             outcomes.append(outcome)
+            if on_done is not None:
+                on_done(outcome)
             if not outcome.ok:
                 return outcomes
     return outcomes
 
 
+OUTCOME_HEADER = f"{'DAG':<14} {'date':<11} {'state':<8} {'time':>7}  failed tasks"
+
+
+def outcome_line(outcome: DagRunOutcome) -> str:
+    return (
+        f"{outcome.dag_id:<14} {outcome.day.isoformat():<11} {outcome.state:<8} "
+        f"{outcome.seconds:>6.1f}s  " + ", ".join(outcome.failed_tasks)
+    )
+
+
 def render_outcomes(outcomes: Sequence[DagRunOutcome]) -> str:
-    lines = [f"{'DAG':<14} {'date':<11} {'state':<8} {'time':>7}  failed tasks"]
-    for o in outcomes:
-        lines.append(
-            f"{o.dag_id:<14} {o.day.isoformat():<11} {o.state:<8} {o.seconds:>6.1f}s  "
-            + ", ".join(o.failed_tasks)
-        )
-    return "\n".join(lines)
+    return "\n".join([OUTCOME_HEADER, *map(outcome_line, outcomes)])
+
+
+def print_progress(outcome: DagRunOutcome) -> None:
+    """``on_done`` for command lines: one line per DAG run as it finishes."""
+    sys.stdout.write(outcome_line(outcome) + "\n")
+    sys.stdout.flush()

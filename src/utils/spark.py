@@ -14,7 +14,8 @@ import io
 import logging
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +57,7 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         "spark.driver.memory": settings.spark_driver_memory,
         "spark.driver.extraJavaOptions": FAST_START_JVM,
         "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
         "spark.sql.ansi.enabled": "true",
     }
 
@@ -71,9 +73,36 @@ def build_spark_session(settings: Settings) -> SparkSession:
     builder = SparkSession.builder
     for key, value in spark_conf(settings).items():
         builder = builder.config(key, value)
-    session = builder.getOrCreate()
+    if SparkSession.getActiveSession() is not None:
+        return builder.getOrCreate()
+    with console_to(settings.spark_log):  # the JVM starts here and keeps these descriptors
+        session = builder.getOrCreate()
     session.sparkContext.setLogLevel("WARN")
+    log.info("Spark's own output (JVM warnings, log lines) goes to %s", settings.spark_log)
     return session
+
+
+@contextmanager
+def console_to(path: Path) -> Iterator[None]:
+    """Point this process's stdout and stderr descriptors at ``path`` for the block.
+
+    A child started inside (Spark's JVM) inherits them for its whole life; Python's own
+    ``sys.stdout``/``sys.stderr`` are flushed first and write to the terminal again after.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    saved = [os.dup(1), os.dup(2)]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        os.dup2(target, 1)
+        os.dup2(target, 2)
+        yield
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (target, *saved):
+            os.close(fd)
 
 
 def jdbc_url(conn: ConnectionSettings, database: str | None = None) -> str:

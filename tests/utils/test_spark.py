@@ -72,3 +72,26 @@ def test_both_write_paths_round_trip_every_type(spark, pg_database, writer) -> N
     back = read_table(spark, pg_database, "public.fills").orderBy("account").collect()
     assert [r.qty for r in back] == [r[3] for r in expected]
     assert back[0].note == "" and back[1].note is None
+
+
+def test_child_processes_started_in_console_to_write_there_and_python_does_not(
+    tmp_path, capfd
+) -> None:
+    import subprocess
+
+    from src.utils.spark import console_to
+
+    log = tmp_path / "logs" / "spark.log"
+    with console_to(log):
+        subprocess.run(["sh", "-c", "echo jvm-out; echo jvm-err >&2"], check=True)
+    print("python again")
+    assert log.read_text() == "jvm-out\njvm-err\n"
+    assert capfd.readouterr().out == "python again\n"
+    assert oct(log.stat().st_mode & 0o777) == "0o600"
+
+
+def test_sparks_own_console_output_goes_to_the_configured_log(spark) -> None:
+    from src.config import load_settings
+
+    text = load_settings().spark_log.read_text()
+    assert "log4j" in text or "WARN" in text  # the JVM's start-up lines, not the terminal
