@@ -15,10 +15,13 @@ Rewrites, each because the plain rendering is wrong (not merely different):
 * ``count_if(c)`` → ``count(*) FILTER (WHERE c)``: 0, not NULL, over no rows;
 * ``regexp_extract(s, p, i)`` → ``(regexp_match(s, p))[i]``, '' on no match (NULL stays NULL);
 * ``unix_timestamp(ts)`` → whole seconds since the epoch;
+* ``sha2(s, 256)`` → the hex SHA-256 of the UTF-8 text;
 * ``cast(ts AS STRING)`` and timestamps inside ``to_json`` print as Spark prints them
   (``2026-11-20 09:30:00``, JSON ``2026-11-20T09:30:00.000Z``), so keys built from them
-  agree; ``to_json(named_struct(...))`` → ``json_strip_nulls(json_build_object(...))``
-  (Spark leaves null fields out).
+  agree; ``to_json(named_struct(...))`` → the same compact text Spark writes (null
+  fields left out), so JSON records and content hashes agree;
+* ``medallion_uuid3(name)`` (what ``{key}`` becomes) → the RFC 4122 name-based UUID of
+  ``name`` that Python's ``uuid.uuid3`` and the Spark engine give.
 
 Integer division becomes a division of doubles (as in Spark) and array indexes move to
 PostgreSQL's convention (sqlglot does both). Timestamps are UTC on both sides: the
@@ -27,6 +30,7 @@ engine's session runs with ``TimeZone = UTC`` as Spark's with ``sessionTimeZone 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 
 import sqlglot
@@ -36,6 +40,7 @@ from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.schema import MappingSchema
 
+from src._base.pipeline.frames import KEY_NAMESPACE
 from src.utils.errors import DefinitionError
 
 
@@ -52,6 +57,7 @@ _UNSUPPORTED = (
     exp.CountIf,
     exp.JSONFormat,
     exp.RegexpExtract,
+    exp.SHA2,
     exp.StrToUnix,
     exp.Struct,
 )
@@ -86,24 +92,44 @@ def _arg_extreme(node: exp.ArgMin | exp.ArgMax) -> exp.Expression:
 
 
 def _json_object(node: exp.JSONFormat) -> exp.Expression:
+    """Spark's exact text: ``{"a":1,"b":"x"}``, compact, null fields left out, in order."""
     struct = node.this
     if not isinstance(struct, exp.Struct):
         raise ValueError(f"to_json of {struct.sql('spark')} (only named_struct is translated)")
-    args: list[exp.Expression] = []
+    members = []
     for field in struct.expressions:
         if not isinstance(field, exp.PropertyEQ):
             raise ValueError(f"struct field {field.sql('spark')} without a name")
         value = field.expression
         if _is_timestamp(value):
             value = _spark_timestamp_text(value, SPARK_JSON)
-        args += [exp.Literal.string(field.this.name), value.copy()]
-    built = exp.func("json_strip_nulls", exp.func("json_build_object", *args))
-    return exp.Cast(this=built, to=exp.DataType.build("text"))
+        text = value.sql("postgres")
+        name = field.this.name.replace('"', '\\"').replace("'", "''")
+        members.append(
+            f"""CASE WHEN ({text}) IS NOT NULL THEN '"{name}":' || TO_JSON({text})::TEXT END"""
+        )
+    return _pg(f"'{{' || CONCAT_WS(',', {', '.join(members)}) || '}}'")
+
+
+UUID3 = "medallion_uuid3"
+
+
+def uuid3_postgres(name_sql: str, namespace: uuid.UUID = KEY_NAMESPACE) -> str:
+    """PostgreSQL for ``uuid.uuid3(namespace, name)``: md5 of namespace and name, with the
+    version (3) and variant (10xx) bits set."""
+    digest = f"MD5(DECODE('{namespace.hex}', 'hex') || CONVERT_TO({name_sql}, 'UTF8'))"
+    variant = f"SUBSTR('89ab', (('x' || SUBSTR({digest}, 17, 1))::BIT(4)::INT & 3) + 1, 1)"
+    versioned = f"OVERLAY({digest} PLACING '3' FROM 13 FOR 1)"
+    return f"(OVERLAY({versioned} PLACING {variant} FROM 17 FOR 1))::UUID"
 
 
 def _rewrite(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, exp.Anonymous) and node.name.lower() == UUID3:
+        return _pg(uuid3_postgres(node.expressions[0].sql("postgres")))
     if isinstance(node, exp.ArgMin | exp.ArgMax):
         return _arg_extreme(node)
+    if isinstance(node, exp.SHA2) and node.text("length") in ("256", ""):
+        return _pg(f"ENCODE(SHA256(CONVERT_TO({node.this.sql('postgres')}, 'UTF8')), 'hex')")
     if isinstance(node, exp.CountIf):
         return _pg(f"COUNT(*) FILTER (WHERE {node.this.sql('postgres')})")
     if isinstance(node, exp.RegexpExtract):
@@ -136,11 +162,11 @@ def _rewrite_bottom_up(tree: exp.Expression) -> exp.Expression:
     return tree
 
 
-def _refuse(tree: exp.Expression, where: str, kinds: tuple[type, ...]) -> None:
+def _refuse(tree: exp.Expression, where: str, kinds: tuple[type, ...], allowed: str = "") -> None:
     """Fail on the first node of ``kinds``: a Spark function sqlglot does not know
     (before the rewrites) or a construct no rewrite handled (after them)."""
     for node in tree.walk():
-        if not isinstance(node, kinds):
+        if not isinstance(node, kinds) or (allowed and node.name.lower() == allowed):
             continue
         construct = f"function {node.name}()" if isinstance(node, exp.Anonymous) else node
         raise TranspileError(
@@ -158,7 +184,7 @@ def to_postgres(sql: str, schema: Mapping[str, Mapping[str, str]], *, where: str
     (``{view: {column: PostgreSQL type}}``)."""
     try:
         tree = sqlglot.parse_one(sql, read="spark")
-        _refuse(tree, where, (exp.Anonymous,))
+        _refuse(tree, where, (exp.Anonymous,), allowed=UUID3)
         typed = MappingSchema(schema, dialect="postgres")
         tree = qualify(tree, schema=typed, dialect="spark", validate_qualify_columns=True)
         tree = annotate_types(tree, schema=typed)

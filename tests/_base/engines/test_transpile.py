@@ -3,12 +3,14 @@ cannot be translated fails naming the step and the construct."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
-from src._base.engines.transpile import TranspileError, to_postgres
+from src._base.engines.transpile import UUID3, TranspileError, to_postgres, uuid3_postgres
+from src._base.pipeline.frames import KEY_NAMESPACE, uuid3_sql
 from src.config import ConnectionSettings
 from src.utils.connections import connect_raw
 
@@ -41,6 +43,9 @@ CASES = {
     "(PARTITION BY g ORDER BY a) AS prev FROM t) q",
     "timestamp literals are UTC": "SELECT count(*) AS n FROM t WHERE ts >= TIMESTAMP "
     "'2026-11-20 09:31:00'",
+    "content hashes (sha2 of to_json)": "SELECT a, sha2(to_json(named_struct('a', a, 's', s, "
+    "'ts', ts, 'd', d)), 256) AS h FROM t",
+    "name-based keys": "SELECT a, {key} AS k FROM t",
 }
 
 
@@ -74,12 +79,23 @@ def rows_of(rows) -> list[tuple]:
     return sorted((tuple(normal(v) for v in row) for row in rows), key=repr)
 
 
+KEY_NAME = "concat_ws('@', 'k', g, cast(ts AS STRING))"
+
+
 @pytest.mark.parametrize("sql", CASES.values(), ids=CASES.keys())
 def test_each_rewrite_gives_what_spark_gives(spark_t, pg, sql: str) -> None:
-    expected = rows_of(spark_t.sql(sql).collect())
+    expected = rows_of(spark_t.sql(sql.format(key=uuid3_sql(KEY_NAME))).collect())
     with pg.cursor() as cur:
-        cur.execute(to_postgres(sql, {"t": COLUMNS}, where="test"))
-        assert rows_of(cur.fetchall()) == expected
+        cur.execute(to_postgres(sql.format(key=f"{UUID3}({KEY_NAME})"), {"t": COLUMNS}, where="t"))
+        got = [tuple(str(v) if isinstance(v, uuid.UUID) else v for v in row) for row in cur]
+    assert rows_of(got) == expected
+
+
+def test_keys_are_pythons_uuid3(pg) -> None:
+    with pg.cursor() as cur:
+        name = "daily_bar@2026-11-20@AAPL"
+        cur.execute("SELECT " + uuid3_postgres(f"'{name}'"))
+        assert cur.fetchone()[0] == str(uuid.uuid3(KEY_NAMESPACE, name))
 
 
 def test_a_function_postgresql_lacks_is_named_with_the_step() -> None:
