@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 
+from src._base.engines import check_engine
 from src._base.pipeline.catalogue import load_catalogue
 from src._base.pipeline.daily import date_range, run_days
 from src._base.pipeline.report import render_results
@@ -26,11 +27,13 @@ from src.utils.spark import build_spark_session
 
 
 def _body(args: argparse.Namespace, settings: Settings) -> int:
+    if args.engine:
+        settings = settings.model_copy(update={"engine": check_engine(args.engine)})
     catalogue = load_catalogue(settings.src_path, args.database)
     transforms = catalogue.select(layers=args.layers, names=args.transform)
     days = date_range(args.date, args.to)
     conn = ensure_server(settings)
-    spark = build_spark_session(settings)
+    spark = build_spark_session(settings) if settings.engine == "spark" else None
     results = run_days(spark, settings, conn, args.database, days, transforms)
     sys.stdout.write(render_results(results) + "\n")
     return 0
@@ -45,6 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--transform", action="append", default=[], help="run only this transform (repeatable)"
     )
+    parser.add_argument("--engine", help="spark or postgres (default MEDALLION_ENGINE, spark)")
     parser.add_argument("--log-level", dest="log_level", default=None)
     return run_main(_body, parser, argv)
 

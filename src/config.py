@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", validation_alias="MEDALLION_LOG_LEVEL")
     src_path: Path = Field(SRC_PATH, validation_alias="MEDALLION_SRC_PATH")
     allow_remote_rebuild: bool = Field(False, validation_alias="MEDALLION_ALLOW_REMOTE_REBUILD")
+    engine: str = Field("spark", validation_alias="MEDALLION_ENGINE")  # transforms' engine
     spark_master: str = Field("local[2]", validation_alias="MEDALLION_SPARK_MASTER")
     spark_shuffle_partitions: int = Field(
         4, ge=1, validation_alias="MEDALLION_SPARK_SHUFFLE_PARTITIONS"

@@ -31,7 +31,7 @@ def run_transform(
     settings = load_settings()
     entry = load_transform(settings.src_path, database, layer, transform)
     conn = ensure_server(settings)
-    spark = build_spark_session(settings)  # reused by later tasks of this process
+    spark = build_spark_session(settings) if settings.engine == "spark" else None
     results = run_days(spark, settings, conn, database, days, [entry])
     for result in results:
         log.info("%s: %s", result.job, result.summary())

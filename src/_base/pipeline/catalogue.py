@@ -51,11 +51,27 @@ class TransformEntry:
     def outputs(self) -> tuple[str, ...]:
         return tuple(self.spec.outputs)
 
-    def run(self, spark: SparkSession, cfg: RunConfig) -> TransformResult:
-        result = self.spec.run(spark, cfg, self.name)
+    def run(self, spark: SparkSession | None, cfg: RunConfig) -> TransformResult:
+        """Run on ``cfg.engine``: Spark (``spark`` is the session) or PostgreSQL."""
+        if cfg.engine == "postgres":
+            result = self._run_in_postgres(cfg)
+        else:
+            result = self.spec.run(spark, cfg, self.name)
         if not isinstance(result, TransformResult):
             raise DefinitionError(f"{self.path}: run() must return a TransformResult.")
         return result
+
+    def _run_in_postgres(self, cfg: RunConfig) -> TransformResult:
+        from src._base.engines.postgres import RUNNERS
+
+        runner = RUNNERS.get(type(self.spec))
+        if runner is None:
+            raise PipelineError(
+                f"{self.name} is a {type(self.spec).__name__} transform ({self.path}): the "
+                "postgres engine runs declared steps only. Declare it with a shape, or run "
+                "it with --engine spark."
+            )
+        return runner(self.spec, cfg, self.name)
 
 
 def transforms_folder(src_path: Path, database: str, layer: str) -> Path:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
+from src._base.engines import check_engine
 from src._base.pipeline.catalogue import TransformEntry
 from src._base.pipeline.result import TransformResult
 from src._base.pipeline.run_config import RunConfig
@@ -35,6 +36,7 @@ def run_config(settings: Settings, conn: ConnectionSettings, database: str, day:
         source=conn.with_database(settings.source_database),
         landing_dir=settings.landing_dir,
         writer=settings.spark_writer,
+        engine=check_engine(settings.engine),
     )
 
 
@@ -47,7 +49,7 @@ def date_range(first: date, last: date | None = None) -> list[date]:
 
 
 def run_transforms(
-    spark: SparkSession, cfg: RunConfig, transforms: Sequence[TransformEntry]
+    spark: SparkSession | None, cfg: RunConfig, transforms: Sequence[TransformEntry]
 ) -> list[TransformResult]:
     """Run in order for one date; the first failure stops the run (later ones need it)."""
     results = []
@@ -64,7 +66,7 @@ def run_transforms(
 
 
 def run_days(
-    spark: SparkSession,
+    spark: SparkSession | None,
     settings: Settings,
     conn: ConnectionSettings,
     database: str,

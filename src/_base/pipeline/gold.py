@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from src._base.pipeline.claims import claim_load
 from src._base.pipeline.merge import replace_sql
-from src._base.pipeline.publish import publication
+from src._base.pipeline.publish import Publication, publication
 from src._base.pipeline.result import TransformResult
 from src._base.pipeline.run_config import RunConfig
 
@@ -33,9 +34,14 @@ def publish_snapshot(
     with claim_load(cfg, job, inputs=inputs) as claim, publication(claim) as pub:
         result.timings = pub.timings  # filled in as the load stages and publishes
         stage = pub.stage(snapshot, "snapshot", types={key: "uuid"})
-        where = f"business_date = '{cfg.logical_date.isoformat()}'"
-        for sql in replace_sql(target, stage, snapshot.columns, where):
-            pub.execute(sql)
-        result.rows_written = pub.written = pub.read = pub.staged_rows["snapshot"]
-    result.rows_read = result.rows_written
+        replace_day(pub, stage, target, snapshot.columns)
+    result.rows_read = result.rows_written = pub.written
     return result
+
+
+def replace_day(pub: Publication, stage: str, target: str, columns: Sequence[str]) -> None:
+    """Queue the replace of ``target``'s rows of the logical date by the staged snapshot."""
+    where = f"business_date = '{pub.cfg.logical_date.isoformat()}'"
+    for sql in replace_sql(target, stage, columns, where):
+        pub.execute(sql)
+    pub.written = pub.read = pub.staged_rows["snapshot"]

@@ -74,22 +74,15 @@ class Publication:
 
         Column types follow Spark's; ``types`` overrides some (``{"trade_id": "uuid"}``).
         """
-        if name in self.staged_rows:
-            raise DefinitionError(
-                f"{self.job}: a frame named '{name}' is staged twice; give "
-                "each pub.stage() call its own name."
-            )
-        day = self.cfg.logical_date
-        table = stage_table(self.job, day, name)
+        table = self._stage_table(name)
         types = types or {}
         columns = ", ".join(
             f'"{f.name}" {types.get(f.name) or pg_type(f.dataType.simpleString())}'
             for f in df.schema
         )
         with self.raw.cursor() as cur:
-            cur.execute(f"DROP TABLE IF EXISTS {table}")  # left by a dead attempt
             cur.execute(f"CREATE UNLOGGED TABLE {table} ({columns})")
-            cur.execute(f"COMMENT ON TABLE {table} IS %s", (stage_comment(self.job, day),))
+            self._label(cur, table)
         self.raw.commit()
         self.staged.append(table)
         started = time.perf_counter()
@@ -101,6 +94,38 @@ class Publication:
         self.raw.commit()
         log.debug("%s: staged %d rows in %s", self.job, rows, table)
         return table
+
+    def stage_query(self, select_sql: str, name: str) -> str:
+        """Stage the rows of a query run in the warehouse itself (the postgres engine):
+        ``CREATE UNLOGGED TABLE ... AS``; returns the table's qualified name."""
+        table = self._stage_table(name)
+        started = time.perf_counter()
+        with self.raw.cursor() as cur:
+            cur.execute(f"CREATE UNLOGGED TABLE {table} AS {select_sql}")
+            self.staged_rows[name] = cur.rowcount
+            self._label(cur, table)
+            cur.execute(f"ANALYZE {table}")
+        self.raw.commit()
+        self.staged.append(table)
+        self.timings[f"stage {name}"] = time.perf_counter() - started
+        return table
+
+    def _stage_table(self, name: str) -> str:
+        """The load's staging table for ``name``, a leftover of a dead attempt dropped."""
+        if name in self.staged_rows:
+            raise DefinitionError(
+                f"{self.job}: a frame named '{name}' is staged twice; give each stage call "
+                "its own name."
+            )
+        table = stage_table(self.job, self.cfg.logical_date, name)
+        with self.raw.cursor() as cur:
+            cur.execute(f"DROP TABLE IF EXISTS {table}")
+        return table
+
+    def _label(self, cur: Any, table: str) -> None:
+        cur.execute(
+            f"COMMENT ON TABLE {table} IS %s", (stage_comment(self.job, self.cfg.logical_date),)
+        )
 
     def execute(self, sql: str, params: Any = None) -> None:
         """Queue a statement (psycopg2 parameters: tuple or dict) for the transaction."""

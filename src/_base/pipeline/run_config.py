@@ -25,6 +25,7 @@ class RunConfig:
     landing_dir: Path  # the landing zone of files (Parquet bars)
     writer: str = "copy"  # "copy" (COPY per partition) or "jdbc" (Spark's JDBC writer)
     read_partitions: int = 4  # JDBC read partitions for large inputs
+    engine: str = "spark"  # "spark" or "postgres" (src._base.engines)
 
     @property
     def system_time(self) -> datetime:

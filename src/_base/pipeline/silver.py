@@ -58,6 +58,13 @@ def publish_rejects(pub: Publication, rejects: DataFrame, quarantine: str, sourc
         for row in rejects.groupBy("rule").count().withColumnRenamed("count", "n").collect()
     }
     stage = pub.stage(rejects.select(*QUARANTINE_COLUMNS), "rejects")
+    return queue_quarantine(pub, stage, counts, quarantine, source)
+
+
+def queue_quarantine(
+    pub: Publication, stage: str, counts: dict[str, int], quarantine: str, source: str
+) -> dict[str, int]:
+    """Queue the replace of the load's rejects by the staged ones (either engine)."""
     params = {
         "job": pub.job,
         "day": pub.cfg.logical_date,

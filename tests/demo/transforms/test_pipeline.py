@@ -135,7 +135,8 @@ def test_gold_daily_bars_match_the_parquet_files(loaded: Loaded) -> None:
     want = expected.daily_bars(loaded.env.landing, day, loaded.known[day])
     got = query(
         loaded.env.warehouse,
-        "SELECT instrument_code AS symbol, open, high, low, close, volume, bar_count"
+        "SELECT instrument_code AS symbol, open::float, high::float, low::float, close::float,"
+        " volume, bar_count"
         " FROM gold.daily_bar WHERE business_date = %s",
         (day,),
     ).set_index("symbol")
@@ -154,8 +155,9 @@ def test_gold_kpis_and_pnl_are_consistent_with_the_sources(loaded: Loaded) -> No
     assert kpi.trades[0] == len(today)
     assert kpi.cancelled[0] == (today.status == "CANCELLED").sum()
     notional = (today.filled_quantity * today.price).sum()
-    assert kpi.notional[0] == pytest.approx(notional)
-    assert kpi.fill_rate[0] == pytest.approx(today.filled_quantity.sum() / today.quantity.sum())
+    assert float(kpi.notional[0]) == pytest.approx(notional)  # exact NUMERIC(24, 6) in gold
+    fill_rate = today.filled_quantity.sum() / today.quantity.sum()
+    assert float(kpi.fill_rate[0]) == pytest.approx(fill_rate, abs=5e-7)  # NUMERIC(9, 6)
 
     closes = {d: expected.daily_bars(loaded.env.landing, d, loaded.known[d]).close for d in DAYS}
     values = query(
@@ -172,9 +174,9 @@ def test_gold_kpis_and_pnl_are_consistent_with_the_sources(loaded: Loaded) -> No
             & (today.instrument_code.map(loaded.currency) == row.currency_code)
         ]
         cash = (mine.sign * mine.filled_quantity * mine.price).sum()
-        assert row.market_value == pytest.approx(mv_today)
-        assert row.net_trade_cash == pytest.approx(cash)
-        assert row.pnl == pytest.approx(mv_today - mv_before - cash, abs=1e-6)
+        assert float(row.market_value) == pytest.approx(mv_today)
+        assert float(row.net_trade_cash) == pytest.approx(cash)
+        assert float(row.pnl) == pytest.approx(mv_today - mv_before - cash, abs=2e-6)
 
 
 def test_layers_reconcile_by_count_and_amount_totals(loaded: Loaded) -> None:

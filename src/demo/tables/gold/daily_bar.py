@@ -1,6 +1,7 @@
 from datetime import date
+from decimal import Decimal
 
-from sqlalchemy import BigInteger, Double, UniqueConstraint
+from sqlalchemy import BigInteger, Numeric, UniqueConstraint
 from sqlmodel import Field
 
 from src._base.tables.table_type_mixins import TransactionalTableBase
@@ -15,10 +16,10 @@ class DailyBar(TransactionalTableBase, table=True):
     )
     business_date: date
     instrument_code: str = Field(max_length=32)
-    open: float = Field(sa_type=Double)
-    high: float = Field(sa_type=Double)
-    low: float = Field(sa_type=Double)
-    close: float = Field(sa_type=Double)
+    open: Decimal = Field(sa_type=Numeric(18, 6))
+    high: Decimal = Field(sa_type=Numeric(18, 6))
+    low: Decimal = Field(sa_type=Numeric(18, 6))
+    close: Decimal = Field(sa_type=Numeric(18, 6))
     volume: int = Field(sa_type=BigInteger)
-    vwap: float | None = Field(default=None, sa_type=Double)
+    vwap: Decimal | None = Field(default=None, sa_type=Numeric(18, 6))
     bar_count: int = Field(description="minute bars present (390 in a full session)")

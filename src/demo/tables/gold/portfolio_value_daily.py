@@ -1,6 +1,7 @@
 from datetime import date
+from decimal import Decimal
 
-from sqlalchemy import Double, UniqueConstraint
+from sqlalchemy import Numeric, UniqueConstraint
 from sqlmodel import Field
 
 from src._base.tables.table_type_mixins import TransactionalTableBase
@@ -19,7 +20,7 @@ class PortfolioValueDaily(TransactionalTableBase, table=True):
     portfolio_code: str = Field(max_length=32)
     currency_code: str = Field(max_length=3)
     positions: int
-    market_value: float = Field(sa_type=Double)
-    prev_market_value: float = Field(sa_type=Double)
-    net_trade_cash: float = Field(sa_type=Double)
-    pnl: float = Field(sa_type=Double)
+    market_value: Decimal = Field(sa_type=Numeric(24, 6))
+    prev_market_value: Decimal = Field(sa_type=Numeric(24, 6))
+    net_trade_cash: Decimal = Field(sa_type=Numeric(24, 6))
+    pnl: Decimal = Field(sa_type=Numeric(24, 6))

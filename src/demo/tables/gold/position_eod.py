@@ -1,7 +1,7 @@
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Double, Numeric, UniqueConstraint
+from sqlalchemy import Numeric, UniqueConstraint
 from sqlmodel import Field
 
 from src._base.tables.table_type_mixins import TransactionalTableBase
@@ -20,5 +20,5 @@ class PositionEod(TransactionalTableBase, table=True):
     instrument_code: str = Field(max_length=32)
     currency_code: str = Field(max_length=3)
     quantity: Decimal = Field(sa_type=Numeric(20, 4))
-    close_price: float | None = Field(default=None, sa_type=Double)
-    market_value: float | None = Field(default=None, sa_type=Double)
+    close_price: Decimal | None = Field(default=None, sa_type=Numeric(18, 6))
+    market_value: Decimal | None = Field(default=None, sa_type=Numeric(24, 6))

@@ -1,6 +1,7 @@
 from datetime import date
+from decimal import Decimal
 
-from sqlalchemy import Double
+from sqlalchemy import Numeric
 from sqlmodel import Field
 
 from src._base.tables.table_type_mixins import TransactionalTableBase
@@ -17,8 +18,8 @@ class TradeKpiDaily(TransactionalTableBase, table=True):
     cancelled: int
     amended: int
     open_orders: int = Field(description="NEW or PARTIALLY_FILLED at the end of the data")
-    notional: float = Field(sa_type=Double, description="sum of filled quantity x price")
-    fill_rate: float | None = Field(
-        default=None, sa_type=Double, description="filled quantity / ordered quantity"
+    notional: Decimal = Field(sa_type=Numeric(24, 6), description="sum of filled quantity x price")
+    fill_rate: Decimal | None = Field(
+        default=None, sa_type=Numeric(9, 6), description="filled quantity / ordered quantity"
     )
     rejected_events: int = Field(description="events of the day's batch in quarantine")

@@ -6,13 +6,13 @@ DAILY_BAR = """
 SELECT {key} AS daily_bar_id,
        DATE '{day}'                              AS business_date,
        instrument_code,
-       min_by(open, bar_time)                    AS open,
-       max(high)                                 AS high,
-       min(low)                                  AS low,
-       max_by(close, bar_time)                   AS close,
+       CAST(min_by(open, bar_time) AS DECIMAL(18, 6)) AS open,
+       CAST(max(high) AS DECIMAL(18, 6))             AS high,
+       CAST(min(low) AS DECIMAL(18, 6))              AS low,
+       CAST(max_by(close, bar_time) AS DECIMAL(18, 6)) AS close,
        sum(volume)                               AS volume,
        CAST(sum(CAST(vwap AS DECIMAL(18, 6)) * volume)
-            / nullif(sum(CASE WHEN vwap IS NOT NULL THEN volume END), 0) AS DOUBLE)
+            / nullif(sum(CASE WHEN vwap IS NOT NULL THEN volume END), 0) AS DECIMAL(18, 6))
                                                  AS vwap,
        count(*)                                  AS bar_count,
        TIMESTAMP '{as_of}'                       AS effective_time

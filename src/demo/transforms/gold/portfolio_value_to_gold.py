@@ -28,7 +28,7 @@ last_close AS (
 ),
 valued AS (
   SELECT p.d, p.portfolio_code, i.currency_code, p.quantity,
-         p.quantity * CAST(coalesce(c.close_price, 0) AS DECIMAL(18, 6)) AS market_value
+         p.quantity * coalesce(c.close_price, 0) AS market_value
   FROM position p
   JOIN instrument i ON i.instrument_code = p.instrument_code
   LEFT JOIN last_close c ON c.d = p.d AND c.instrument_code = p.instrument_code
@@ -55,11 +55,11 @@ SELECT {key} AS portfolio_value_daily_id,
        v.portfolio_code,
        v.currency_code,
        v.positions,
-       CAST(coalesce(v.market_value, 0) AS DOUBLE) AS market_value,
-       CAST(coalesce(v.prev_market_value, 0) AS DOUBLE) AS prev_market_value,
-       CAST(coalesce(c.net_trade_cash, 0) AS DOUBLE) AS net_trade_cash,
+       CAST(coalesce(v.market_value, 0) AS DECIMAL(24, 6)) AS market_value,
+       CAST(coalesce(v.prev_market_value, 0) AS DECIMAL(24, 6)) AS prev_market_value,
+       CAST(coalesce(c.net_trade_cash, 0) AS DECIMAL(24, 6)) AS net_trade_cash,
        CAST(coalesce(v.market_value, 0) - coalesce(v.prev_market_value, 0)
-            - coalesce(c.net_trade_cash, 0) AS DOUBLE) AS pnl,
+            - coalesce(c.net_trade_cash, 0) AS DECIMAL(24, 6)) AS pnl,
        TIMESTAMP '{as_of}' AS effective_time
 FROM value v
 LEFT JOIN cash c ON c.portfolio_code = v.portfolio_code AND c.currency_code = v.currency_code

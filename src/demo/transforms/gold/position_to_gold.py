@@ -29,7 +29,7 @@ SELECT {key} AS position_eod_id,
        i.currency_code,
        p.quantity,
        c.close_price,
-       CAST(p.quantity * CAST(c.close_price AS DECIMAL(18, 6)) AS DOUBLE) AS market_value,
+       CAST(p.quantity * c.close_price AS DECIMAL(24, 6)) AS market_value,
        TIMESTAMP '{as_of}' AS effective_time
 FROM position p
 JOIN instrument i ON i.instrument_code = p.instrument_code

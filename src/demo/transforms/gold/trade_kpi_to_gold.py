@@ -13,8 +13,8 @@ SELECT {key} AS trade_kpi_daily_id,
        count_if(s.code = 'CANCELLED')                                  AS cancelled,
        count_if(s.code = 'AMENDED')                                    AS amended,
        count_if(s.code IN ('NEW', 'PARTIALLY_FILLED'))                 AS open_orders,
-       coalesce(sum(t.filled_quantity * t.price), 0)                   AS notional,
-       sum(t.filled_quantity) / nullif(sum(t.quantity), 0)             AS fill_rate,
+       CAST(coalesce(sum(t.filled_quantity * t.price), 0) AS DECIMAL(24, 6)) AS notional,
+       CAST(sum(t.filled_quantity) / nullif(sum(t.quantity), 0) AS DECIMAL(9, 6)) AS fill_rate,
        (SELECT count(*) FROM rejected)                                 AS rejected_events,
        TIMESTAMP '{as_of}'                                             AS effective_time
 FROM trade t

@@ -1,0 +1,289 @@
+"""The ``postgres`` engine: a transform's declared steps run inside the warehouse.
+
+On the load's own connection (its claim), every read becomes a temporary view, and every
+Spark SQL step is transpiled (:mod:`.transpile`, typed with what PostgreSQL reports for
+the views it reads) into a temporary view of its own. The last step is staged with
+``CREATE TABLE AS`` and published exactly as the Spark engine publishes its frames: same
+claim, same publication, same merge SQL, one transaction. No JVM is started.
+
+Bronze sources come in without Spark too: a table of the source database streams in with
+``COPY`` (one connection out, one in), landing files are read with pyarrow and copied in.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import psycopg2
+
+from src._base.engines.transpile import UUID3, TranspileError, to_postgres
+from src._base.pipeline.claims import Claim, claim_load
+from src._base.pipeline.frames import content_hash_sql
+from src._base.pipeline.gold import replace_day
+from src._base.pipeline.merge import temporal_merge_sql
+from src._base.pipeline.publish import Publication, publication
+from src._base.pipeline.result import TransformResult
+from src._base.pipeline.run_config import RunConfig
+from src._base.pipeline.shapes import (
+    BronzeAppend,
+    GoldSnapshot,
+    LandingFiles,
+    Read,
+    SnapshotIntoHistory,
+    SourceTable,
+)
+from src._base.pipeline.silver import QUARANTINE_COLUMNS, queue_quarantine
+from src.utils.connections import connect_raw
+from src.utils.errors import PipelineError
+
+log = logging.getLogger(__name__)
+
+FILE_PATH = "_metadata_file_path"  # what Spark calls _metadata.file_path
+
+
+def _rows(raw: Any, sql: str, params: Any = None) -> list[tuple]:
+    with raw.cursor() as cur:
+        cur.execute(sql, params)
+        return cur.fetchall()
+
+
+class Steps:
+    """A load's relations on its connection: reads, the bronze batch, transpiled steps."""
+
+    def __init__(self, claim: Claim, name: str) -> None:
+        self.raw, self.name = claim.raw, name
+        self.params = claim.cfg.params()
+        self.schema: dict[str, dict[str, str]] = {}
+        with self.raw.cursor() as cur:
+            cur.execute("SET TIME ZONE 'UTC'")  # Spark's session time zone
+        self.raw.commit()
+
+    def _create(self, view: str, select_sql: str, *, table: bool = False) -> None:
+        kind = "TABLE" if table else "VIEW"
+        try:
+            with self.raw.cursor() as cur:
+                cur.execute(f'CREATE TEMP {kind} "{view}" AS {select_sql}')
+                cur.execute(
+                    "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute"
+                    " WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped"
+                    " ORDER BY attnum",
+                    (f'pg_temp."{view}"',),
+                )
+                self.schema[view] = dict(cur.fetchall())
+        except psycopg2.Error as exc:
+            self.raw.rollback()
+            first = str(exc).strip().splitlines()[0]
+            raise TranspileError(
+                f"{self.name}, step {view}: PostgreSQL refused the translated SQL: {first}"
+            ) from None
+        self.raw.commit()
+
+    def read(self, view: str, read: Read) -> None:
+        self._create(view, f"SELECT * FROM {read.query(self.params)}")
+
+    def batch(self, view: str, table: str, batch_id: object) -> None:
+        self._create(view, f"SELECT * FROM {table} WHERE batch_id = '{batch_id}'")
+
+    def step(self, view: str, spark_sql: str, *, key: str = "", table: bool = False) -> str:
+        """Transpile and create ``view``; returns the PostgreSQL it runs."""
+        text = spark_sql.format(key=f"{UUID3}({key.format(**self.params)})", **self.params)
+        sql = to_postgres(text, self.schema, where=f"{self.name}, step {view}")
+        self._create(view, sql, table=table)
+        return sql
+
+    def columns(self, view: str) -> list[str]:
+        return list(self.schema[view])
+
+    def count(self, view: str) -> int:
+        return _rows(self.raw, f'SELECT count(*) FROM "{view}"')[0][0]
+
+
+def run_gold_snapshot(spec: GoldSnapshot, cfg: RunConfig, name: str) -> TransformResult:
+    result = TransformResult(name, "gold")
+    with claim_load(cfg, name, inputs=spec.inputs) as claim, publication(claim) as pub:
+        result.timings = pub.timings
+        steps = Steps(claim, name)
+        for view, read in spec.reads.items():
+            steps.read(view, read)
+        for view, sql in spec.steps.items():
+            steps.step(view, sql, key=spec.key)
+        stage = pub.stage_query(f'SELECT * FROM "{view}"', "snapshot")
+        replace_day(pub, stage, spec.target, steps.columns(view))
+    result.rows_read = result.rows_written = pub.written
+    return result
+
+
+def run_snapshot_into_history(
+    spec: SnapshotIntoHistory, cfg: RunConfig, name: str
+) -> TransformResult:
+    result = TransformResult(name, "silver")
+    with claim_load(cfg, name, inputs=spec.inputs, in_order=True) as claim:
+        if claim.skipped:
+            result.skipped = claim.skipped
+            return result
+        with publication(claim) as pub:
+            result.timings = pub.timings
+            steps = Steps(claim, name)
+            steps.batch(spec.bronze_view, spec.bronze_table, claim.batches[spec.input])
+            for view, read in spec.lookups.items():
+                steps.read(view, read)
+            steps.step("checked", spec.checked, table=True)  # read three times
+            snapshot = pub.stage_query(steps.step("snapshot", spec.snapshot), "snapshot")
+            result.rejected = _quarantine(pub, steps, spec.rejects, spec.quarantine, spec)
+            for sql in temporal_merge_sql(
+                spec.hist, spec.keys, spec.columns, snapshot, valid="is_valid"
+            ):
+                pub.execute(sql)
+            pub.system_time = cfg.system_time
+            result.rows_read = pub.read = steps.count("checked")
+            result.rows_written = pub.written = pub.read - pub.rejected
+    return result
+
+
+def _quarantine(
+    pub: Publication, steps: Steps, rejects_sql: str, quarantine: str, spec: Any
+) -> dict[str, int]:
+    sql = steps.step("rejects", rejects_sql)
+    columns = ", ".join(QUARANTINE_COLUMNS)
+    stage = pub.stage_query(f"SELECT {columns} FROM ({sql}) r", "rejects")
+    counts = dict(_rows(pub.raw, f"SELECT rule, count(*) FROM {stage} GROUP BY rule"))
+    return queue_quarantine(pub, stage, counts, quarantine, spec.bronze_table)
+
+
+def run_bronze_append(spec: BronzeAppend, cfg: RunConfig, name: str) -> TransformResult:
+    result = TransformResult(name, "bronze")
+    with claim_load(cfg, name, skip_loaded=True) as claim:
+        if claim.skipped:
+            result.skipped = claim.skipped
+            return result
+        with publication(claim) as pub:
+            result.timings = pub.timings
+            steps = Steps(claim, name)
+            label = _land_source(steps, cfg, name, spec.source)
+            landed = spec.landed.replace("_metadata.file_path", FILE_PATH)
+            steps.step("landed", landed, table=True)
+            pub.execute(f"DELETE FROM {spec.target} WHERE batch_id = %s", (str(pub.batch_id),))
+            pub.execute(*_append_sql(steps, cfg, name, spec.target, label))
+            result.rows_read = result.rows_written = pub.read = pub.written = steps.count("landed")
+    return result
+
+
+def _append_sql(
+    steps: Steps, cfg: RunConfig, name: str, target: str, label: str
+) -> tuple[str, tuple]:
+    """INSERT of the landed rows with their load metadata; the content hash is Spark's."""
+    columns = steps.columns("landed")
+    steps.step("hashed", f"SELECT *, {content_hash_sql(columns)} AS content_hash FROM landed")
+    names = ", ".join(f'"{c}"' for c in columns)
+    sql = (
+        f"INSERT INTO {target} ({names}, batch_id, logical_date, load_time, source, content_hash)"
+        f' SELECT {names}, %s, %s, clock_timestamp(), %s, content_hash FROM "hashed"'
+    )
+    return sql, (str(cfg.batch_id(name)), cfg.logical_date, label)
+
+
+def _land_source(
+    steps: Steps, cfg: RunConfig, name: str, source: SourceTable | LandingFiles
+) -> str:
+    """Bring the day's source rows into the temporary table ``source``; its label."""
+    if isinstance(source, LandingFiles):
+        return _land_files(steps, cfg, name, source)
+    src = connect_raw(cfg.source)
+    try:
+        query = f"SELECT * FROM {source.query(steps.params)}"
+        columns = _source_columns(src, query)
+        steps._create("source", f"SELECT {columns} LIMIT 0", table=True)
+        buffer = io.BytesIO()
+        src.cursor().copy_expert(f"COPY ({query}) TO STDOUT", buffer)
+        buffer.seek(0)
+        with steps.raw.cursor() as cur:
+            cur.copy_expert('COPY "source" FROM STDIN', buffer)
+        steps.raw.commit()
+    finally:
+        src.close()
+    return f"{cfg.source.database}.{source.relation}"
+
+
+def _source_columns(src: Any, query: str) -> str:
+    """``NULL::type AS name, ...``: the source query's columns, typed, for an empty copy."""
+    with src.cursor() as cur:
+        cur.execute(f"CREATE TEMP VIEW medallion_source AS {query}")
+        cur.execute(
+            "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute"
+            " WHERE attrelid = 'medallion_source'::regclass AND attnum > 0 ORDER BY attnum"
+        )
+        rows = cur.fetchall()
+    src.rollback()
+    return ", ".join(f'NULL::{kind} AS "{column}"' for column, kind in rows)
+
+
+def _land_files(steps: Steps, cfg: RunConfig, name: str, files: LandingFiles) -> str:
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    root = cfg.landing_dir / files.folder
+    pattern = files.pattern.format(**steps.params)
+    paths = sorted(root.glob(pattern))
+    if not paths:
+        raise PipelineError(
+            f"{name} for {cfg.logical_date}: no files match {root / pattern}. Generate the day "
+            "(scripts/generate_sources.py) or point MEDALLION_LANDING_DIR at the landing zone."
+        )
+    first = True
+    for path in paths:
+        table = pq.read_table(path, partitioning=None)
+        table = table.append_column(FILE_PATH, _repeat(f"file://{path}", table.num_rows))
+        if first:
+            steps._create("source", f"SELECT {_arrow_columns(table.schema)} LIMIT 0", table=True)
+            first = False
+        buffer = io.BytesIO()
+        options = pacsv.WriteOptions(include_header=False, quoting_style="all_valid")
+        pacsv.write_csv(table, buffer, options)
+        buffer.seek(0)
+        with steps.raw.cursor() as cur:
+            cur.copy_expert('COPY "source" FROM STDIN WITH (FORMAT csv)', buffer)
+    steps.raw.commit()
+    return str(root)
+
+
+def _repeat(value: str, count: int) -> Any:
+    import pyarrow as pa
+
+    return pa.array([value] * count, pa.string())
+
+
+ARROW_TYPES: Mapping[str, str] = {
+    "string": "text",
+    "large_string": "text",
+    "double": "double precision",
+    "float": "real",
+    "int64": "bigint",
+    "int32": "integer",
+    "int16": "smallint",
+    "bool": "boolean",
+    "date32[day]": "date",
+}
+
+
+def _arrow_columns(schema: Any) -> str:
+    columns = []
+    for field in schema:
+        kind = str(field.type)
+        pg = "timestamptz" if kind.startswith("timestamp") else ARROW_TYPES.get(kind)
+        if pg is None:
+            raise PipelineError(
+                f"landing files: column {field.name} has type {kind}, which the postgres "
+                "engine does not load yet; use --engine spark."
+            )
+        columns.append(f'NULL::{pg} AS "{field.name}"')
+    return ", ".join(columns)
+
+
+RUNNERS = {
+    GoldSnapshot: run_gold_snapshot,
+    SnapshotIntoHistory: run_snapshot_into_history,
+    BronzeAppend: run_bronze_append,
+}
