@@ -32,10 +32,11 @@ from src._base.pipeline.shapes import (
     GoldSnapshot,
     LandingFiles,
     Read,
+    SilverBatchLoad,
     SnapshotIntoHistory,
     SourceTable,
 )
-from src._base.pipeline.silver import QUARANTINE_COLUMNS, queue_quarantine
+from src._base.pipeline.silver import QUARANTINE_COLUMNS, queue_quarantine, run_batch_load
 from src.utils.connections import connect_raw
 from src.utils.errors import PipelineError
 
@@ -93,6 +94,19 @@ class Steps:
         sql = to_postgres(text, self.schema, where=f"{self.name}, step {view}")
         self._create(view, sql, table=table)
         return sql
+
+    def stage(self, pub: Publication, view: str, types: dict[str, str]) -> str:
+        """Stage ``view`` under its own name (``types`` casts some columns)."""
+        columns = ", ".join(
+            f'"{c}"::{types[c]} AS "{c}"' if c in types else f'"{c}"' for c in self.schema[view]
+        )
+        return pub.stage_query(f'SELECT {columns} FROM "{view}"', view)
+
+    def scalar(self, view: str) -> Any:
+        return _rows(self.raw, f'SELECT * FROM "{view}" LIMIT 1')[0][0]
+
+    def close(self) -> None:
+        """Temporary views go with the claim's connection."""
 
     def columns(self, view: str) -> list[str]:
         return list(self.schema[view])
@@ -282,8 +296,13 @@ def _arrow_columns(schema: Any) -> str:
     return ", ".join(columns)
 
 
+def run_silver_batch_load(spec: SilverBatchLoad, cfg: RunConfig, name: str) -> TransformResult:
+    return run_batch_load(spec, cfg, name, lambda claim: Steps(claim, name))
+
+
 RUNNERS = {
     GoldSnapshot: run_gold_snapshot,
+    SilverBatchLoad: run_silver_batch_load,
     SnapshotIntoHistory: run_snapshot_into_history,
     BronzeAppend: run_bronze_append,
 }

@@ -72,7 +72,7 @@ class LandingFiles:
     pattern: str
 
 
-def _register_reads(spark: SparkSession, cfg: RunConfig, reads: Mapping[str, Read]) -> None:
+def register_reads(spark: SparkSession, cfg: RunConfig, reads: Mapping[str, Read]) -> None:
     from src._base.pipeline.frames import read_jdbc, register
 
     params = cfg.params()
@@ -124,7 +124,7 @@ class BronzeAppend:
         if isinstance(self.source, LandingFiles):
             label = _register_files(spark, cfg, name, self.source)
         else:
-            _register_reads(spark, cfg, {"source": self.source})
+            register_reads(spark, cfg, {"source": self.source})
             label = f"{cfg.source.database}.{self.source.relation}"
         landed = spark.sql(self.landed.format(**cfg.params()))
         return append_batch(cfg, name, landed, target=self.target, source=label)
@@ -166,7 +166,7 @@ class SnapshotIntoHistory:
         return run_snapshot_load(spark, cfg, name, self)
 
     def register_lookups(self, spark: SparkSession, cfg: RunConfig) -> None:
-        _register_reads(spark, cfg, self.lookups)
+        register_reads(spark, cfg, self.lookups)
 
 
 @dataclass(frozen=True)
@@ -193,7 +193,7 @@ class GoldSnapshot:
         from src._base.pipeline.frames import register, uuid3_sql
         from src._base.pipeline.gold import publish_snapshot
 
-        _register_reads(spark, cfg, self.reads)
+        register_reads(spark, cfg, self.reads)
         params = cfg.params()
         key = uuid3_sql(self.key.format(**params))
         frames = [register(spark.sql(sql.format(key=key, **params)), step)
@@ -216,4 +216,45 @@ class Custom:
         return self.run_function(spark, cfg, name)
 
 
-SHAPES = (BronzeAppend, SnapshotIntoHistory, GoldSnapshot, Custom)
+@dataclass(frozen=True)
+class SilverBatchLoad:
+    """Validate one bronze batch with declared steps; publish with the transform's own SQL.
+
+    Steps, over the batch (view ``bronze_view``) and ``lookups``: ``checked`` adds a
+    ``rule`` column (NULL when valid); each ``staged`` step is staged as a table under its
+    name (``{key}`` in it is the name-based UUID of ``key``); ``rejects`` selects
+    ``record_key, rule, record`` for the quarantine; each ``notes`` step gives one number
+    to report. ``publish(staged, cfg)`` returns the SQL that applies the staged tables
+    (``{step name: table}``). ``in_order`` loads keep history: days load in order and
+    versions start at the date's system time.
+    """
+
+    layer: ClassVar[str] = "silver"
+    input: str
+    bronze_table: str
+    bronze_view: str
+    checked: str
+    staged: Mapping[str, str]
+    rejects: str
+    publish: Callable[[Mapping[str, str], RunConfig], list[str]]
+    outputs: tuple[str, ...]
+    lookups: Mapping[str, Read] = field(default_factory=dict)
+    key: str = ""
+    types: Mapping[str, str] = field(default_factory=dict)  # staged column -> PostgreSQL type
+    notes: Mapping[str, str] = field(default_factory=dict)
+    extra_inputs: tuple[str, ...] = ()
+    in_order: bool = False
+    quarantine: str = "silver.quarantine"
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        return (self.input, *self.extra_inputs)
+
+    def run(self, spark: SparkSession, cfg: RunConfig, name: str) -> TransformResult:
+        from src._base.engines.spark import SparkSteps
+        from src._base.pipeline.silver import run_batch_load
+
+        return run_batch_load(self, cfg, name, lambda claim: SparkSteps(spark, claim, name))
+
+
+SHAPES = (BronzeAppend, SnapshotIntoHistory, GoldSnapshot, SilverBatchLoad, Custom)

@@ -5,7 +5,8 @@ snapshot-into-history load (:func:`run_snapshot_load`, declared with
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from src._base.pipeline.claims import Claim, claim_load
 from src._base.pipeline.frames import read_jdbc, register
@@ -17,7 +18,7 @@ from src._base.pipeline.run_config import RunConfig
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession
 
-    from src._base.pipeline.shapes import SnapshotIntoHistory
+    from src._base.pipeline.shapes import SilverBatchLoad, SnapshotIntoHistory
 
 QUARANTINE_COLUMNS = ("record_key", "rule", "record")
 
@@ -40,12 +41,6 @@ def register_batch(
         partition_sql=f"get_byte(uuid_send({key}), 15)",
     )
     return register(df, view)
-
-
-def register_tables(spark: SparkSession, cfg: RunConfig, views: dict[str, str]) -> None:
-    """Small warehouse tables (reference data, current views) as temporary views."""
-    for view, table in views.items():
-        register(read_jdbc(spark, cfg.warehouse, table), view)
 
 
 def publish_rejects(pub: Publication, rejects: DataFrame, quarantine: str, source: str) -> dict:
@@ -113,3 +108,55 @@ def _merge_snapshot(
             result.rows_written = pub.written = pub.read - pub.rejected
         finally:
             checked.unpersist()
+
+
+def run_batch_load(
+    spec: SilverBatchLoad, cfg: RunConfig, name: str, open_steps: Callable[[Claim], Any]
+) -> TransformResult:
+    """Run a :class:`~src._base.pipeline.shapes.SilverBatchLoad` on any engine:
+    ``open_steps(claim)`` gives the engine's views (Spark or PostgreSQL)."""
+    result = TransformResult(name, "silver")
+    with claim_load(cfg, name, inputs=spec.inputs, in_order=spec.in_order) as claim:
+        if claim.skipped:
+            result.skipped = claim.skipped
+            return result
+        steps = open_steps(claim)
+        try:
+            with publication(claim) as pub:
+                result.timings = pub.timings  # filled in as the load stages and publishes
+                _batch_steps(spec, claim, steps, pub, result)
+        finally:
+            steps.close()
+    return result
+
+
+def _batch_steps(
+    spec: SilverBatchLoad, claim: Claim, steps: Any, pub: Publication, result: TransformResult
+) -> None:
+    steps.batch(spec.bronze_view, spec.bronze_table, claim.batches[spec.input])
+    for view, read in spec.lookups.items():
+        steps.read(view, read)
+    steps.step("checked", spec.checked, table=True)
+    staged = {}
+    for view, sql in spec.staged.items():
+        steps.step(view, sql, key=spec.key)
+        staged[view] = steps.stage(pub, view, dict(spec.types))
+    steps.step("rejects", spec.rejects)
+    stage = steps.stage(pub, "rejects", {})
+    counts = dict(_rows(pub, f"SELECT rule, count(*) FROM {stage} GROUP BY rule"))
+    result.rejected = queue_quarantine(pub, stage, counts, spec.quarantine, spec.bronze_table)
+    for sql in spec.publish(staged, claim.cfg):
+        pub.execute(sql)
+    for note, sql in spec.notes.items():
+        steps.step(note, sql)
+        result.notes[note] = int(steps.scalar(note) or 0)
+    if spec.in_order:
+        pub.system_time = claim.cfg.system_time
+    result.rows_read = pub.read = steps.count("checked")
+    result.rows_written = pub.written = pub.staged_rows[next(iter(spec.staged))]
+
+
+def _rows(pub: Publication, sql: str) -> list[tuple]:
+    with pub.raw.cursor() as cur:
+        cur.execute(sql)
+        return cur.fetchall()

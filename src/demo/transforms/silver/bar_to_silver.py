@@ -7,26 +7,11 @@ invented. The day's bars are replaced as a whole, so a rerun gives the same rows
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
 
-from src._base.pipeline.claims import claim_load
-from src._base.pipeline.frames import register, uuid3_sql
 from src._base.pipeline.merge import replace_sql
-from src._base.pipeline.publish import publication
-from src._base.pipeline.result import TransformResult
 from src._base.pipeline.run_config import RunConfig
-from src._base.pipeline.shapes import Custom
-from src._base.pipeline.silver import (
-    publish_rejects,
-    register_batch,
-    register_tables,
-)
-
-if TYPE_CHECKING:  # pragma: no cover
-    from pyspark.sql import SparkSession
-
-INPUT = "bar_to_bronze"
-INPUTS = (INPUT, "instrument_to_silver")  # bars of unknown instruments are rejected
+from src._base.pipeline.shapes import Read, SilverBatchLoad
 
 CHECKED = """
 SELECT b.*,
@@ -48,7 +33,7 @@ LEFT JOIN known_instrument i ON i.instrument_code = b.symbol
 """
 
 BARS = """
-SELECT {bar_id} AS minute_bar_id,
+SELECT {key} AS minute_bar_id,
        symbol AS instrument_code, bar_time,
        open, high, low, close, volume,
        coalesce(trade_count, 0) AS trade_count,
@@ -90,38 +75,27 @@ COLUMNS = (
 )
 
 
-def load_bars(spark: SparkSession, cfg: RunConfig, name: str) -> TransformResult:
-    result = TransformResult(name, "silver")
-    with claim_load(cfg, name, inputs=INPUTS) as claim, publication(claim) as pub:
-        result.timings = pub.timings  # filled in as the load stages and publishes
-        batch = claim.batches[INPUT]
-        register_batch(spark, cfg, "bronze.br_minute_bar", batch, "br_minute_bar")
-        register_tables(
-            spark,
-            cfg,
-            {"known_instrument": "(SELECT DISTINCT instrument_code FROM silver.instrument_hist) q"},
-        )
-        checked = register(spark.sql(CHECKED.format(day=cfg.logical_date)).cache(), "checked")
-        uid = uuid3_sql("concat_ws('@', symbol, cast(bar_time AS STRING))")
-        bars = register(spark.sql(BARS.format(bar_id=uid)), "bars")
-        stage = pub.stage(bars, "bars", types={"minute_bar_id": "uuid"})
-        result.rejected = publish_rejects(
-            pub, spark.sql(REJECTS), "silver.quarantine", "bronze.br_minute_bar"
-        )
-        day = f"bar_time >= '{cfg.day_start:%Y-%m-%d %H:%M%z}'"
-        day += f" AND bar_time < '{cfg.system_time:%Y-%m-%d %H:%M%z}'"
-        for sql in replace_sql("silver.minute_bar", stage, COLUMNS, day):
-            pub.execute(sql)
-        result.notes["missing_minutes"] = int(spark.sql(MISSING).first()["missing"])
-        result.rows_read = pub.read = checked.count()
-        result.rows_written = pub.written = pub.staged_rows["bars"]
-    checked.unpersist()
-    return result
+def publish(staged: Mapping[str, str], cfg: RunConfig) -> list[str]:
+    """Replace the day's bars (every minute of the logical date) by the staged ones."""
+    day = f"bar_time >= '{cfg.day_start:%Y-%m-%d %H:%M%z}'"
+    day += f" AND bar_time < '{cfg.system_time:%Y-%m-%d %H:%M%z}'"
+    return replace_sql("silver.minute_bar", staged["bars"], COLUMNS, day)
 
 
-TRANSFORM = Custom(
-    layer="silver",
-    inputs=INPUTS,
+TRANSFORM = SilverBatchLoad(
+    input="bar_to_bronze",
+    extra_inputs=("instrument_to_silver",),  # bars of unknown instruments are rejected
+    bronze_table="bronze.br_minute_bar",
+    bronze_view="br_minute_bar",
+    lookups={
+        "known_instrument": Read("(SELECT DISTINCT instrument_code FROM silver.instrument_hist) q")
+    },
+    checked=CHECKED,
+    staged={"bars": BARS},
+    key="concat_ws('@', symbol, cast(bar_time AS STRING))",
+    types={"minute_bar_id": "uuid"},
+    rejects=REJECTS,
+    notes={"missing_minutes": MISSING},
+    publish=publish,
     outputs=("silver.minute_bar", "silver.quarantine"),
-    run_function=load_bars,
 )

@@ -10,27 +10,11 @@ warehouse learned each state, and ``status_time`` when it happened.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
 
-from src._base.pipeline.claims import Claim, claim_load
-from src._base.pipeline.frames import register, uuid3_sql
 from src._base.pipeline.merge import temporal_merge_sql
-from src._base.pipeline.publish import publication
-from src._base.pipeline.result import TransformResult
 from src._base.pipeline.run_config import RunConfig
-from src._base.pipeline.shapes import Custom
-from src._base.pipeline.silver import (
-    publish_rejects,
-    register_batch,
-    register_tables,
-)
-
-if TYPE_CHECKING:  # pragma: no cover
-    from pyspark.sql import SparkSession
-
-INPUT = "trade_to_bronze"
-# Trades resolve their instrument and portfolio against silver's master data.
-INPUTS = (INPUT, "instrument_to_silver", "portfolio_to_silver")
+from src._base.pipeline.shapes import Read, SilverBatchLoad
 
 CHECKED = """
 SELECT b.*,
@@ -64,7 +48,7 @@ LEFT JOIN known_portfolio p   ON p.portfolio_code = b.portfolio_code
 """
 
 TRADES = """
-SELECT {trade_id} AS trade_id,
+SELECT {key} AS trade_id,
        source_trade_id,
        to_date(first_event_time) AS trade_date,
        portfolio_code, instrument_code, action_type_id, trade_status_type_id,
@@ -136,50 +120,27 @@ def status_sql(stage: str) -> list[str]:
     )
 
 
-def load_trades(spark: SparkSession, cfg: RunConfig, name: str) -> TransformResult:
-    result = TransformResult(name, "silver")
-    with claim_load(cfg, name, inputs=INPUTS, in_order=True) as claim:
-        if claim.skipped:
-            result.skipped = claim.skipped
-            return result
-        _publish_trades(spark, claim, result)
-    return result
+def publish(staged: Mapping[str, str], cfg: RunConfig) -> list[str]:
+    return [upsert_sql(staged["trades"]), *status_sql(staged["trades"])]
 
 
-def _publish_trades(spark: SparkSession, claim: Claim, result: TransformResult) -> None:
-    cfg = claim.cfg
-    with publication(claim) as pub:
-        result.timings = pub.timings  # filled in as the load stages and publishes
-        register_batch(spark, cfg, "bronze.br_trade", claim.batches[INPUT], "br_trade")
-        register_tables(
-            spark,
-            cfg,
-            {
-                "action_type": "common.action_type",
-                "trade_status_type": "common.trade_status_type",
-                "known_instrument": KNOWN.format(key="instrument_code", table="instrument_hist"),
-                "known_portfolio": KNOWN.format(key="portfolio_code", table="portfolio_hist"),
-            },
-        )
-        checked = register(spark.sql(CHECKED).cache(), "checked")
-        trades = spark.sql(TRADES.format(trade_id=uuid3_sql("source_trade_id")))
-        stage = pub.stage(trades, "trades", types={"trade_id": "uuid"})
-        result.rejected = publish_rejects(
-            pub, spark.sql(REJECTS), "silver.quarantine", "bronze.br_trade"
-        )
-        pub.execute(upsert_sql(stage))
-        for sql in status_sql(stage):
-            pub.execute(sql)
-        pub.system_time = cfg.system_time
-        result.rows_read = pub.read = checked.count()
-        result.rows_written = pub.written = pub.staged_rows["trades"]
-        result.notes["valid_events"] = pub.read - pub.rejected
-    checked.unpersist()
-
-
-TRANSFORM = Custom(
-    layer="silver",
-    inputs=INPUTS,
+TRANSFORM = SilverBatchLoad(
+    input="trade_to_bronze",
+    extra_inputs=("instrument_to_silver", "portfolio_to_silver"),  # resolve codes in silver
+    bronze_table="bronze.br_trade",
+    bronze_view="br_trade",
+    lookups={
+        "action_type": Read("common.action_type"),
+        "trade_status_type": Read("common.trade_status_type"),
+        "known_instrument": Read(KNOWN.format(key="instrument_code", table="instrument_hist")),
+        "known_portfolio": Read(KNOWN.format(key="portfolio_code", table="portfolio_hist")),
+    },
+    checked=CHECKED,
+    staged={"trades": TRADES},
+    key="source_trade_id",
+    types={"trade_id": "uuid"},
+    rejects=REJECTS,
+    publish=publish,
     outputs=("silver.trade", "silver.trade_status_hist", "silver.quarantine"),
-    run_function=load_trades,
+    in_order=True,
 )
