@@ -119,6 +119,7 @@ def run_gold_snapshot(spec: GoldSnapshot, cfg: RunConfig, name: str) -> Transfor
     result = TransformResult(name, "gold")
     with claim_load(cfg, name, inputs=spec.inputs) as claim, publication(claim) as pub:
         result.timings = pub.timings
+        result.output_types = pub.staged_types
         steps = Steps(claim, name)
         for view, read in spec.reads.items():
             steps.read(view, read)
@@ -140,6 +141,7 @@ def run_snapshot_into_history(
             return result
         with publication(claim) as pub:
             result.timings = pub.timings
+            result.output_types = pub.staged_types
             steps = Steps(claim, name)
             steps.batch(spec.bronze_view, spec.bronze_table, claim.batches[spec.input])
             for view, read in spec.lookups.items():
@@ -175,6 +177,7 @@ def run_bronze_append(spec: BronzeAppend, cfg: RunConfig, name: str) -> Transfor
             return result
         with publication(claim) as pub:
             result.timings = pub.timings
+            result.output_types = pub.staged_types
             steps = Steps(claim, name)
             label = _land_source(steps, cfg, name, spec.source)
             landed = spec.landed.replace("_metadata.file_path", FILE_PATH)
@@ -249,7 +252,8 @@ def _land_files(steps: Steps, cfg: RunConfig, name: str, files: LandingFiles) ->
     first = True
     for path in paths:
         table = pq.read_table(path, partitioning=None)
-        table = table.append_column(FILE_PATH, _repeat(f"file://{path}", table.num_rows))
+        # Spark's _metadata.file_path for a local file: "file:" and the absolute path
+        table = table.append_column(FILE_PATH, _repeat(f"file:{path}", table.num_rows))
         if first:
             steps._create("source", f"SELECT {_arrow_columns(table.schema)} LIMIT 0", table=True)
             first = False

@@ -30,6 +30,7 @@ engine's session runs with ``TimeZone = UTC`` as Spark's with ``sessionTimeZone 
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Mapping
 
@@ -42,6 +43,8 @@ from sqlglot.schema import MappingSchema
 
 from src._base.pipeline.frames import KEY_NAMESPACE
 from src.utils.errors import DefinitionError
+
+logging.getLogger("sqlglot").setLevel(logging.WARNING)  # it logs every index-offset shift at INFO
 
 
 class TranspileError(DefinitionError):
@@ -91,6 +94,22 @@ def _arg_extreme(node: exp.ArgMin | exp.ArgMax) -> exp.Expression:
     return _pg(f"(ARRAY_AGG({value} ORDER BY {key} {order}) FILTER (WHERE {key} IS NOT NULL))[1]")
 
 
+def _is_double(node: exp.Expression) -> bool:
+    return node.type is not None and node.type.this in (
+        exp.DataType.Type.DOUBLE,
+        exp.DataType.Type.FLOAT,
+    )
+
+
+def _double_json(text: str) -> str:
+    """A double as Java prints it (Spark's JSON): whole numbers keep ``.0``. Values from
+    1e7 up and below 1e-3, which Java writes in E notation, are not matched yet."""
+    return (
+        f"CASE WHEN ({text}) = TRUNC({text}) AND ABS({text}) < 1e7 "
+        f"THEN TO_JSON({text})::TEXT || '.0' ELSE TO_JSON({text})::TEXT END"
+    )
+
+
 def _json_object(node: exp.JSONFormat) -> exp.Expression:
     """Spark's exact text: ``{"a":1,"b":"x"}``, compact, null fields left out, in order."""
     struct = node.this
@@ -105,9 +124,8 @@ def _json_object(node: exp.JSONFormat) -> exp.Expression:
             value = _spark_timestamp_text(value, SPARK_JSON)
         text = value.sql("postgres")
         name = field.this.name.replace('"', '\\"').replace("'", "''")
-        members.append(
-            f"""CASE WHEN ({text}) IS NOT NULL THEN '"{name}":' || TO_JSON({text})::TEXT END"""
-        )
+        json = _double_json(text) if _is_double(value) else f"TO_JSON({text})::TEXT"
+        members.append(f"""CASE WHEN ({text}) IS NOT NULL THEN '"{name}":' || {json} END""")
     return _pg(f"'{{' || CONCAT_WS(',', {', '.join(members)}) || '}}'")
 
 

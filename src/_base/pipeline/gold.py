@@ -33,6 +33,7 @@ def publish_snapshot(
     result = TransformResult(job, "gold")
     with claim_load(cfg, job, inputs=inputs) as claim, publication(claim) as pub:
         result.timings = pub.timings  # filled in as the load stages and publishes
+        result.output_types = pub.staged_types
         stage = pub.stage(snapshot, "snapshot", types={key: "uuid"})
         replace_day(pub, stage, target, snapshot.columns)
     result.rows_read = result.rows_written = pub.written

@@ -66,6 +66,7 @@ class Publication:
         self.staged: list[str] = []
         self.staged_rows: dict[str, int] = {}  # rows staged, by the name given to stage()
         self.timings: dict[str, float] = {}  # seconds spent staging each frame, publishing
+        self.staged_types: dict[str, str] = {}  # "frame.column" -> type, as staged
         self.read = self.written = self.rejected = 0
         self.system_time: datetime | None = None
 
@@ -82,7 +83,7 @@ class Publication:
         )
         with self.raw.cursor() as cur:
             cur.execute(f"CREATE UNLOGGED TABLE {table} ({columns})")
-            self._label(cur, table)
+            self._label(cur, table, name)
         self.raw.commit()
         self.staged.append(table)
         started = time.perf_counter()
@@ -103,7 +104,7 @@ class Publication:
         with self.raw.cursor() as cur:
             cur.execute(f"CREATE UNLOGGED TABLE {table} AS {select_sql}")
             self.staged_rows[name] = cur.rowcount
-            self._label(cur, table)
+            self._label(cur, table, name)
             cur.execute(f"ANALYZE {table}")
         self.raw.commit()
         self.staged.append(table)
@@ -122,10 +123,17 @@ class Publication:
             cur.execute(f"DROP TABLE IF EXISTS {table}")
         return table
 
-    def _label(self, cur: Any, table: str) -> None:
+    def _label(self, cur: Any, table: str, name: str) -> None:
+        """Tie the staging table to its load; note its column types (engines compare them)."""
         cur.execute(
             f"COMMENT ON TABLE {table} IS %s", (stage_comment(self.job, self.cfg.logical_date),)
         )
+        cur.execute(
+            "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute"
+            " WHERE attrelid = %s::regclass AND attnum > 0 ORDER BY attnum",
+            (table,),
+        )
+        self.staged_types.update({f"{name}.{column}": kind for column, kind in cur.fetchall()})
 
     def execute(self, sql: str, params: Any = None) -> None:
         """Queue a statement (psycopg2 parameters: tuple or dict) for the transaction."""

@@ -16,6 +16,7 @@ class TransformResult:
     seconds: float = 0.0
     notes: dict[str, int] = field(default_factory=dict)  # other counts worth reporting
     timings: dict[str, float] = field(default_factory=dict)  # seconds of the slow steps
+    output_types: dict[str, str] = field(default_factory=dict)  # "frame.column" -> staged type
 
     @property
     def rows_rejected(self) -> int:

@@ -91,6 +91,7 @@ def _merge_snapshot(
     cfg = claim.cfg
     with publication(claim) as pub:
         result.timings = pub.timings  # filled in as the load stages and publishes
+        result.output_types = pub.staged_types
         batch = claim.batches[load.input]
         register_batch(spark, cfg, load.bronze_table, batch, load.bronze_view)
         load.register_lookups(spark, cfg)
@@ -124,6 +125,7 @@ def run_batch_load(
         try:
             with publication(claim) as pub:
                 result.timings = pub.timings  # filled in as the load stages and publishes
+                result.output_types = pub.staged_types
                 _batch_steps(spec, claim, steps, pub, result)
         finally:
             steps.close()

@@ -1,0 +1,68 @@
+"""check_engines on the demo's transforms, small data: every transform equal on spark and
+postgres, from the same sources; and the postgres engine's bad paths."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from scripts import check_engines, run_pipeline
+from src.config import ConnectionSettings, load_settings
+from src.demo.generator import SourceSpec
+from src.demo.sources import generate_days
+from src.utils.connections import execute_autocommit
+
+pytestmark = pytest.mark.postgres
+
+DAYS = [date(2026, 11, 19), date(2026, 11, 20)]
+
+
+@pytest.fixture
+def sources(throwaway_server: ConnectionSettings, monkeypatch, tmp_path: Path) -> str:
+    """Two small generated days in a source database and landing folder of their own."""
+    name = f"src_{uuid.uuid4().hex[:10]}"
+    monkeypatch.setenv("MEDALLION_SOURCE_DATABASE", name)
+    monkeypatch.setenv("MEDALLION_LANDING_DIR", str(tmp_path / "landing"))
+    generate_days(load_settings(), throwaway_server, DAYS, SourceSpec(trades=300, instruments=10))
+    yield name
+    for database in (name, "demo_check_spark", "demo_check_postgres"):
+        execute_autocommit(throwaway_server, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+def test_every_demo_transform_is_equal_on_both_engines(sources, spark, capsys) -> None:
+    assert check_engines.main(["demo", "--date", "2026-11-19", "--to", "2026-11-20"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    rows = [line for line in lines if "_to_" in line]
+    assert len(rows) == 17  # every output table of the 12 transforms
+    assert all(" equal" in row for row in rows), "\n".join(rows)
+    [positions] = [row for row in rows if row.startswith("position_to_gold")]
+    assert positions.split()[2] == positions.split()[3] != "0"  # rows on each engine
+
+
+def test_an_unknown_engine_gets_a_did_you_mean(use_test_server, caplog) -> None:
+    assert run_pipeline.main(["demo", "--date", "2026-11-20", "--engine", "postgress"]) == 1
+    assert "Unknown engine 'postgress'. Did you mean 'postgres'? Engines: spark, postgres" in (
+        caplog.text
+    )
+
+
+def test_a_step_postgres_cannot_run_names_the_transform_step_and_construct(
+    make_project, caplog
+) -> None:
+    from scripts import orchestrate_build
+
+    project = make_project()
+    project.write(
+        "transforms/gold/spread_to_gold.py",
+        "from src._base.pipeline.shapes import GoldSnapshot, Read\n"
+        "TRANSFORM = GoldSnapshot(inputs=(), reads={'k': Read('common.kind0000_type')},\n"
+        "    steps={'median': 'SELECT percentile_approx(kind0000_type_id, 0.5) AS m FROM k'},\n"
+        "    key=\"'x'\", target='gold.nothing', key_column='nothing_id')\n",
+    )
+    assert orchestrate_build.main(["postgres", project.name]) == 0
+    argv = [project.name, "gold", "--date", "2026-11-20", "--engine", "postgres"]
+    assert run_pipeline.main(argv) == 1
+    assert "spread_to_gold, step median: cannot translate PERCENTILE_APPROX(" in caplog.text
