@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+from src._base.engines import check_engine
 from src._base.pipeline.daily import date_range
 from src.config import Settings
 from src.orchestration.local_airflow import (
@@ -39,8 +40,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     ensure_server(settings)
     sys.stdout.write(OUTCOME_HEADER + "\n")
     days = date_range(args.date, args.to)
+    engine = check_engine(args.engine or settings.engine)
     outcomes = run_layers(
-        days, args.layer or LAYERS, database=args.database, on_done=print_progress
+        days, args.layer or LAYERS, database=args.database, on_done=print_progress, engine=engine
     )
     return 0 if all(o.ok for o in outcomes) else 1
 
@@ -65,6 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--to", type=date.fromisoformat, help="last date of a range, inclusive")
     run.add_argument("--layer", action="append", choices=LAYERS, help="default: all, in order")
     run.add_argument("--database", default="demo")
+    run.add_argument("--engine", help="spark or postgres (default MEDALLION_ENGINE, spark)")
     commands.add_parser("standalone", help="start `airflow standalone` (UI, scheduler) here")
     parser.add_argument("--log-level", dest="log_level", default=None)
     return run_main(_body, parser, argv)

@@ -22,6 +22,7 @@ from datetime import date, timedelta
 
 from src._base.build.report import render_report
 from src._base.build.steps import ALL_STEPS, BuildContext, run_steps
+from src._base.engines import check_engine
 from src.config import Settings
 from src.demo.generator import SourceSpec
 from src.demo.sources import generate_days
@@ -65,7 +66,8 @@ def _body(args: argparse.Namespace, settings: Settings) -> int:
     generate_days(settings, conn, days, spec)
     use_local_airflow(settings.airflow_home)
     sys.stdout.write(OUTCOME_HEADER + "\n")
-    outcomes = run_layers(days, database="demo", on_done=print_progress)
+    engine = check_engine(args.engine or settings.engine)
+    outcomes = run_layers(days, database="demo", on_done=print_progress, engine=engine)
     elapsed = time.perf_counter() - started
     sys.stdout.write(render_summary(conn.with_database("demo"), days, elapsed) + "\n")
     if conn.embedded:
@@ -81,6 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=2, help="trading days up to --date")
     parser.add_argument("--trades", type=int, default=SourceSpec().trades, help="per day")
     parser.add_argument("--instruments", type=int, default=SourceSpec().instruments)
+    parser.add_argument("--engine", help="spark or postgres (default MEDALLION_ENGINE, spark)")
     return run_main(_body, parser, argv)
 
 

@@ -95,12 +95,13 @@ def load_dag(dag_id: str):
     return bag.dags[dag_id]
 
 
-def test_dag(dag_id: str, day: date) -> DagRunOutcome:
+def test_dag(dag_id: str, day: date, engine: str | None = None) -> DagRunOutcome:
     """One ``dag.test()`` run of ``dag_id`` for ``day`` (tasks run in this process)."""
     dag = load_dag(dag_id)
     started = time.perf_counter()
     logical = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    run = dag.test(logical_date=logical, run_conf={"date": day.isoformat()})
+    conf = {"date": day.isoformat(), **({"engine": engine} if engine else {})}
+    run = dag.test(logical_date=logical, run_conf=conf)
     failed = sorted(
         ti.task_id for ti in run.get_task_instances() if ti.state in ("failed", "upstream_failed")
     )
@@ -117,16 +118,18 @@ def run_layers(
     *,
     database: str = "demo",
     on_done: Callable[[DagRunOutcome], None] | None = None,
+    engine: str | None = None,
 ) -> list[DagRunOutcome]:
     """Each date in order, each layer's DAG in order; stops at the first failed run.
 
-    ``on_done`` hears of each run as it finishes (to print progress).
+    ``on_done`` hears of each run as it finishes (to print progress); ``engine`` goes to
+    the runs' conf (default: the tasks' ``MEDALLION_ENGINE``).
     """
     ensure_metadata_db()
     outcomes: list[DagRunOutcome] = []
     for day in days:
         for layer in layers:
-            outcome = test_dag(f"{database}_{layer}", day)
+            outcome = test_dag(f"{database}_{layer}", day, engine)
             outcomes.append(outcome)
             if on_done is not None:
                 on_done(outcome)

@@ -62,7 +62,10 @@ class TransformOperator(BaseOperator):
     def execute(self, context: Any) -> list[dict[str, Any]]:
         from src.orchestration.tasks import run_transform
 
-        return run_transform(self.database, self.layer, self.transform, run_dates(context))
+        conf = getattr(context.get("dag_run"), "conf", None) or {}
+        return run_transform(
+            self.database, self.layer, self.transform, run_dates(context), conf.get("engine")
+        )
 
 
 class QualityOperator(BaseOperator):

@@ -17,18 +17,21 @@ log = logging.getLogger(__name__)
 
 
 def run_transform(
-    database: str, layer: str, transform: str, days: Sequence[date]
+    database: str, layer: str, transform: str, days: Sequence[date], engine: str | None = None
 ) -> list[dict[str, Any]]:
     """Run one transform for each date in order; returns what each run reported.
 
     Imports that transform's module only: a broken module elsewhere cannot fail this task.
     """
+    from src._base.engines import check_engine
     from src._base.pipeline.catalogue import load_transform
     from src._base.pipeline.daily import run_days
     from src.utils.connections import ensure_server
     from src.utils.spark import build_spark_session
 
     settings = load_settings()
+    if engine:  # the run's conf chose one; otherwise MEDALLION_ENGINE
+        settings = settings.model_copy(update={"engine": check_engine(engine)})
     entry = load_transform(settings.src_path, database, layer, transform)
     conn = ensure_server(settings)
     spark = build_spark_session(settings) if settings.engine == "spark" else None

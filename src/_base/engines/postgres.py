@@ -23,7 +23,6 @@ from src._base.engines.transpile import UUID3, TranspileError, to_postgres
 from src._base.pipeline.claims import Claim, claim_load
 from src._base.pipeline.frames import content_hash_sql
 from src._base.pipeline.gold import replace_day
-from src._base.pipeline.merge import temporal_merge_sql
 from src._base.pipeline.publish import Publication, publication
 from src._base.pipeline.result import TransformResult
 from src._base.pipeline.run_config import RunConfig
@@ -36,7 +35,7 @@ from src._base.pipeline.shapes import (
     SnapshotIntoHistory,
     SourceTable,
 )
-from src._base.pipeline.silver import QUARANTINE_COLUMNS, queue_quarantine, run_batch_load
+from src._base.pipeline.silver import batch_steps, run_silver_load, snapshot_steps
 from src.utils.connections import connect_raw
 from src.utils.errors import PipelineError
 
@@ -129,44 +128,6 @@ def run_gold_snapshot(spec: GoldSnapshot, cfg: RunConfig, name: str) -> Transfor
         replace_day(pub, stage, spec.target, steps.columns(view))
     result.rows_read = result.rows_written = pub.written
     return result
-
-
-def run_snapshot_into_history(
-    spec: SnapshotIntoHistory, cfg: RunConfig, name: str
-) -> TransformResult:
-    result = TransformResult(name, "silver")
-    with claim_load(cfg, name, inputs=spec.inputs, in_order=True) as claim:
-        if claim.skipped:
-            result.skipped = claim.skipped
-            return result
-        with publication(claim) as pub:
-            result.timings = pub.timings
-            result.output_types = pub.staged_types
-            steps = Steps(claim, name)
-            steps.batch(spec.bronze_view, spec.bronze_table, claim.batches[spec.input])
-            for view, read in spec.lookups.items():
-                steps.read(view, read)
-            steps.step("checked", spec.checked, table=True)  # read three times
-            snapshot = pub.stage_query(steps.step("snapshot", spec.snapshot), "snapshot")
-            result.rejected = _quarantine(pub, steps, spec.rejects, spec.quarantine, spec)
-            for sql in temporal_merge_sql(
-                spec.hist, spec.keys, spec.columns, snapshot, valid="is_valid"
-            ):
-                pub.execute(sql)
-            pub.system_time = cfg.system_time
-            result.rows_read = pub.read = steps.count("checked")
-            result.rows_written = pub.written = pub.read - pub.rejected
-    return result
-
-
-def _quarantine(
-    pub: Publication, steps: Steps, rejects_sql: str, quarantine: str, spec: Any
-) -> dict[str, int]:
-    sql = steps.step("rejects", rejects_sql)
-    columns = ", ".join(QUARANTINE_COLUMNS)
-    stage = pub.stage_query(f"SELECT {columns} FROM ({sql}) r", "rejects")
-    counts = dict(_rows(pub.raw, f"SELECT rule, count(*) FROM {stage} GROUP BY rule"))
-    return queue_quarantine(pub, stage, counts, quarantine, spec.bronze_table)
 
 
 def run_bronze_append(spec: BronzeAppend, cfg: RunConfig, name: str) -> TransformResult:
@@ -301,7 +262,13 @@ def _arrow_columns(schema: Any) -> str:
 
 
 def run_silver_batch_load(spec: SilverBatchLoad, cfg: RunConfig, name: str) -> TransformResult:
-    return run_batch_load(spec, cfg, name, lambda claim: Steps(claim, name))
+    return run_silver_load(spec, cfg, name, lambda claim: Steps(claim, name), batch_steps)
+
+
+def run_snapshot_into_history(
+    spec: SnapshotIntoHistory, cfg: RunConfig, name: str
+) -> TransformResult:
+    return run_silver_load(spec, cfg, name, lambda claim: Steps(claim, name), snapshot_steps)
 
 
 RUNNERS = {

@@ -161,12 +161,11 @@ class SnapshotIntoHistory:
         return (self.hist, self.quarantine)
 
     def run(self, spark: SparkSession, cfg: RunConfig, name: str) -> TransformResult:
-        from src._base.pipeline.silver import run_snapshot_load
+        from src._base.engines.spark import SparkSteps
+        from src._base.pipeline.silver import run_silver_load, snapshot_steps
 
-        return run_snapshot_load(spark, cfg, name, self)
-
-    def register_lookups(self, spark: SparkSession, cfg: RunConfig) -> None:
-        register_reads(spark, cfg, self.lookups)
+        steps = lambda claim: SparkSteps(spark, claim, name)  # noqa: E731
+        return run_silver_load(self, cfg, name, steps, snapshot_steps)
 
 
 @dataclass(frozen=True)
@@ -252,9 +251,10 @@ class SilverBatchLoad:
 
     def run(self, spark: SparkSession, cfg: RunConfig, name: str) -> TransformResult:
         from src._base.engines.spark import SparkSteps
-        from src._base.pipeline.silver import run_batch_load
+        from src._base.pipeline.silver import batch_steps, run_silver_load
 
-        return run_batch_load(self, cfg, name, lambda claim: SparkSteps(spark, claim, name))
+        steps = lambda claim: SparkSteps(spark, claim, name)  # noqa: E731
+        return run_silver_load(self, cfg, name, steps, batch_steps)
 
 
 SHAPES = (BronzeAppend, SnapshotIntoHistory, GoldSnapshot, SilverBatchLoad, Custom)

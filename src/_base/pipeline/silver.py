@@ -43,19 +43,6 @@ def register_batch(
     return register(df, view)
 
 
-def publish_rejects(pub: Publication, rejects: DataFrame, quarantine: str, source: str) -> dict:
-    """Stage ``rejects`` (record_key, rule, record) and queue the quarantine replace.
-
-    Returns the reject count by rule, which also becomes the load's ``rows_rejected``.
-    """
-    counts = {
-        row["rule"]: int(row["n"])
-        for row in rejects.groupBy("rule").count().withColumnRenamed("count", "n").collect()
-    }
-    stage = pub.stage(rejects.select(*QUARANTINE_COLUMNS), "rejects")
-    return queue_quarantine(pub, stage, counts, quarantine, source)
-
-
 def queue_quarantine(
     pub: Publication, stage: str, counts: dict[str, int], quarantine: str, source: str
 ) -> dict[str, int]:
@@ -72,52 +59,18 @@ def queue_quarantine(
     return counts
 
 
-def run_snapshot_load(
-    spark: SparkSession, cfg: RunConfig, name: str, load: SnapshotIntoHistory
+def run_silver_load(
+    spec: SilverBatchLoad | SnapshotIntoHistory,
+    cfg: RunConfig,
+    name: str,
+    open_steps: Callable[[Claim], Any],
+    body: Callable[[Any, Claim, Any, Publication, TransformResult], None],
 ) -> TransformResult:
-    """Validate, quarantine and merge one day's snapshot; versions start at system time."""
+    """Claim, check and publish a silver load on any engine: ``open_steps(claim)`` gives
+    the engine's views (Spark or PostgreSQL), ``body`` stages and queues the SQL."""
     result = TransformResult(name, "silver")
-    with claim_load(cfg, name, inputs=load.inputs, in_order=True) as claim:
-        if claim.skipped:
-            result.skipped = claim.skipped
-            return result
-        _merge_snapshot(spark, claim, load, result)
-    return result
-
-
-def _merge_snapshot(
-    spark: SparkSession, claim: Claim, load: SnapshotIntoHistory, result: TransformResult
-) -> None:
-    cfg = claim.cfg
-    with publication(claim) as pub:
-        result.timings = pub.timings  # filled in as the load stages and publishes
-        result.output_types = pub.staged_types
-        batch = claim.batches[load.input]
-        register_batch(spark, cfg, load.bronze_table, batch, load.bronze_view)
-        load.register_lookups(spark, cfg)
-        checked = register(spark.sql(load.checked).cache(), "checked")
-        try:
-            snapshot = pub.stage(spark.sql(load.snapshot), "snapshot")
-            rejects = spark.sql(load.rejects)
-            result.rejected = publish_rejects(pub, rejects, load.quarantine, load.bronze_table)
-            for sql in temporal_merge_sql(
-                load.hist, load.keys, load.columns, snapshot, valid="is_valid"
-            ):
-                pub.execute(sql)
-            pub.system_time = cfg.system_time
-            result.rows_read = pub.read = checked.count()
-            result.rows_written = pub.written = pub.read - pub.rejected
-        finally:
-            checked.unpersist()
-
-
-def run_batch_load(
-    spec: SilverBatchLoad, cfg: RunConfig, name: str, open_steps: Callable[[Claim], Any]
-) -> TransformResult:
-    """Run a :class:`~src._base.pipeline.shapes.SilverBatchLoad` on any engine:
-    ``open_steps(claim)`` gives the engine's views (Spark or PostgreSQL)."""
-    result = TransformResult(name, "silver")
-    with claim_load(cfg, name, inputs=spec.inputs, in_order=spec.in_order) as claim:
+    in_order = getattr(spec, "in_order", True)  # snapshots into history always keep order
+    with claim_load(cfg, name, inputs=spec.inputs, in_order=in_order) as claim:
         if claim.skipped:
             result.skipped = claim.skipped
             return result
@@ -126,27 +79,47 @@ def run_batch_load(
             with publication(claim) as pub:
                 result.timings = pub.timings  # filled in as the load stages and publishes
                 result.output_types = pub.staged_types
-                _batch_steps(spec, claim, steps, pub, result)
+                steps.batch(spec.bronze_view, spec.bronze_table, claim.batches[spec.input])
+                for view, read in spec.lookups.items():
+                    steps.read(view, read)
+                steps.step("checked", spec.checked, table=True)  # read more than once
+                body(spec, claim, steps, pub, result)
+                result.rows_read = pub.read = steps.count("checked")
         finally:
             steps.close()
     return result
 
 
-def _batch_steps(
+def quarantine_rejects(spec: Any, steps: Any, pub: Publication) -> dict[str, int]:
+    """Stage the ``rejects`` step and queue the replace of the load's quarantined rows."""
+    steps.step("rejects", spec.rejects)
+    stage = steps.stage(pub, "rejects", {})
+    counts = dict(_rows(pub, f"SELECT rule, count(*) FROM {stage} GROUP BY rule"))
+    return queue_quarantine(pub, stage, counts, spec.quarantine, spec.bronze_table)
+
+
+def snapshot_steps(
+    spec: SnapshotIntoHistory, claim: Claim, steps: Any, pub: Publication, result: TransformResult
+) -> None:
+    """Merge the day's snapshot into history; a rejected row never closes its version."""
+    steps.step("snapshot", spec.snapshot)
+    snapshot = steps.stage(pub, "snapshot", {})
+    result.rejected = quarantine_rejects(spec, steps, pub)
+    for sql in temporal_merge_sql(spec.hist, spec.keys, spec.columns, snapshot, valid="is_valid"):
+        pub.execute(sql)
+    pub.system_time = claim.cfg.system_time
+    result.rows_written = pub.written = steps.count("checked") - pub.rejected
+
+
+def batch_steps(
     spec: SilverBatchLoad, claim: Claim, steps: Any, pub: Publication, result: TransformResult
 ) -> None:
-    steps.batch(spec.bronze_view, spec.bronze_table, claim.batches[spec.input])
-    for view, read in spec.lookups.items():
-        steps.read(view, read)
-    steps.step("checked", spec.checked, table=True)
+    """Stage the declared outputs, quarantine rejects, queue the transform's own SQL."""
     staged = {}
     for view, sql in spec.staged.items():
         steps.step(view, sql, key=spec.key)
         staged[view] = steps.stage(pub, view, dict(spec.types))
-    steps.step("rejects", spec.rejects)
-    stage = steps.stage(pub, "rejects", {})
-    counts = dict(_rows(pub, f"SELECT rule, count(*) FROM {stage} GROUP BY rule"))
-    result.rejected = queue_quarantine(pub, stage, counts, spec.quarantine, spec.bronze_table)
+    result.rejected = quarantine_rejects(spec, steps, pub)
     for sql in spec.publish(staged, claim.cfg):
         pub.execute(sql)
     for note, sql in spec.notes.items():
@@ -154,7 +127,6 @@ def _batch_steps(
         result.notes[note] = int(steps.scalar(note) or 0)
     if spec.in_order:
         pub.system_time = claim.cfg.system_time
-    result.rows_read = pub.read = steps.count("checked")
     result.rows_written = pub.written = pub.staged_rows[next(iter(spec.staged))]
 
 
