@@ -60,7 +60,7 @@ def test_a_step_postgres_cannot_run_names_the_transform_step_and_construct(
         "from src._base.pipeline.shapes import GoldSnapshot, Read\n"
         "TRANSFORM = GoldSnapshot(inputs=(), reads={'k': Read('common.kind0000_type')},\n"
         "    steps={'median': 'SELECT percentile_approx(kind0000_type_id, 0.5) AS m FROM k'},\n"
-        "    key=\"'x'\", target='gold.nothing', key_column='nothing_id')\n",
+        "    key=\"'x'\", target='common.kind0000_type', key_column='kind0000_type_id')\n",
     )
     assert orchestrate_build.main(["postgres", project.name]) == 0
     argv = [project.name, "gold", "--date", "2026-11-20", "--engine", "postgres"]

@@ -165,11 +165,43 @@ def _load(src_path: Path, database: str, layers: Sequence[str]) -> list[Transfor
 
 
 def load_catalogue(src_path: Path, database: str) -> Catalogue:
-    """Every transform of ``database``, validated: names, shapes, inputs, cycles.
+    """Every transform of ``database``, validated: names, shapes, inputs, cycles, and
+    outputs that are tables of the project (see :func:`output_contract`).
 
     Every problem is collected and reported at once, one line each.
     """
-    return Catalogue(database, tuple(_load(src_path, database, LAYERS)))
+    entries = _load(src_path, database, LAYERS)
+    tables = project_tables(src_path, database)
+    problems = [
+        f"{entry.path}: output: {_unknown(f'table of {database}', table, sorted(tables))}"
+        for entry in entries
+        for table in entry.outputs
+        if table not in tables
+    ]
+    if problems:
+        raise DefinitionError(
+            f"The transforms of '{database}' write {len(problems)} unknown table(s):\n  "
+            + "\n  ".join(problems)
+        )
+    return Catalogue(database, tuple(entries))
+
+
+def project_tables(src_path: Path, database: str) -> dict[str, Any]:
+    """``{schema.table: SQLAlchemy Table}`` of the project's table classes."""
+    from src._base.build.discovery import load_projects
+    from src._base.tables.ddl import table_of
+
+    [project] = load_projects(src_path, database)
+    return {table_of(model).fullname: table_of(model) for model in project.models}
+
+
+def output_contract(src_path: Path, database: str, table: str) -> dict[str, str]:
+    """The columns and PostgreSQL types a transform's output must fit: the table class's."""
+    from sqlalchemy.dialects import postgresql
+
+    dialect = postgresql.dialect()
+    columns = project_tables(src_path, database)[table].columns
+    return {column.name: column.type.compile(dialect=dialect) for column in columns}
 
 
 def load_layer(src_path: Path, database: str, layer: str) -> Catalogue:

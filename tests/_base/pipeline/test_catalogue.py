@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from src._base.pipeline.catalogue import load_catalogue, load_transform
+from src._base.pipeline.catalogue import load_catalogue, load_transform, output_contract
 from src.config import SRC_PATH
 from src.utils.errors import DefinitionError, PipelineError
 
@@ -119,3 +119,15 @@ def test_unknown_transform_and_layer_names_suggest_the_right_one() -> None:
         catalogue.select(layers=["platinum"])
     gold_layer = catalogue.select(layers=["gold"])
     assert {t.layer for t in gold_layer} == {"gold"} and gold_layer[0].name == "bar_to_gold"
+
+
+def test_outputs_are_tables_of_the_project_and_their_columns_are_the_contract(
+    make_project,
+) -> None:
+    contract = output_contract(SRC_PATH, "demo", "gold.daily_bar")
+    assert contract["vwap"] == "NUMERIC(18, 6)" and contract["business_date"] == "DATE"
+    project = make_project()
+    project.write("transforms/gold/a_to_gold.py", gold().replace("gold.t'", "gold.nope'"))
+    with pytest.raises(DefinitionError, match=r"a_to_gold.py: output: Unknown table of "
+                       rf"{project.name} 'gold.nope'"):  # fmt: skip
+        load_catalogue(project.src, project.name)
