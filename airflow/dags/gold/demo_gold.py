@@ -7,11 +7,15 @@ rebuilds each date's snapshots.
 from src._base.quality.rules import ControlTotal, KpiBounds, NotNull, RowCountDelta
 from src.orchestration.dag_factory import QualityTask, dag_factory, layer_asset
 
-SILVER_NOTIONAL = """SELECT sum(filled_quantity * price) FROM silver.trade
-    WHERE trade_date = %(day)s"""
+# Silver as of the date's system time (midnight after it, UTC), as gold reads it.
+SILVER_AS_OF = """silver.trade_status__as_of((%(day)s::date + 1)::timestamp AT TIME ZONE 'UTC')
+    h JOIN silver.trade t USING (trade_id)"""
+SILVER_NOTIONAL = f"""SELECT sum(h.filled_quantity * h.price) FROM {SILVER_AS_OF}
+    WHERE t.trade_date = %(day)s"""
 GOLD_NOTIONAL = "SELECT notional FROM gold.trade_kpi_daily WHERE business_date = %(day)s"
-SILVER_POSITION = """SELECT sum(a.position_sign * t.filled_quantity) FROM silver.trade t
-    JOIN common.action_type a USING (action_type_id) WHERE t.trade_date <= %(day)s"""
+SILVER_POSITION = f"""SELECT sum(a.position_sign * h.filled_quantity) FROM {SILVER_AS_OF}
+    JOIN common.action_type a ON a.action_type_id = h.action_type_id
+    WHERE t.trade_date <= %(day)s"""
 GOLD_POSITION = "SELECT sum(quantity) FROM gold.position_eod WHERE business_date = %(day)s"
 BAR_INSTRUMENTS = """SELECT count(DISTINCT instrument_code) FROM silver.minute_bar
     WHERE bar_time >= %(day)s::date AND bar_time < %(day)s::date + 1"""

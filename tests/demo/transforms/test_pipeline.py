@@ -379,3 +379,17 @@ def test_a_load_claimed_elsewhere_is_refused_and_changes_nothing(
             with pytest.raises(LoadInProgress, match=f"{job} .*is already being loaded by pid"):
                 run_transforms(spark, loaded.cfg(day), [transform])
     assert fingerprint(loaded.env.warehouse) == before
+
+
+def test_gold_for_a_past_date_is_the_same_when_rerun_after_later_amendments(
+    loaded: Loaded, spark
+) -> None:
+    """The 20th brought late amendments of the 19th's trades; gold for the 19th reads
+    silver as of the 19th's system time, so rerunning it gives the reported snapshot."""
+    gold = load_catalogue(SRC_PATH, "demo").select(layers=["gold"])
+    kpis = "SELECT * FROM gold.trade_kpi_daily WHERE business_date = %s"
+    before = query(loaded.env.warehouse, kpis, (DAYS[0],))
+    run_transforms(spark, loaded.cfg(DAYS[0]), gold)
+    pd.testing.assert_frame_equal(gold_positions(loaded.env.warehouse, DAYS[0]),
+                                  loaded.gold_after_first_day)  # fmt: skip
+    pd.testing.assert_frame_equal(query(loaded.env.warehouse, kpis, (DAYS[0],)), before)

@@ -9,13 +9,17 @@ from src._base.tables.table_type_mixins import TemporalTableBase
 
 
 class TradeStatusHist(TemporalTableBase, table=True):
-    """The status history of each trade as the warehouse learned it: one version per
-    daily load that changed the trade's status or fill; ``status_time`` is the business
-    time of that status (a late event shows an old ``status_time`` in a new version)."""
+    """The history of each trade's state as the warehouse learned it: one version per daily
+    load that changed it; ``status_time`` is the business time of that status (a late event
+    shows an old ``status_time`` in a new version). Gold reads it as of a date's system
+    time, so a date's figures never move when later days bring amendments."""
 
     __table_args__ = {"schema": "silver"}
     trade_id: uuid.UUID = Field(primary_key=True, foreign_key="silver.trade.trade_id")
     trade_status_type_id: int = Field(foreign_key="common.trade_status_type.trade_status_type_id")
+    portfolio_code: str = Field(max_length=32)
+    instrument_code: str = Field(max_length=32)
+    action_type_id: int = Field(foreign_key="common.action_type.action_type_id")
     quantity: Decimal = Field(sa_type=Numeric(18, 4))
     filled_quantity: Decimal = Field(sa_type=Numeric(18, 4))
     price: Decimal = Field(sa_type=Numeric(18, 6))

@@ -37,23 +37,30 @@ LEFT JOIN last_close c ON c.instrument_code = p.instrument_code
 WHERE p.quantity <> 0
 """
 
-# Each instrument's latest version (delisted ones included): its currency.
-INSTRUMENT = """(SELECT DISTINCT ON (h.instrument_code) h.instrument_code,
+# Silver as the warehouse knew it at the date's system time: rerunning a date later gives
+# the same snapshot, whatever later days amended. (Formatted with the run's parameters.)
+AS_OF = "TIMESTAMPTZ '{as_of}+00'"
+
+# Each instrument's latest version as of the date (delisted ones included): its currency.
+INSTRUMENT = f"""(SELECT DISTINCT ON (h.instrument_code) h.instrument_code,
     c.iso_code AS currency_code
   FROM silver.instrument_hist h JOIN common.currency_type c USING (currency_type_id)
+  WHERE h.sys_start <= {AS_OF}
   ORDER BY h.instrument_code, h.sys_start DESC) q"""
+
+
+def trades_as_of(trade_dates: str) -> str:
+    """Every trade's state as of the date, for trade dates matching ``trade_dates`` (its
+    trade date never changes once known)."""
+    return f"""(SELECT t.trade_date, h.portfolio_code, h.instrument_code, h.action_type_id,
+    h.filled_quantity, h.price, h.quantity, h.trade_status_type_id
+  FROM silver.trade_status__as_of({AS_OF}) h JOIN silver.trade t USING (trade_id)
+  WHERE t.trade_date {trade_dates}) q"""
+
 
 # What positions and values read: trades up to the day, closes, each instrument's currency.
 READS = {
-    "trade": Read(
-        "silver.trade",
-        columns=(
-            "portfolio_code", "instrument_code", "action_type_id", "filled_quantity", "price",
-            "quantity", "trade_date", "trade_status_type_id",
-        ),
-        where="trade_date <= DATE '{day}'",
-        partition_sql="hashtext(instrument_code)",
-    ),
+    "trade": Read(trades_as_of("<= DATE '{day}'"), partition_sql="hashtext(instrument_code)"),
     "action_type": Read("common.action_type"),
     "daily_bar": Read("gold.daily_bar"),
     "instrument": Read(INSTRUMENT),

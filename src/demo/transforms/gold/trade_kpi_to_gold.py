@@ -2,6 +2,7 @@
 and how many of the day's events the quarantine holds."""
 
 from src._base.pipeline.shapes import GoldSnapshot, Read
+from src.demo.transforms.gold.position_to_gold import trades_as_of
 
 KPIS = """
 SELECT {key} AS trade_kpi_daily_id,
@@ -24,11 +25,7 @@ JOIN trade_status_type s ON s.trade_status_type_id = t.trade_status_type_id
 TRANSFORM = GoldSnapshot(
     inputs=("trade_to_silver",),
     reads={
-        "trade": Read(
-            "silver.trade",
-            columns=("trade_status_type_id", "quantity", "filled_quantity", "price"),
-            where="trade_date = DATE '{day}'",
-        ),
+        "trade": Read(trades_as_of("= DATE '{day}'")),
         "trade_status_type": Read("common.trade_status_type"),
         "rejected": Read(
             "silver.quarantine",
