@@ -18,7 +18,8 @@ Side by side, in one run, on one server (the configured one or a throw-away embe
 Each of (2) and (3) also runs on the postgres engine (the same transforms' SQL inside the
 warehouse, no JVM). Targets: (1) and (2) at >= 80% of their baseline's throughput, (2) on
 the postgres engine >= 80% of the hand-written merge, (3a) postgres >= 5x faster than
-spark, (3b) under 3 minutes on spark and under 60 s on postgres.
+spark, (3b) under 3 minutes on spark and under 60 s on postgres. (4) Gold for day 30 of
+history against day 1 of the same size: <= 1.3x.
 """
 
 from __future__ import annotations
@@ -312,18 +313,43 @@ def bench_day(spark, server, landing: Path, spec: SourceSpec, title: str) -> Non
           f"postgres {seconds['postgres']:.1f}s: postgres {ratio:.1f}x faster")  # fmt: skip
 
 
+def bench_gold_growth(server, landing: Path, days: int) -> None:
+    """Gold's cost as history grows: day ``days`` against day 1, the same size each day
+    (the demo's default day), on the postgres engine."""
+    warehouse, source = fresh_databases(server, "growth")
+    entries = load_catalogue(SRC_PATH, "demo").entries
+    gold = [e for e in entries if e.layer == "gold"]
+    seconds: dict[int, float] = {}
+    first = DAY - timedelta(days=days - 1)
+    for n in range(days):
+        day = first + timedelta(days=n)
+        generate_day(source, landing, day, SourceSpec())
+        cfg = replace(RunConfig(day, warehouse, source, landing), engine="postgres")
+        run_transforms(None, cfg, [e for e in entries if e.layer != "gold"])
+        started = time.perf_counter()
+        run_transforms(None, cfg, gold)
+        seconds[n + 1] = time.perf_counter() - started
+    ratio = seconds[days] / seconds[1]
+    print(f"\n4. Gold as history grows (postgres engine, the demo's default day each day): "
+          f"day 1 {seconds[1]:.2f}s, day {days} {seconds[days]:.2f}s: {ratio:.2f}x "
+          "(target <= 1.3x)")  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trades", type=int, default=450_000, help="new trades per day")
     parser.add_argument("--rows", type=int, default=1_000_000, help="silver snapshot rows")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--only", choices=("bronze", "silver", "demo-day", "day"), action="append")
+    parser.add_argument(
+        "--only", choices=("bronze", "silver", "demo-day", "day", "gold-growth"), action="append"
+    )
+    parser.add_argument("--days", type=int, default=30, help="days of history for gold-growth")
     args = parser.parse_args(argv)
     # one line per transform, with where its time went (staging, publishing)
     logging.basicConfig(format="    %(message)s")
     logging.getLogger("src._base.pipeline.daily").setLevel(logging.INFO)
     settings: Settings = load_settings()
-    parts = args.only or ["bronze", "silver", "demo-day", "day"]
+    parts = args.only or ["bronze", "silver", "demo-day", "day", "gold-growth"]
     with server_for(settings, server_options={"max_wal_size": "8GB"}) as server:
         spark = build_spark_session(settings)
         with tempfile.TemporaryDirectory() as folder:
@@ -337,6 +363,8 @@ def main(argv: list[str] | None = None) -> int:
             if "day" in parts:
                 spec = SourceSpec(instruments=100, portfolios=50, trades=args.trades)
                 bench_day(spark, server, landing, spec, "3b. The whole daily pipeline")
+            if "gold-growth" in parts:
+                bench_gold_growth(server, landing, args.days)
         spark.stop()
     return 0
 
