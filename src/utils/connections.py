@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import psycopg2
 from sqlalchemy import URL, Engine, create_engine, text
@@ -123,6 +124,23 @@ def ensure_server(
     version = check_connection(conn)
     log.debug("connected to %s (PostgreSQL %s)", conn.describe(), version)
     return conn
+
+
+def fetch_rows(raw: Any, sql: str, params: Any = None) -> list[tuple]:
+    """Every row of ``sql`` on an open psycopg2 connection (its transaction stays open)."""
+    with raw.cursor() as cur:
+        cur.execute(sql, params)
+        return cur.fetchall()
+
+
+def relation_columns(raw: Any, relation: str) -> list[tuple[str, str]]:
+    """``(column, PostgreSQL type)`` of a table or view, in order (``relation`` as in SQL)."""
+    return fetch_rows(
+        raw,
+        "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute"
+        " WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+        (relation,),
+    )
 
 
 def execute_autocommit(conn: ConnectionSettings, sql: str, database: str | None = None) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -78,10 +78,10 @@ def run_engine(
     engine_settings = settings.model_copy(update={"engine": engine})
     errors: dict[str, str] = {}
     types: dict[str, dict[str, str]] = {}
+    entries = load_catalogue(settings.src_path, database).entries
     for day in days:
-        cfg = run_config(engine_settings, conn, database, day)
-        cfg = type(cfg)(**{**cfg.__dict__, "warehouse": warehouse})
-        for entry in load_catalogue(settings.src_path, database).entries:
+        cfg = replace(run_config(engine_settings, conn, database, day), warehouse=warehouse)
+        for entry in entries:
             if entry.name in errors:
                 continue
             try:

@@ -22,7 +22,7 @@ import psycopg2
 from src._base.engines.transpile import UUID3, TranspileError, to_postgres
 from src._base.pipeline.claims import Claim, claim_load
 from src._base.pipeline.frames import content_hash_sql
-from src._base.pipeline.gold import replace_day
+from src._base.pipeline.gold import run_gold_snapshot
 from src._base.pipeline.publish import Publication, publication
 from src._base.pipeline.result import TransformResult
 from src._base.pipeline.run_config import RunConfig
@@ -36,18 +36,12 @@ from src._base.pipeline.shapes import (
     SourceTable,
 )
 from src._base.pipeline.silver import batch_steps, run_silver_load, snapshot_steps
-from src.utils.connections import connect_raw
+from src.utils.connections import connect_raw, fetch_rows, relation_columns
 from src.utils.errors import PipelineError
 
 log = logging.getLogger(__name__)
 
 FILE_PATH = "_metadata_file_path"  # what Spark calls _metadata.file_path
-
-
-def _rows(raw: Any, sql: str, params: Any = None) -> list[tuple]:
-    with raw.cursor() as cur:
-        cur.execute(sql, params)
-        return cur.fetchall()
 
 
 class Steps:
@@ -61,18 +55,13 @@ class Steps:
             cur.execute("SET TIME ZONE 'UTC'")  # Spark's session time zone
         self.raw.commit()
 
-    def _create(self, view: str, select_sql: str, *, table: bool = False) -> None:
+    def create(self, view: str, select_sql: str, *, table: bool = False) -> None:
+        """A temporary view (or table) ``view``; its column types join the schema."""
         kind = "TABLE" if table else "VIEW"
         try:
             with self.raw.cursor() as cur:
                 cur.execute(f'CREATE TEMP {kind} "{view}" AS {select_sql}')
-                cur.execute(
-                    "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute"
-                    " WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped"
-                    " ORDER BY attnum",
-                    (f'pg_temp."{view}"',),
-                )
-                self.schema[view] = dict(cur.fetchall())
+            self.schema[view] = dict(relation_columns(self.raw, f'pg_temp."{view}"'))
         except psycopg2.Error as exc:
             self.raw.rollback()
             first = str(exc).strip().splitlines()[0]
@@ -82,27 +71,27 @@ class Steps:
         self.raw.commit()
 
     def read(self, view: str, read: Read) -> None:
-        self._create(view, f"SELECT * FROM {read.query(self.params)}")
+        self.create(view, f"SELECT * FROM {read.query(self.params)}")
 
     def batch(self, view: str, table: str, batch_id: object) -> None:
-        self._create(view, f"SELECT * FROM {table} WHERE batch_id = '{batch_id}'")
+        self.create(view, f"SELECT * FROM {table} WHERE batch_id = '{batch_id}'")
 
     def step(self, view: str, spark_sql: str, *, key: str = "", table: bool = False) -> str:
         """Transpile and create ``view``; returns the PostgreSQL it runs."""
         text = spark_sql.format(key=f"{UUID3}({key.format(**self.params)})", **self.params)
         sql = to_postgres(text, self.schema, where=f"{self.name}, step {view}")
-        self._create(view, sql, table=table)
+        self.create(view, sql, table=table)
         return sql
 
-    def stage(self, pub: Publication, view: str, types: dict[str, str]) -> str:
-        """Stage ``view`` under its own name (``types`` casts some columns)."""
+    def stage(self, pub: Publication, view: str, types: dict[str, str], *, name: str = "") -> str:
+        """Stage ``view`` (as ``name``, default its own); ``types`` casts some columns."""
         columns = ", ".join(
             f'"{c}"::{types[c]} AS "{c}"' if c in types else f'"{c}"' for c in self.schema[view]
         )
-        return pub.stage_query(f'SELECT {columns} FROM "{view}"', view)
+        return pub.stage_query(f'SELECT {columns} FROM "{view}"', name or view)
 
     def scalar(self, view: str) -> Any:
-        return _rows(self.raw, f'SELECT * FROM "{view}" LIMIT 1')[0][0]
+        return fetch_rows(self.raw, f'SELECT * FROM "{view}" LIMIT 1')[0][0]
 
     def close(self) -> None:
         """Temporary views go with the claim's connection."""
@@ -111,23 +100,7 @@ class Steps:
         return list(self.schema[view])
 
     def count(self, view: str) -> int:
-        return _rows(self.raw, f'SELECT count(*) FROM "{view}"')[0][0]
-
-
-def run_gold_snapshot(spec: GoldSnapshot, cfg: RunConfig, name: str) -> TransformResult:
-    result = TransformResult(name, "gold")
-    with claim_load(cfg, name, inputs=spec.inputs) as claim, publication(claim) as pub:
-        result.timings = pub.timings
-        result.output_types = pub.staged_types
-        steps = Steps(claim, name)
-        for view, read in spec.reads.items():
-            steps.read(view, read)
-        for view, sql in spec.steps.items():
-            steps.step(view, sql, key=spec.key)
-        stage = pub.stage_query(f'SELECT * FROM "{view}"', "snapshot")
-        replace_day(pub, stage, spec.target, steps.columns(view))
-    result.rows_read = result.rows_written = pub.written
-    return result
+        return fetch_rows(self.raw, f'SELECT count(*) FROM "{view}"')[0][0]
 
 
 def run_bronze_append(spec: BronzeAppend, cfg: RunConfig, name: str) -> TransformResult:
@@ -136,9 +109,7 @@ def run_bronze_append(spec: BronzeAppend, cfg: RunConfig, name: str) -> Transfor
         if claim.skipped:
             result.skipped = claim.skipped
             return result
-        with publication(claim) as pub:
-            result.timings = pub.timings
-            result.output_types = pub.staged_types
+        with publication(claim, result) as pub:
             steps = Steps(claim, name)
             label = _land_source(steps, cfg, name, spec.source)
             landed = spec.landed.replace("_metadata.file_path", FILE_PATH)
@@ -173,7 +144,7 @@ def _land_source(
     try:
         query = f"SELECT * FROM {source.query(steps.params)}"
         columns = _source_columns(src, query)
-        steps._create("source", f"SELECT {columns} LIMIT 0", table=True)
+        steps.create("source", f"SELECT {columns} LIMIT 0", table=True)
         buffer = io.BytesIO()
         src.cursor().copy_expert(f"COPY ({query}) TO STDOUT", buffer)
         buffer.seek(0)
@@ -189,11 +160,7 @@ def _source_columns(src: Any, query: str) -> str:
     """``NULL::type AS name, ...``: the source query's columns, typed, for an empty copy."""
     with src.cursor() as cur:
         cur.execute(f"CREATE TEMP VIEW medallion_source AS {query}")
-        cur.execute(
-            "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute"
-            " WHERE attrelid = 'medallion_source'::regclass AND attnum > 0 ORDER BY attnum"
-        )
-        rows = cur.fetchall()
+    rows = relation_columns(src, "medallion_source")
     src.rollback()
     return ", ".join(f'NULL::{kind} AS "{column}"' for column, kind in rows)
 
@@ -216,7 +183,7 @@ def _land_files(steps: Steps, cfg: RunConfig, name: str, files: LandingFiles) ->
         # Spark's _metadata.file_path for a local file: "file:" and the absolute path
         table = table.append_column(FILE_PATH, _repeat(f"file:{path}", table.num_rows))
         if first:
-            steps._create("source", f"SELECT {_arrow_columns(table.schema)} LIMIT 0", table=True)
+            steps.create("source", f"SELECT {_arrow_columns(table.schema)} LIMIT 0", table=True)
             first = False
         buffer = io.BytesIO()
         options = pacsv.WriteOptions(include_header=False, quoting_style="all_valid")
@@ -261,6 +228,10 @@ def _arrow_columns(schema: Any) -> str:
     return ", ".join(columns)
 
 
+def run_gold(spec: GoldSnapshot, cfg: RunConfig, name: str) -> TransformResult:
+    return run_gold_snapshot(spec, cfg, name, lambda claim: Steps(claim, name))
+
+
 def run_silver_batch_load(spec: SilverBatchLoad, cfg: RunConfig, name: str) -> TransformResult:
     return run_silver_load(spec, cfg, name, lambda claim: Steps(claim, name), batch_steps)
 
@@ -272,7 +243,7 @@ def run_snapshot_into_history(
 
 
 RUNNERS = {
-    GoldSnapshot: run_gold_snapshot,
+    GoldSnapshot: run_gold,
     SilverBatchLoad: run_silver_batch_load,
     SnapshotIntoHistory: run_snapshot_into_history,
     BronzeAppend: run_bronze_append,

@@ -38,8 +38,12 @@ class SparkSteps:
         self.frames[view] = register(df, view)
         return text
 
-    def stage(self, pub: Publication, view: str, types: dict[str, str]) -> str:
-        return pub.stage(self.frames[view], view, types=types)
+    def stage(self, pub: Publication, view: str, types: dict[str, str], *, name: str = "") -> str:
+        """Stage ``view`` (as ``name``, default its own) with COPY from Spark."""
+        return pub.stage(self.frames[view], name or view, types=types)
+
+    def columns(self, view: str) -> list[str]:
+        return list(self.frames[view].columns)
 
     def count(self, view: str) -> int:
         return self.frames[view].count()

@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from src._base.build.discovery import import_file, select_projects
+from src._base.build.discovery import import_file, load_projects, select_projects
 from src._base.build.project import DATA_LAYERS
 from src._base.pipeline.result import TransformResult
 from src._base.pipeline.run_config import RunConfig
 from src._base.pipeline.shapes import SHAPES
+from src._base.tables.ddl import table_of
 from src.utils.errors import DefinitionError, PipelineError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -188,9 +189,6 @@ def load_catalogue(src_path: Path, database: str) -> Catalogue:
 
 def project_tables(src_path: Path, database: str) -> dict[str, Any]:
     """``{schema.table: SQLAlchemy Table}`` of the project's table classes."""
-    from src._base.build.discovery import load_projects
-    from src._base.tables.ddl import table_of
-
     [project] = load_projects(src_path, database)
     return {table_of(model).fullname: table_of(model) for model in project.models}
 

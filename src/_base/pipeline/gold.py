@@ -2,40 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
-from src._base.pipeline.claims import claim_load
+from src._base.pipeline.claims import Claim, claim_load
 from src._base.pipeline.merge import replace_sql
 from src._base.pipeline.publish import Publication, publication
 from src._base.pipeline.result import TransformResult
 from src._base.pipeline.run_config import RunConfig
 
 if TYPE_CHECKING:  # pragma: no cover
-    from pyspark.sql import DataFrame
+    from src._base.pipeline.shapes import GoldSnapshot
 
 
-def publish_snapshot(
-    cfg: RunConfig,
-    job: str,
-    snapshot: DataFrame,
-    target: str,
-    *,
-    key: str,
-    inputs: tuple[str, ...],
+def run_gold_snapshot(
+    spec: GoldSnapshot, cfg: RunConfig, name: str, open_steps: Callable[[Claim], Any]
 ) -> TransformResult:
-    """Replace ``target``'s rows for the logical date (``business_date``) by ``snapshot``.
-
-    ``key`` is the snapshot's UUID key column (a name-based UUID, same on every run);
-    ``inputs`` are the loads that must have succeeded for the date (checked under the
-    load's claim, before the lazy ``snapshot`` reads anything).
-    """
-    result = TransformResult(job, "gold")
-    with claim_load(cfg, job, inputs=inputs) as claim, publication(claim) as pub:
-        result.timings = pub.timings  # filled in as the load stages and publishes
-        result.output_types = pub.staged_types
-        stage = pub.stage(snapshot, "snapshot", types={key: "uuid"})
-        replace_day(pub, stage, target, snapshot.columns)
+    """Replace the target's rows of the logical date by the last step's result, on any
+    engine (``open_steps(claim)`` gives its views). Inputs are checked under the claim,
+    before any step reads."""
+    result = TransformResult(name, "gold")
+    with claim_load(cfg, name, inputs=spec.inputs) as claim:
+        steps = open_steps(claim)
+        with publication(claim, result) as pub:
+            for view, read in spec.reads.items():
+                steps.read(view, read)
+            for view, sql in spec.steps.items():
+                steps.step(view, sql, key=spec.key)
+            stage = steps.stage(pub, view, {spec.key_column: "uuid"}, name="snapshot")
+            replace_day(pub, stage, spec.target, steps.columns(view))
     result.rows_read = result.rows_written = pub.written
     return result
 

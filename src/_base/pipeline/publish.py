@@ -27,6 +27,8 @@ from src._base.functions.system_time import SET_SYSTEM_TIME
 from src._base.pipeline.batches import begin_batch, fail_batch, finish_batch
 from src._base.pipeline.claims import Claim, stage_comment, stage_table
 from src._base.pipeline.frames import write_frame
+from src._base.pipeline.result import TransformResult
+from src.utils.connections import relation_columns
 from src.utils.errors import DefinitionError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -128,12 +130,8 @@ class Publication:
         cur.execute(
             f"COMMENT ON TABLE {table} IS %s", (stage_comment(self.job, self.cfg.logical_date),)
         )
-        cur.execute(
-            "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute"
-            " WHERE attrelid = %s::regclass AND attnum > 0 ORDER BY attnum",
-            (table,),
-        )
-        self.staged_types.update({f"{name}.{column}": kind for column, kind in cur.fetchall()})
+        columns = relation_columns(self.raw, table)
+        self.staged_types.update({f"{name}.{column}": kind for column, kind in columns})
 
     def execute(self, sql: str, params: Any = None) -> None:
         """Queue a statement (psycopg2 parameters: tuple or dict) for the transaction."""
@@ -166,9 +164,14 @@ class Publication:
 
 
 @contextmanager
-def publication(claim: Claim) -> Iterator[Publication]:
-    """Begin the claimed load's batch, yield it for staging, then publish or fail it."""
+def publication(claim: Claim, result: TransformResult | None = None) -> Iterator[Publication]:
+    """Begin the claimed load's batch, yield it for staging, then publish or fail it.
+
+    ``result`` gets the publication's timings and staged types as they fill in.
+    """
     pub = Publication(claim)
+    if result is not None:
+        result.timings, result.output_types = pub.timings, pub.staged_types
     day = claim.cfg.logical_date
     begin_batch(claim.raw, claim.job, day, pub.batch_id)
     try:

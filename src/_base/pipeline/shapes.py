@@ -164,8 +164,9 @@ class SnapshotIntoHistory:
         from src._base.engines.spark import SparkSteps
         from src._base.pipeline.silver import run_silver_load, snapshot_steps
 
-        steps = lambda claim: SparkSteps(spark, claim, name)  # noqa: E731
-        return run_silver_load(self, cfg, name, steps, snapshot_steps)
+        return run_silver_load(
+            self, cfg, name, lambda claim: SparkSteps(spark, claim, name), snapshot_steps
+        )
 
 
 @dataclass(frozen=True)
@@ -189,17 +190,10 @@ class GoldSnapshot:
         return (self.target,)
 
     def run(self, spark: SparkSession, cfg: RunConfig, name: str) -> TransformResult:
-        from src._base.pipeline.frames import register, uuid3_sql
-        from src._base.pipeline.gold import publish_snapshot
+        from src._base.engines.spark import SparkSteps
+        from src._base.pipeline.gold import run_gold_snapshot
 
-        register_reads(spark, cfg, self.reads)
-        params = cfg.params()
-        key = uuid3_sql(self.key.format(**params))
-        frames = [register(spark.sql(sql.format(key=key, **params)), step)
-                  for step, sql in self.steps.items()]  # fmt: skip
-        return publish_snapshot(
-            cfg, name, frames[-1], self.target, key=self.key_column, inputs=self.inputs
-        )
+        return run_gold_snapshot(self, cfg, name, lambda claim: SparkSteps(spark, claim, name))
 
 
 @dataclass(frozen=True)
@@ -253,8 +247,9 @@ class SilverBatchLoad:
         from src._base.engines.spark import SparkSteps
         from src._base.pipeline.silver import batch_steps, run_silver_load
 
-        steps = lambda claim: SparkSteps(spark, claim, name)  # noqa: E731
-        return run_silver_load(self, cfg, name, steps, batch_steps)
+        return run_silver_load(
+            self, cfg, name, lambda claim: SparkSteps(spark, claim, name), batch_steps
+        )
 
 
 SHAPES = (BronzeAppend, SnapshotIntoHistory, GoldSnapshot, SilverBatchLoad, Custom)

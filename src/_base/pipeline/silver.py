@@ -14,13 +14,12 @@ from src._base.pipeline.merge import quarantine_sql, temporal_merge_sql
 from src._base.pipeline.publish import Publication, publication
 from src._base.pipeline.result import TransformResult
 from src._base.pipeline.run_config import RunConfig
+from src.utils.connections import fetch_rows
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession
 
     from src._base.pipeline.shapes import SilverBatchLoad, SnapshotIntoHistory
-
-QUARANTINE_COLUMNS = ("record_key", "rule", "record")
 
 
 def register_batch(
@@ -76,9 +75,7 @@ def run_silver_load(
             return result
         steps = open_steps(claim)
         try:
-            with publication(claim) as pub:
-                result.timings = pub.timings  # filled in as the load stages and publishes
-                result.output_types = pub.staged_types
+            with publication(claim, result) as pub:
                 steps.batch(spec.bronze_view, spec.bronze_table, claim.batches[spec.input])
                 for view, read in spec.lookups.items():
                     steps.read(view, read)
@@ -94,7 +91,7 @@ def quarantine_rejects(spec: Any, steps: Any, pub: Publication) -> dict[str, int
     """Stage the ``rejects`` step and queue the replace of the load's quarantined rows."""
     steps.step("rejects", spec.rejects)
     stage = steps.stage(pub, "rejects", {})
-    counts = dict(_rows(pub, f"SELECT rule, count(*) FROM {stage} GROUP BY rule"))
+    counts = dict(fetch_rows(pub.raw, f"SELECT rule, count(*) FROM {stage} GROUP BY rule"))
     return queue_quarantine(pub, stage, counts, spec.quarantine, spec.bronze_table)
 
 
@@ -128,9 +125,3 @@ def batch_steps(
     if spec.in_order:
         pub.system_time = claim.cfg.system_time
     result.rows_written = pub.written = pub.staged_rows[next(iter(spec.staged))]
-
-
-def _rows(pub: Publication, sql: str) -> list[tuple]:
-    with pub.raw.cursor() as cur:
-        cur.execute(sql)
-        return cur.fetchall()
