@@ -4,6 +4,11 @@
     python scripts/run_pipeline.py demo silver --date 2026-11-20          # one layer
     python scripts/run_pipeline.py demo --transform trade_to_silver --date 2026-11-20
     python scripts/run_pipeline.py demo --date 2026-11-16 --to 2026-11-20 # a backfill, in order
+    python scripts/run_pipeline.py demo gold --date 2026-11-19 --restate  # gold as known now
+
+Gold for a date reads silver as of the date's system time, so a rerun reproduces what
+was reported. ``--restate`` recomputes gold from what is known now (late amendments
+included); the reported version stays readable (``gold.<table>__as_of(<system time>)``).
 
 Spark runs locally (MEDALLION_SPARK_MASTER=local[2]) unless a master is configured.
 Exit code 0 when every transform succeeded, 1 otherwise.
@@ -14,7 +19,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 
 from src._base.engines import check_engine
 from src._base.pipeline.catalogue import load_catalogue
@@ -34,7 +39,10 @@ def _body(args: argparse.Namespace, settings: Settings) -> int:
     days = date_range(args.date, args.to)
     conn = ensure_server(settings)
     spark = build_spark_session(settings) if settings.engine == "spark" else None
-    results = run_days(spark, settings, conn, args.database, days, transforms)
+    restated_at = datetime.now(UTC) if args.restate else None
+    results = run_days(
+        spark, settings, conn, args.database, days, transforms, restated_at=restated_at
+    )
     sys.stdout.write(render_results(results) + "\n")
     return 0
 
@@ -47,6 +55,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--to", type=date.fromisoformat, help="last date of a range, inclusive")
     parser.add_argument(
         "--transform", action="append", default=[], help="run only this transform (repeatable)"
+    )
+    parser.add_argument(
+        "--restate",
+        action="store_true",
+        help="recompute gold from silver as known now; the reported version stays readable",
     )
     parser.add_argument("--engine", help="spark or postgres (default MEDALLION_ENGINE, spark)")
     parser.add_argument("--log-level", dest="log_level", default=None)

@@ -60,7 +60,9 @@ def test_loads_follow_their_transforms_declared_order(bag) -> None:
         "instrument_to_silver",
         "portfolio_to_silver",
     }
-    assert gold.get_task("portfolio_value_to_gold").upstream_task_ids == {"bar_to_gold"}
+    assert gold.get_task("position_to_gold").upstream_task_ids == {"bar_to_gold"}
+    value = gold.get_task("portfolio_value_to_gold")
+    assert value.upstream_task_ids == {"bar_to_gold", "position_to_gold"}
     retry = silver.get_task("trade_to_silver")
     assert retry.retries == 3 and retry.retry_exponential_backoff
 

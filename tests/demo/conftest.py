@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -39,20 +40,23 @@ def build_demo(conn: ConnectionSettings) -> None:
         assert result.ok, result.failed
 
 
-@pytest.fixture
-def demo_env(pg_server: ConnectionSettings, tmp_path: Path) -> Iterator[DemoEnv]:
+@contextmanager
+def demo_databases(pg_server: ConnectionSettings, landing: Path) -> Iterator[DemoEnv]:
+    """A built demo warehouse and an empty source database, dropped afterwards."""
     token = uuid.uuid4().hex[:10]
     names = (f"wh_{token}", f"src_{token}")
     for name in names:
         execute_autocommit(pg_server, f'CREATE DATABASE "{name}"')
     try:
-        env = DemoEnv(
-            pg_server.with_database(names[0]),
-            pg_server.with_database(names[1]),
-            tmp_path / "landing",
-        )
+        env = DemoEnv(pg_server.with_database(names[0]), pg_server.with_database(names[1]), landing)
         build_demo(env.warehouse)
         yield env
     finally:
         for name in names:
             execute_autocommit(pg_server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def demo_env(pg_server: ConnectionSettings, tmp_path: Path) -> Iterator[DemoEnv]:
+    with demo_databases(pg_server, tmp_path / "landing") as env:
+        yield env

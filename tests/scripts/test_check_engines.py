@@ -56,11 +56,26 @@ def test_a_step_postgres_cannot_run_names_the_transform_step_and_construct(
 
     project = make_project()
     project.write(
+        "schemas/gold.py",
+        'from src._base.build.project import Schema\n\nSCHEMA = Schema(name="gold")\n',
+    )
+    project.write(
+        "tables/gold/spread_hist.py",
+        "from datetime import date\n"
+        "from sqlmodel import Field\n"
+        "from src._base.tables.table_type_mixins import TemporalTableBase\n"
+        "class SpreadHist(TemporalTableBase, table=True):\n"
+        "    __table_args__ = {'schema': 'gold'}\n"
+        "    business_date: date = Field(primary_key=True)\n"
+        "    m: float\n",
+    )
+    project.write(
         "transforms/gold/spread_to_gold.py",
         "from src._base.pipeline.shapes import GoldSnapshot, Read\n"
         "TRANSFORM = GoldSnapshot(inputs=(), reads={'k': Read('common.kind0000_type')},\n"
-        "    steps={'median': 'SELECT percentile_approx(kind0000_type_id, 0.5) AS m FROM k'},\n"
-        "    key=\"'x'\", target='common.kind0000_type', key_column='kind0000_type_id')\n",
+        "    steps={'median': 'SELECT DATE \\'{day}\\' AS business_date,'\n"
+        "                     ' percentile_approx(kind0000_type_id, 0.5) AS m FROM k'},\n"
+        "    target='gold.spread_hist', keys=('business_date',))\n",
     )
     assert orchestrate_build.main(["postgres", project.name]) == 0
     argv = [project.name, "gold", "--date", "2026-11-20", "--engine", "postgres"]

@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 from src._base.build.discovery import import_file, load_projects, select_projects
 from src._base.build.project import DATA_LAYERS
+from src._base.functions.temporal import SYSTEM_COLUMNS
 from src._base.pipeline.result import TransformResult
 from src._base.pipeline.run_config import RunConfig
-from src._base.pipeline.shapes import SHAPES
+from src._base.pipeline.shapes import SHAPES, GoldSnapshot
 from src._base.tables.ddl import table_of
 from src.utils.errors import DefinitionError, PipelineError
 
@@ -179,12 +180,31 @@ def load_catalogue(src_path: Path, database: str) -> Catalogue:
         for table in entry.outputs
         if table not in tables
     ]
+    problems += [p for entry in entries for p in _gold_key_problems(entry, tables)]
     if problems:
         raise DefinitionError(
             f"The transforms of '{database}' write {len(problems)} unknown table(s):\n  "
             + "\n  ".join(problems)
         )
     return Catalogue(database, tuple(entries))
+
+
+def _gold_key_problems(entry: TransformEntry, tables: dict[str, Any]) -> list[str]:
+    """A gold snapshot's target is a temporal table keyed by ``business_date`` and the
+    declared ``keys``: its history is what keeps reported figures readable."""
+    spec = entry.spec
+    if not isinstance(spec, GoldSnapshot) or spec.target not in tables:
+        return []
+    table = tables[spec.target]
+    key = [c.name for c in table.primary_key.columns if c.name not in SYSTEM_COLUMNS]
+    temporal = all(c in table.columns for c in SYSTEM_COLUMNS)
+    if temporal and key == list(spec.keys) and key[:1] == ["business_date"]:
+        return []
+    return [
+        f"{entry.path}: target {spec.target} must be a temporal table (TemporalTableBase) "
+        f"whose business key is keys={tuple(spec.keys)!r}, business_date first; its key is "
+        f"{tuple(key)!r}. Declare the key columns with primary_key=True in that order."
+    ]
 
 
 def project_tables(src_path: Path, database: str) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from src._base.engines import check_engine
@@ -28,8 +28,17 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger(__name__)
 
 
-def run_config(settings: Settings, conn: ConnectionSettings, database: str, day: date) -> RunConfig:
-    """The run's config: warehouse and source databases on ``conn``'s server."""
+def run_config(
+    settings: Settings,
+    conn: ConnectionSettings,
+    database: str,
+    day: date,
+    restated_at: datetime | None = None,
+) -> RunConfig:
+    """The run's config: warehouse and source databases on ``conn``'s server; with
+    ``restated_at`` (timezone-aware), gold restates the date as known at that time."""
+    if restated_at is not None and restated_at.tzinfo is None:
+        raise PipelineError("restated_at must be timezone-aware (e.g. datetime.now(UTC)).")
     return RunConfig(
         logical_date=day,
         warehouse=conn.with_database(database),
@@ -37,6 +46,7 @@ def run_config(settings: Settings, conn: ConnectionSettings, database: str, day:
         landing_dir=settings.landing_dir,
         writer=settings.spark_writer,
         engine=check_engine(settings.engine),
+        restated_at=restated_at.astimezone(UTC) if restated_at else None,
     )
 
 
@@ -72,9 +82,13 @@ def run_days(
     database: str,
     days: Sequence[date],
     transforms: Sequence[TransformEntry],
+    *,
+    restated_at: datetime | None = None,
 ) -> list[TransformResult]:
-    """Run ``transforms`` for each date in order."""
+    """Run ``transforms`` for each date in order (see :func:`run_config` for
+    ``restated_at``)."""
     results: list[TransformResult] = []
     for day in days:
-        results.extend(run_transforms(spark, run_config(settings, conn, database, day), transforms))
+        cfg = run_config(settings, conn, database, day, restated_at)
+        results.extend(run_transforms(spark, cfg, transforms))
     return results

@@ -26,13 +26,16 @@ def temporal_merge_sql(
     *,
     valid: str | None = None,
     delete_missing: bool = True,
+    scope: str = "",
 ) -> list[str]:
     """Make the current versions of ``hist`` equal the rows of ``stage``.
 
     Changed rows are updated (their old version closes at the system time), new keys
     inserted, and with ``delete_missing`` current keys absent from ``stage`` deleted
     (closed). With ``valid`` (a boolean column of ``stage``), only valid rows are
-    applied, but every staged key counts as present: a rejected row never deletes.
+    applied, but every staged key counts as present: a rejected row never deletes. With
+    ``scope`` (a condition on ``hist``'s columns) only current rows matching it are deleted:
+    ``stage`` then holds that slice of the table, e.g. one business date.
     """
     only_valid = f' AND s."{valid}"' if valid else ""
     current = "t.sys_end = 'infinity'"
@@ -47,7 +50,8 @@ def temporal_merge_sql(
     ]
     if delete_missing:
         statements.append(
-            f"DELETE FROM {hist} AS t WHERE {current} AND NOT EXISTS"
+            f"DELETE FROM {hist} AS t WHERE {current}{f' AND {scope}' if scope else ''}"
+            " AND NOT EXISTS"
             f" (SELECT 1 FROM {stage} AS s WHERE {_key_match(keys, 't', 's')})"
         )
     return statements

@@ -26,6 +26,7 @@ class RunConfig:
     writer: str = "copy"  # "copy" (COPY per partition) or "jdbc" (Spark's JDBC writer)
     read_partitions: int = 4  # JDBC read partitions for large inputs
     engine: str = "spark"  # "spark" or "postgres" (src._base.engines)
+    restated_at: datetime | None = None  # --restate: gold from silver as known at this time
 
     @property
     def system_time(self) -> datetime:
@@ -34,6 +35,14 @@ class RunConfig:
         Fixed per date, so a replay of the date reproduces the same history.
         """
         return datetime.combine(self.logical_date + timedelta(days=1), time(0), tzinfo=UTC)
+
+    @property
+    def known_at(self) -> datetime:
+        """The system time gold reads silver (and earlier gold) as of, and versions its
+        own rows at: the date's system time, so a rerun reproduces what was reported, or
+        the restatement's time (``--restate``), so the date is recomputed from what is
+        known then while the reported version stays readable."""
+        return self.restated_at or self.system_time
 
     @property
     def day_start(self) -> datetime:
@@ -48,6 +57,7 @@ class RunConfig:
             "next": (day + timedelta(days=1)).isoformat(),
             "as_of": self.system_time.strftime("%Y-%m-%d %H:%M:%S"),
             "day_start": f"{day.isoformat()} 00:00:00",
+            "known_at": self.known_at.strftime("%Y-%m-%d %H:%M:%S.%f"),
             "year": f"{day.year}",
             "month": f"{day.month:02d}",
             "dd": f"{day.day:02d}",

@@ -7,15 +7,15 @@ import), so the catalogue, the DAG factory and the engines all read the same fac
     TRANSFORM = GoldSnapshot(
         inputs=("bar_to_silver",),                        # loads that must have published
         reads={"minute_bar": Read("silver.minute_bar", where="bar_time::date = '{day}'")},
-        steps={"snapshot": "SELECT {key} AS daily_bar_id, ... FROM minute_bar ..."},
-        key="concat_ws('@', 'daily_bar', '{day}', instrument_code)",
-        target="gold.daily_bar",
-        key_column="daily_bar_id",
+        steps={"snapshot": "SELECT DATE '{day}' AS business_date, ... FROM minute_bar ..."},
+        target="gold.daily_bar_hist",                     # a temporal table
+        keys=("business_date", "instrument_code"),
     )
 
 ``inputs`` name upstream transforms; those of the same layer also order the layer. SQL
 text is formatted with the run's parameters (:meth:`RunConfig.params`: ``{day}``,
-``{prev}``, ``{as_of}``, ``{day_start}``, ``{year}``, ``{month}``, ``{dd}``). A transform
+``{prev}``, ``{as_of}``, ``{known_at}``, ``{day_start}``, ``{year}``, ``{month}``,
+``{dd}``). A transform
 that needs Python declares :class:`Custom` with its inputs and outputs and a ``run``.
 """
 
@@ -171,19 +171,19 @@ class SnapshotIntoHistory:
 
 @dataclass(frozen=True)
 class GoldSnapshot:
-    """Replace a gold table's rows of the logical date by the last step's result.
+    """Make a gold table's rows of the logical date the last step's result (see :mod:`.gold`).
 
-    Steps run in order over ``reads``, each registered as a view under its name; ``{key}``
-    in a step is the name-based UUID of ``key`` (a Spark SQL expression).
+    Steps run in order over ``reads``, each registered as a view under its name. The
+    target is a temporal table keyed by ``keys`` (``business_date`` first), so every
+    reported version stays readable; reads take silver and gold as of ``{known_at}``.
     """
 
     layer: ClassVar[str] = "gold"
     inputs: tuple[str, ...]
     reads: Mapping[str, Read]
     steps: Mapping[str, str]
-    key: str
     target: str
-    key_column: str
+    keys: tuple[str, ...]
 
     @property
     def outputs(self) -> tuple[str, ...]:

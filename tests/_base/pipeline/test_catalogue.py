@@ -16,7 +16,7 @@ def gold(*inputs: str) -> str:
     return (
         "from src._base.pipeline.shapes import GoldSnapshot, Read\n"
         f"TRANSFORM = GoldSnapshot(inputs={inputs!r}, reads={{'x': Read('gold.x')}},\n"
-        "    steps={'s': 'SELECT 1'}, key=\"'k'\", target='gold.t', key_column='t_id')\n"
+        "    steps={'s': 'SELECT 1'}, target='gold.t', keys=('business_date',))\n"
     )
 
 
@@ -124,10 +124,19 @@ def test_unknown_transform_and_layer_names_suggest_the_right_one() -> None:
 def test_outputs_are_tables_of_the_project_and_their_columns_are_the_contract(
     make_project,
 ) -> None:
-    contract = output_contract(SRC_PATH, "demo", "gold.daily_bar")
+    contract = output_contract(SRC_PATH, "demo", "gold.daily_bar_hist")
     assert contract["vwap"] == "NUMERIC(18, 6)" and contract["business_date"] == "DATE"
     project = make_project()
     project.write("transforms/gold/a_to_gold.py", gold().replace("gold.t'", "gold.nope'"))
     with pytest.raises(DefinitionError, match=r"a_to_gold.py: output: Unknown table of "
                        rf"{project.name} 'gold.nope'"):  # fmt: skip
+        load_catalogue(project.src, project.name)
+
+
+def test_a_gold_target_must_be_temporal_and_keyed_as_declared(make_project) -> None:
+    project = make_project()
+    project.write("transforms/gold/a_to_gold.py", gold().replace("gold.t'", "silver.entity0000'"))
+    with pytest.raises(DefinitionError, match=r"a_to_gold.py: target silver.entity0000 must be "
+                       r"a temporal table \(TemporalTableBase\) whose business key is "
+                       r"keys=\('business_date',\)"):  # fmt: skip
         load_catalogue(project.src, project.name)

@@ -6,7 +6,6 @@ layers are reconciled by counts and amount totals, and reruns must change nothin
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -20,9 +19,8 @@ from src._base.pipeline.daily import run_transforms
 from src._base.pipeline.run_config import RunConfig
 from src.config import SRC_PATH, ConnectionSettings
 from src.demo.generator import GeneratedDay, SourceSpec, generate_day
-from src.utils.connections import execute_autocommit
 from src.utils.errors import PipelineError
-from tests.demo.conftest import DemoEnv, build_demo
+from tests.demo.conftest import DemoEnv, demo_databases
 from tests.demo.transforms import expected
 from tests.demo.transforms.expected import query
 
@@ -45,17 +43,7 @@ class Loaded:
 
 @pytest.fixture(scope="module")
 def loaded(pg_server: ConnectionSettings, spark, tmp_path_factory) -> Iterator[Loaded]:
-    token = uuid.uuid4().hex[:10]
-    names = (f"wh_{token}", f"src_{token}")
-    for name in names:
-        execute_autocommit(pg_server, f'CREATE DATABASE "{name}"')
-    env = DemoEnv(
-        pg_server.with_database(names[0]),
-        pg_server.with_database(names[1]),
-        tmp_path_factory.mktemp("landing"),
-    )
-    try:
-        build_demo(env.warehouse)
+    with demo_databases(pg_server, tmp_path_factory.mktemp("landing")) as env:
         state = Loaded(env)
         transforms = load_catalogue(SRC_PATH, "demo").entries
         known: set[str] = set()
@@ -72,9 +60,6 @@ def loaded(pg_server: ConnectionSettings, spark, tmp_path_factory) -> Iterator[L
             if day == DAYS[0]:
                 state.gold_after_first_day = gold_positions(env.warehouse, day)
         yield state
-    finally:
-        for name in names:
-            execute_autocommit(pg_server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def gold_positions(conn: ConnectionSettings, day: date) -> pd.DataFrame:

@@ -2,7 +2,7 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import DateTime, Numeric
+from sqlalchemy import DateTime, Index, Numeric, text
 from sqlmodel import Field
 
 from src._base.tables.table_type_mixins import TemporalTableBase
@@ -14,7 +14,16 @@ class TradeStatusHist(TemporalTableBase, table=True):
     shows an old ``status_time`` in a new version). Gold reads it as of a date's system
     time, so a date's figures never move when later days bring amendments."""
 
-    __table_args__ = {"schema": "silver"}
+    __table_args__ = (
+        # what changed between two system times (gold's day-over-day positions)
+        Index("trade_status_hist_opened", "sys_start"),
+        Index(
+            "trade_status_hist_closed",
+            "sys_end",
+            postgresql_where=text("sys_end <> 'infinity'"),
+        ),
+        {"schema": "silver"},
+    )
     trade_id: uuid.UUID = Field(primary_key=True, foreign_key="silver.trade.trade_id")
     trade_status_type_id: int = Field(foreign_key="common.trade_status_type.trade_status_type_id")
     portfolio_code: str = Field(max_length=32)

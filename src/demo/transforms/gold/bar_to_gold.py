@@ -3,8 +3,7 @@
 from src._base.pipeline.shapes import GoldSnapshot, Read
 
 DAILY_BAR = """
-SELECT {key} AS daily_bar_id,
-       DATE '{day}'                              AS business_date,
+SELECT DATE '{day}'                              AS business_date,
        instrument_code,
        CAST(min_by(open, bar_time) AS DECIMAL(18, 6)) AS open,
        CAST(max(high) AS DECIMAL(18, 6))             AS high,
@@ -15,7 +14,7 @@ SELECT {key} AS daily_bar_id,
             / nullif(sum(CASE WHEN vwap IS NOT NULL THEN volume END), 0) AS DECIMAL(18, 6))
                                                  AS vwap,
        count(*)                                  AS bar_count,
-       TIMESTAMP '{as_of}'                       AS effective_time
+       TIMESTAMP '{known_at}'                    AS known_at
 FROM minute_bar
 GROUP BY instrument_code
 """
@@ -28,7 +27,6 @@ TRANSFORM = GoldSnapshot(
         )
     },
     steps={"daily_bar": DAILY_BAR},
-    key="concat_ws('@', 'daily_bar', '{day}', instrument_code)",
-    target="gold.daily_bar",
-    key_column="daily_bar_id",
+    target="gold.daily_bar_hist",
+    keys=("business_date", "instrument_code"),
 )

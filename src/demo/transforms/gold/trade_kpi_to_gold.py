@@ -2,11 +2,10 @@
 and how many of the day's events the quarantine holds."""
 
 from src._base.pipeline.shapes import GoldSnapshot, Read
-from src.demo.transforms.gold.position_to_gold import trades_as_of
+from src.demo.transforms.gold.position_to_gold import DAY_TRADES
 
 KPIS = """
-SELECT {key} AS trade_kpi_daily_id,
-       DATE '{day}' AS business_date,
+SELECT DATE '{day}' AS business_date,
        count(t.trade_status_type_id)                                   AS trades,
        count_if(s.code IN ('FILLED', 'AMENDED', 'SETTLED')
                 AND t.filled_quantity = t.quantity)                    AS filled,
@@ -17,7 +16,7 @@ SELECT {key} AS trade_kpi_daily_id,
        CAST(coalesce(sum(t.filled_quantity * t.price), 0) AS DECIMAL(24, 6)) AS notional,
        CAST(sum(t.filled_quantity) / nullif(sum(t.quantity), 0) AS DECIMAL(9, 6)) AS fill_rate,
        (SELECT count(*) FROM rejected)                                 AS rejected_events,
-       TIMESTAMP '{as_of}'                                             AS effective_time
+       TIMESTAMP '{known_at}'                                          AS known_at
 FROM trade t
 JOIN trade_status_type s ON s.trade_status_type_id = t.trade_status_type_id
 """
@@ -25,7 +24,7 @@ JOIN trade_status_type s ON s.trade_status_type_id = t.trade_status_type_id
 TRANSFORM = GoldSnapshot(
     inputs=("trade_to_silver",),
     reads={
-        "trade": Read(trades_as_of("= DATE '{day}'")),
+        "trade": Read(DAY_TRADES),
         "trade_status_type": Read("common.trade_status_type"),
         "rejected": Read(
             "silver.quarantine",
@@ -34,7 +33,6 @@ TRANSFORM = GoldSnapshot(
         ),
     },
     steps={"kpis": KPIS},
-    key="'trade_kpi@{day}'",
-    target="gold.trade_kpi_daily",
-    key_column="trade_kpi_daily_id",
+    target="gold.trade_kpi_daily_hist",
+    keys=("business_date",),
 )

@@ -1,17 +1,19 @@
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Numeric
+from sqlalchemy import DateTime, Numeric
 from sqlmodel import Field
 
-from src._base.tables.table_type_mixins import TransactionalTableBase
+from src._base.tables.table_type_mixins import TemporalTableBase
 
 
-class TradeKpiDaily(TransactionalTableBase, table=True):
-    """Daily trading KPIs over the trades placed that day, in their latest known state."""
+class TradeKpiDailyHist(TemporalTableBase, table=True):
+    """Daily trading KPIs over the trades placed that day, in their state as known at
+    ``known_at``. Every version is kept (the view ``gold.trade_kpi_daily`` shows the
+    latest)."""
 
     __table_args__ = {"schema": "gold"}
-    business_date: date = Field(unique=True)
+    business_date: date = Field(primary_key=True)
     trades: int
     filled: int = Field(description="trades fully filled (FILLED, AMENDED or SETTLED)")
     partially_filled: int
@@ -23,3 +25,6 @@ class TradeKpiDaily(TransactionalTableBase, table=True):
         default=None, sa_type=Numeric(9, 6), description="filled quantity / ordered quantity"
     )
     rejected_events: int = Field(description="events of the day's batch in quarantine")
+    known_at: datetime = Field(
+        sa_type=DateTime(timezone=True), description="the system time of the silver it reflects"
+    )
