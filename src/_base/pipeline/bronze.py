@@ -61,5 +61,6 @@ def append_batch(
                 with_load_metadata(cfg, job, landed, source), cfg.warehouse, target, cfg.writer
             )
             pub.read = pub.written = result.rows_read = result.rows_written = rows
+            pub.analyze_after(target)
     result.seconds = time.perf_counter() - started
     return result

@@ -56,6 +56,7 @@ def read_jdbc(
     """
     options = jdbc_options(conn, query)
     options["fetchsize"] = "10000"
+    options["sessionInitStatement"] = "SET jit = off"  # see engines/postgres.py: Steps
     if partitions <= 1 or partition_sql is None:
         return spark.read.format("jdbc").options(**options).load()
     url, table = options.pop("url"), options.pop("dbtable")

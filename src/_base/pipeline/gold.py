@@ -87,6 +87,7 @@ def publish_day(pub: Publication, stage: str, spec: GoldSnapshot, columns: Seque
     values = [c for c in columns if c not in spec.keys]
     for sql in temporal_merge_sql(spec.target, spec.keys, values, stage, scope=scope):
         pub.execute(sql)
+    pub.analyze_after(spec.target)
     pub.written = pub.read
 
 

@@ -81,6 +81,7 @@ def run_silver_load(
                     steps.read(view, read)
                 steps.step("checked", spec.checked, table=True)  # read more than once
                 body(spec, claim, steps, pub, result)
+                pub.analyze_after(*spec.outputs)
                 result.rows_read = pub.read = steps.count("checked")
         finally:
             steps.close()

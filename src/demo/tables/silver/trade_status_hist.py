@@ -1,5 +1,5 @@
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import DateTime, Index, Numeric, text
@@ -25,6 +25,7 @@ class TradeStatusHist(TemporalTableBase, table=True):
         {"schema": "silver"},
     )
     trade_id: uuid.UUID = Field(primary_key=True, foreign_key="silver.trade.trade_id")
+    trade_date: date = Field(index=True, description="the trade's date (never changes)")
     trade_status_type_id: int = Field(foreign_key="common.trade_status_type.trade_status_type_id")
     portfolio_code: str = Field(max_length=32)
     instrument_code: str = Field(max_length=32)

@@ -31,25 +31,24 @@ BASE_POSITIONS = f"""(SELECT p.portfolio_code, p.instrument_code, p.quantity
   FROM gold.position_eod__as_of({KNOWN_AT}) p
   WHERE p.business_date = (SELECT b FROM {BASE} x)) q"""
 
-_CHANGE_COLUMNS = "h.portfolio_code, h.instrument_code, h.action_type_id, h.filled_quantity"
+_CHANGE_COLUMNS = "portfolio_code, instrument_code, action_type_id, filled_quantity, trade_date"
 
 # One row per trade version that moves a position since the base, with its direction;
-# trades placed after the base count whole, in their state as known.
+# trades placed after the base count whole, in their state as known. Each branch is an
+# index range (sys_start, closed sys_end, trade_date) over silver.trade_status_hist.
 CHANGES = f"""(WITH base AS {BASE}
-SELECT {_CHANGE_COLUMNS}, t.trade_date, 1 AS direction
-  FROM silver.trade_status_hist h JOIN silver.trade t USING (trade_id)
-  WHERE h.sys_start > (SELECT k FROM base) AND h.sys_start <= {KNOWN_AT}
-    AND t.trade_date <= (SELECT b FROM base)
+SELECT {_CHANGE_COLUMNS}, 1 AS direction FROM silver.trade_status_hist
+  WHERE sys_start > (SELECT k FROM base) AND sys_start <= {KNOWN_AT}
+    AND trade_date <= (SELECT b FROM base)
 UNION ALL
-SELECT {_CHANGE_COLUMNS}, t.trade_date, -1 AS direction
-  FROM silver.trade_status_hist h JOIN silver.trade t USING (trade_id)
-  WHERE h.sys_end > (SELECT k FROM base) AND h.sys_end <= {KNOWN_AT}
-    AND h.sys_end <> 'infinity' AND t.trade_date <= (SELECT b FROM base)
+SELECT {_CHANGE_COLUMNS}, -1 AS direction FROM silver.trade_status_hist
+  WHERE sys_end > (SELECT k FROM base) AND sys_end <= {KNOWN_AT} AND sys_end <> 'infinity'
+    AND trade_date <= (SELECT b FROM base)
 UNION ALL
-SELECT {_CHANGE_COLUMNS}, t.trade_date, 1 AS direction
-  FROM silver.trade_status__as_of({KNOWN_AT}) h JOIN silver.trade t USING (trade_id)
-  WHERE t.trade_date <= DATE '{{day}}'
-    AND t.trade_date > coalesce((SELECT b FROM base), DATE '-infinity')) q"""
+SELECT {_CHANGE_COLUMNS}, 1 AS direction FROM silver.trade_status_hist
+  WHERE trade_date <= DATE '{{day}}'
+    AND trade_date > coalesce((SELECT b FROM base), DATE '-infinity')
+    AND sys_start <= {KNOWN_AT} AND sys_end > {KNOWN_AT}) q"""
 
 
 def _close(up_to: str) -> str:
@@ -71,10 +70,9 @@ INSTRUMENT = f"""(SELECT i.instrument_code, c.iso_code AS currency_code,
   JOIN common.currency_type c USING (currency_type_id)) q"""
 
 # The trades placed on the day, in their state as known (values and KPIs read them).
-DAY_TRADES = f"""(SELECT h.portfolio_code, h.instrument_code, h.action_type_id, h.quantity,
-    h.filled_quantity, h.price, h.trade_status_type_id
-  FROM silver.trade_status__as_of({KNOWN_AT}) h JOIN silver.trade t USING (trade_id)
-  WHERE t.trade_date = DATE '{{day}}') q"""
+DAY_TRADES = f"""(SELECT portfolio_code, instrument_code, action_type_id, quantity,
+    filled_quantity, price, trade_status_type_id
+  FROM silver.trade_status__as_of({KNOWN_AT}) WHERE trade_date = DATE '{{day}}') q"""
 
 # What positions and values read.
 READS = {

@@ -111,12 +111,13 @@ def upsert_sql(stage: str) -> str:
 
 def status_sql(stage: str) -> list[str]:
     current = (
-        "(SELECT t.trade_id, t.trade_status_type_id, t.portfolio_code, t.instrument_code,"
+        "(SELECT t.trade_id, t.trade_date, t.trade_status_type_id, t.portfolio_code,"
+        " t.instrument_code,"
         " t.action_type_id, t.quantity, t.filled_quantity, t.price,"
         f" t.effective_time AS status_time FROM silver.trade t JOIN {stage} s USING (trade_id))"
     )
     columns = (
-        "trade_status_type_id", "portfolio_code", "instrument_code", "action_type_id",
+        "trade_date", "trade_status_type_id", "portfolio_code", "instrument_code", "action_type_id",
         "quantity", "filled_quantity", "price", "status_time",
     )  # fmt: skip
     return temporal_merge_sql(
