@@ -134,9 +134,10 @@ class BronzeAppend:
 class SnapshotIntoHistory:
     """Merge one day's master-data snapshot into a temporal table (see :mod:`.silver`).
 
-    Steps over the bronze batch (view ``bronze_view``) and ``lookups``: ``checked`` adds a
-    ``rule`` column (NULL when the row is valid); ``snapshot`` selects the key, ``columns``
-    and ``is_valid`` from ``checked``; ``rejects`` selects ``record_key, rule, record``.
+    Steps over the bronze batch (view ``bronze_view``) and ``lookups``: each ``prepare``
+    step (a view under its name) runs first; ``checked`` adds a ``rule`` column (NULL when
+    the row is valid); ``snapshot`` selects the key, ``columns`` and ``is_valid`` from
+    ``checked``; ``rejects`` selects ``record_key, rule, record``.
     """
 
     layer: ClassVar[str] = "silver"
@@ -150,6 +151,7 @@ class SnapshotIntoHistory:
     snapshot: str
     rejects: str
     lookups: Mapping[str, Read] = field(default_factory=dict)
+    prepare: Mapping[str, str] = field(default_factory=dict)
     quarantine: str = "silver.quarantine"
 
     @property
@@ -213,13 +215,13 @@ class Custom:
 class SilverBatchLoad:
     """Validate one bronze batch with declared steps; publish with the transform's own SQL.
 
-    Steps, over the batch (view ``bronze_view``) and ``lookups``: ``checked`` adds a
-    ``rule`` column (NULL when valid); each ``staged`` step is staged as a table under its
-    name (``{key}`` in it is the name-based UUID of ``key``); ``rejects`` selects
-    ``record_key, rule, record`` for the quarantine; each ``notes`` step gives one number
-    to report. ``publish(staged, cfg)`` returns the SQL that applies the staged tables
-    (``{step name: table}``). ``in_order`` loads keep history: days load in order and
-    versions start at the date's system time.
+    Steps, over the batch (view ``bronze_view``) and ``lookups``: each ``prepare`` step (a
+    view under its name) runs first; ``checked`` adds a ``rule`` column (NULL when valid);
+    each ``staged`` step is staged as a table under its name (``{key}`` in it is the
+    name-based UUID of ``key``); ``rejects`` selects ``record_key, rule, record`` for the
+    quarantine; each ``notes`` step gives one number to report. ``publish(staged, cfg)``
+    returns the SQL that applies the staged tables (``{step name: table}``). ``in_order``
+    loads keep history: days load in order and versions start at the date's system time.
     """
 
     layer: ClassVar[str] = "silver"
@@ -235,6 +237,7 @@ class SilverBatchLoad:
     key: str = ""
     types: Mapping[str, str] = field(default_factory=dict)  # staged column -> PostgreSQL type
     notes: Mapping[str, str] = field(default_factory=dict)
+    prepare: Mapping[str, str] = field(default_factory=dict)
     extra_inputs: tuple[str, ...] = ()
     in_order: bool = False
     quarantine: str = "silver.quarantine"

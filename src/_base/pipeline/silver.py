@@ -79,10 +79,13 @@ def run_silver_load(
                 steps.batch(spec.bronze_view, spec.bronze_table, claim.batches[spec.input])
                 for view, read in spec.lookups.items():
                     steps.read(view, read)
+                for view, sql in spec.prepare.items():
+                    steps.step(view, sql)
                 steps.step("checked", spec.checked, table=True)  # read more than once
+                pub.read = steps.count("checked")
                 body(spec, claim, steps, pub, result)
                 pub.analyze_after(*spec.outputs)
-                result.rows_read = pub.read = steps.count("checked")
+                result.rows_read = pub.read
         finally:
             steps.close()
     return result
@@ -106,7 +109,7 @@ def snapshot_steps(
     for sql in temporal_merge_sql(spec.hist, spec.keys, spec.columns, snapshot, valid="is_valid"):
         pub.execute(sql)
     pub.system_time = claim.cfg.system_time
-    result.rows_written = pub.written = steps.count("checked") - pub.rejected
+    result.rows_written = pub.written = pub.read - pub.rejected
 
 
 def batch_steps(

@@ -8,6 +8,19 @@ version starting at the date's system time.
 
 from src._base.pipeline.shapes import Read, SnapshotIntoHistory
 
+# Duplicates are rare: find the repeated codes with one hash aggregate, and rank only
+# their rows (a window over the whole batch sorted a million wide rows: 3.5 s of 15).
+REPEATED = """
+SELECT br_instrument_id,
+       row_number() OVER (PARTITION BY instrument_code, content_hash
+                          ORDER BY br_instrument_id) AS copy,
+       min(content_hash) OVER (PARTITION BY instrument_code)
+         <> max(content_hash) OVER (PARTITION BY instrument_code) AS conflicting
+FROM br_instrument
+WHERE instrument_code IN (SELECT instrument_code FROM br_instrument
+                          GROUP BY instrument_code HAVING count(*) > 1)
+"""
+
 CHECKED = """
 SELECT b.*,
        a.asset_class_type_id,
@@ -19,17 +32,14 @@ SELECT b.*,
          WHEN a.asset_class_type_id IS NULL THEN 'unknown_asset_class'
          WHEN e.exchange_type_id IS NULL THEN 'unknown_exchange'
          WHEN c.currency_type_id IS NULL THEN 'unknown_currency'
-         WHEN lag(b.content_hash) OVER (PARTITION BY b.instrument_code
-                                 ORDER BY b.content_hash, b.br_instrument_id) = b.content_hash
-           THEN 'duplicate_row'
-         WHEN min(b.content_hash) OVER (PARTITION BY b.instrument_code)
-              <> max(b.content_hash) OVER (PARTITION BY b.instrument_code)
-           THEN 'conflicting_duplicate'
+         WHEN r.copy > 1 THEN 'duplicate_row'
+         WHEN r.conflicting THEN 'conflicting_duplicate'
        END AS rule
 FROM br_instrument b
 LEFT JOIN asset_class_type a ON a.code = b.asset_class_code AND a.is_active
 LEFT JOIN exchange_type e    ON e.mic = b.exchange_mic AND e.is_active
 LEFT JOIN currency_type c    ON c.iso_code = b.currency_code AND c.is_active
+LEFT JOIN repeated r         ON r.br_instrument_id = b.br_instrument_id
 """
 
 # Every key of the snapshot, valid or not: a key absent here is closed (delisted).
@@ -55,6 +65,7 @@ TRANSFORM = SnapshotIntoHistory(
     hist="silver.instrument_hist",
     keys=("instrument_code",),
     columns=("name", "asset_class_type_id", "exchange_type_id", "currency_type_id"),
+    prepare={"repeated": REPEATED},
     checked=CHECKED,
     snapshot=SNAPSHOT,
     rejects=REJECTS,
