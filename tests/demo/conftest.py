@@ -15,7 +15,7 @@ import pytest
 from src._base.build.steps import build_in_database
 from src._base.pipeline.run_config import RunConfig
 from src.config import SRC_PATH, ConnectionSettings
-from src.utils.connections import execute_autocommit
+from src.utils.connections import connect_raw, execute_autocommit
 
 
 @dataclass(frozen=True)
@@ -60,3 +60,31 @@ def demo_databases(pg_server: ConnectionSettings, landing: Path) -> Iterator[Dem
 def demo_env(pg_server: ConnectionSettings, tmp_path: Path) -> Iterator[DemoEnv]:
     with demo_databases(pg_server, tmp_path / "landing") as env:
         yield env
+
+
+FINGERPRINT_TABLES = """
+SELECT n.nspname || '.' || c.relname AS name
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'r' AND n.nspname IN ('bronze', 'silver', 'gold') ORDER BY 1
+"""
+
+
+def warehouse_fingerprint(conn: ConnectionSettings) -> dict[str, dict[str, Any]]:
+    """Rows and a hash of every bronze, silver and gold table (history included), apart
+    from the quarantine's generated id: equal fingerprints mean equal warehouses."""
+    raw = connect_raw(conn)
+    try:
+        with raw.cursor() as cur:
+            cur.execute(FINGERPRINT_TABLES)
+            tables = [name for (name,) in cur.fetchall()]
+            prints = {}
+            for table in tables:
+                row = "(to_jsonb(t) - 'quarantine_id')::text"
+                cur.execute(
+                    f"SELECT count(*), md5(string_agg({row}, '|' ORDER BY {row})) FROM {table} t"
+                )
+                count, digest = cur.fetchone()
+                prints[table] = {"n": count, "h": digest}
+            return prints
+    finally:
+        raw.close()

@@ -8,6 +8,7 @@ from scripts import demo
 from src.config import ConnectionSettings
 from src.utils.connections import execute_autocommit
 from src.utils.pg_binaries import free_port
+from tests.demo.conftest import warehouse_fingerprint
 
 pytestmark = pytest.mark.postgres
 
@@ -41,8 +42,11 @@ def test_demo_builds_generates_and_runs_the_pipeline(
             for day in ("2026-11-19", "2026-11-20")
             for layer in ("bronze", "silver", "gold")
         ]
+        before = warehouse_fingerprint(pg_server.with_database("demo"))
         assert demo.main(SMALL) == 0  # the main job can run again (loaded days are skipped)
         assert out.split("Warehouse")[1].split("Run time")[0] in capsys.readouterr().out
+        # every bronze, silver and gold table, history included, is as the first run left it
+        assert warehouse_fingerprint(pg_server.with_database("demo")) == before
     finally:
         for name in ("demo", "demo_source"):
             execute_autocommit(pg_server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

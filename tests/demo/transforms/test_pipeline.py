@@ -20,7 +20,7 @@ from src._base.pipeline.run_config import RunConfig
 from src.config import SRC_PATH, ConnectionSettings
 from src.demo.generator import GeneratedDay, SourceSpec, generate_day
 from src.utils.errors import PipelineError
-from tests.demo.conftest import DemoEnv, demo_databases
+from tests.demo.conftest import DemoEnv, demo_databases, warehouse_fingerprint
 from tests.demo.transforms import expected
 from tests.demo.transforms.expected import query
 
@@ -293,36 +293,13 @@ def test_instrument_changes_become_versions_at_the_dates_system_time(loaded: Loa
     assert starts <= {loaded.cfg(d).system_time for d in DAYS}
 
 
-FINGERPRINT = """
-SELECT n.nspname || '.' || c.relname AS name
-FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind = 'r' AND n.nspname IN ('bronze', 'silver', 'gold') ORDER BY 1
-"""
-
-
-def fingerprint(conn: ConnectionSettings) -> dict[str, str]:
-    tables = query(conn, FINGERPRINT).name
-    prints = {}
-    for table in tables:
-        prints[table] = (
-            query(
-                conn,
-                "SELECT count(*) AS n, md5(string_agg((to_jsonb(t) - 'quarantine_id')::text, '|'"
-                f" ORDER BY (to_jsonb(t) - 'quarantine_id')::text)) AS h FROM {table} t",
-            )
-            .iloc[0]
-            .to_dict()
-        )
-    return prints
-
-
 def test_rerunning_the_latest_day_changes_nothing(loaded: Loaded, spark) -> None:
-    before = fingerprint(loaded.env.warehouse)
+    before = warehouse_fingerprint(loaded.env.warehouse)
     results = run_transforms(spark, loaded.cfg(DAYS[-1]), load_catalogue(SRC_PATH, "demo").entries)
     assert [r.job for r in results if r.skipped] == [
         "bar_to_bronze", "instrument_to_bronze", "portfolio_to_bronze", "trade_to_bronze"
     ]  # fmt: skip
-    assert fingerprint(loaded.env.warehouse) == before
+    assert warehouse_fingerprint(loaded.env.warehouse) == before
 
 
 def test_an_earlier_day_of_history_is_skipped_when_loaded_and_refused_when_not(
@@ -356,14 +333,14 @@ def test_a_load_claimed_elsewhere_is_refused_and_changes_nothing(
 ) -> None:
     """Another run holds the load (silver: any date of the job; gold: that date)."""
     [transform] = load_catalogue(SRC_PATH, "demo").select(names=[job])
-    before = fingerprint(loaded.env.warehouse)
+    before = warehouse_fingerprint(loaded.env.warehouse)
     with claim_load(loaded.cfg(running_day), job, in_order=job.endswith("_silver")):
         for day in DAYS:
             if job.endswith("_gold") and day != running_day:
                 continue
             with pytest.raises(LoadInProgress, match=f"{job} .*is already being loaded by pid"):
                 run_transforms(spark, loaded.cfg(day), [transform])
-    assert fingerprint(loaded.env.warehouse) == before
+    assert warehouse_fingerprint(loaded.env.warehouse) == before
 
 
 def test_gold_for_a_past_date_is_the_same_when_rerun_after_later_amendments(
