@@ -14,8 +14,8 @@ from src.config import SRC_PATH, ConnectionSettings
 from src.demo.generator import SourceSpec, generate_day
 from src.orchestration.local_airflow import run_layers
 from src.utils.connections import execute_autocommit
+from tests.demo.conftest import warehouse_fingerprint
 from tests.demo.transforms.expected import query
-from tests.demo.transforms.test_pipeline import fingerprint
 
 GOOD, BAD = date(2026, 11, 19), date(2026, 11, 20)
 SPEC = SourceSpec(seed=11, instruments=8, portfolios=4, trades=150)
@@ -65,10 +65,10 @@ def test_three_layers_run_rerun_and_stop_at_a_failed_check(demo, capfd) -> None:
         "medallion://demo/silver": [["2026-11-19"]],
         "medallion://demo/gold": [["2026-11-19"]],
     }  # what schedules the next layer for the same date
-    before = fingerprint(warehouse)
+    before = warehouse_fingerprint(warehouse)
 
     assert all(o.ok for o in run_layers([GOOD]))  # the same date again: nothing changes
-    assert fingerprint(warehouse) == before
+    assert warehouse_fingerprint(warehouse) == before
 
     generate_day(source, landing, BAD, SourceSpec(seed=11, instruments=8, portfolios=4,
                                                   trades=150, bad_rate=0.05))  # fmt: skip
