@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from src._base.engines import check_engine
@@ -36,9 +36,7 @@ def run_config(
     restated_at: datetime | None = None,
 ) -> RunConfig:
     """The run's config: warehouse and source databases on ``conn``'s server; with
-    ``restated_at`` (timezone-aware), gold restates the date as known at that time."""
-    if restated_at is not None and restated_at.tzinfo is None:
-        raise PipelineError("restated_at must be timezone-aware (e.g. datetime.now(UTC)).")
+    ``restated_at``, gold restates the date as known at that time."""
     return RunConfig(
         logical_date=day,
         warehouse=conn.with_database(database),
@@ -46,7 +44,7 @@ def run_config(
         landing_dir=settings.landing_dir,
         writer=settings.spark_writer,
         engine=check_engine(settings.engine),
-        restated_at=restated_at.astimezone(UTC) if restated_at else None,
+        restated_at=restated_at,
     )
 
 

@@ -59,7 +59,7 @@ def run_gold_snapshot(
 def check_restatement(cfg: RunConfig, name: str) -> None:
     if cfg.restated_at is not None and cfg.restated_at <= cfg.system_time:
         raise PipelineError(
-            f"{name}: cannot restate {cfg.logical_date} at {cfg.restated_at:%Y-%m-%d %H:%M:%S}Z, "
+            f"{name}: cannot restate {cfg.logical_date} at {cfg.known_at:%Y-%m-%d %H:%M:%S}Z, "
             f"before or at the date's own system time {cfg.system_time:%Y-%m-%d %H:%M}Z: the "
             "date has not closed yet. Run it without --restate."
         )

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from src.config import ConnectionSettings
+from src.utils.errors import PipelineError
 
 # Batch ids are name-based (uuid5 of job and date) so a rerun reuses the same id.
 BATCH_NAMESPACE = uuid.UUID("6f0b7f4e-5a51-4f39-9d0c-6d6c1b3e2a10")
@@ -36,13 +37,17 @@ class RunConfig:
         """
         return datetime.combine(self.logical_date + timedelta(days=1), time(0), tzinfo=UTC)
 
+    def __post_init__(self) -> None:
+        if self.restated_at is not None and self.restated_at.tzinfo is None:
+            raise PipelineError("restated_at must be timezone-aware (e.g. datetime.now(UTC)).")
+
     @property
     def known_at(self) -> datetime:
         """The system time gold reads silver (and earlier gold) as of, and versions its
         own rows at: the date's system time, so a rerun reproduces what was reported, or
         the restatement's time (``--restate``), so the date is recomputed from what is
         known then while the reported version stays readable."""
-        return self.restated_at or self.system_time
+        return self.restated_at.astimezone(UTC) if self.restated_at else self.system_time
 
     @property
     def day_start(self) -> datetime:
