@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import threading
 from typing import Any
 
 import psycopg2
@@ -151,3 +153,33 @@ def execute_autocommit(conn: ConnectionSettings, sql: str, database: str | None 
             connection.execute(text(sql))
     finally:
         engine.dispose()
+
+
+def copy_between(source: Any, query: str, target: Any, table: str) -> None:
+    """Stream the rows of ``query`` on ``source`` into ``table`` on ``target`` (two
+    psycopg2 connections), ``COPY ... TO STDOUT`` feeding ``COPY ... FROM STDIN`` through
+    a pipe: both servers work at once and the rows never sit whole in memory.
+
+    Either side's error is raised; a source that fails part-way raises after the target
+    has read what came, so the caller's transaction must not be committed (it is not
+    when this raises).
+    """
+    read_end, write_end = os.pipe()
+    failed: list[BaseException] = []
+
+    def produce() -> None:
+        try:
+            with os.fdopen(write_end, "wb") as out:
+                source.cursor().copy_expert(f"COPY ({query}) TO STDOUT", out)
+        except BaseException as exc:
+            failed.append(exc)
+
+    producer = threading.Thread(target=produce, name="copy-out", daemon=True)
+    producer.start()
+    try:
+        with os.fdopen(read_end, "rb") as rows, target.cursor() as cur:
+            cur.copy_expert(f"COPY {table} FROM STDIN", rows)
+    finally:
+        producer.join()
+    if failed:
+        raise failed[0]

@@ -3,11 +3,18 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
+import psycopg2
 import pytest
 from pydantic import SecretStr
 
 from src.config import ConnectionSettings, Settings
-from src.utils.connections import check_connection, create_db_engine, ensure_server
+from src.utils.connections import (
+    check_connection,
+    connect_raw,
+    copy_between,
+    create_db_engine,
+    ensure_server,
+)
 from src.utils.errors import AuthenticationFailed, DatabaseUnreachable
 from src.utils.pg_binaries import free_port
 
@@ -68,3 +75,48 @@ def test_embedded_server_with_another_user_says_why(pg_server: ConnectionSetting
     stranger = replace(pg_server, user="alice", password=None, embedded=True)
     with pytest.raises(AuthenticationFailed, match="holds its superuser only"):
         check_connection(stranger)
+
+
+@pytest.fixture
+def two_connections(pg_database: ConnectionSettings):
+    source, target = connect_raw(pg_database), connect_raw(pg_database)
+    with target.cursor() as cur:
+        cur.execute("CREATE TABLE landed (n int, label text)")
+    target.commit()
+    yield source, target
+    source.close()
+    target.close()
+
+
+def landed(target) -> list[tuple]:
+    target.rollback()
+    with target.cursor() as cur:
+        cur.execute("SELECT count(*), count(DISTINCT n) FROM landed")
+        return cur.fetchall()
+
+
+def test_copy_between_streams_more_rows_than_a_pipe_holds(two_connections) -> None:
+    source, target = two_connections
+    query = "SELECT g, repeat('x', 100) FROM generate_series(1, 50000) g"  # ~5 MB
+    copy_between(source, query, target, "landed")
+    target.commit()
+    assert landed(target) == [(50000, 50000)]
+
+
+def test_a_source_failing_part_way_raises_and_lands_nothing(two_connections) -> None:
+    source, target = two_connections
+    # the division by zero comes at row 40,000, after the first rows went through
+    query = "SELECT g, (1 / (40000 - g))::text FROM generate_series(1, 50000) g"
+    with pytest.raises(psycopg2.errors.DivisionByZero):
+        copy_between(source, query, target, "landed")
+    assert landed(target) == [(0, 0)]  # the caller did not commit; nothing stays
+
+
+def test_a_target_refusing_the_rows_raises_without_hanging(two_connections) -> None:
+    source, target = two_connections
+    query = "SELECT 'not a number', 'x' FROM generate_series(1, 50000)"
+    started = time.monotonic()
+    with pytest.raises(psycopg2.errors.InvalidTextRepresentation):
+        copy_between(source, query, target, "landed")
+    assert time.monotonic() - started < 30
+    assert landed(target) == [(0, 0)]

@@ -8,13 +8,14 @@ class PositionLimitHist(TemporalTableBase, table=True):
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Numeric, SmallInteger, text
 from sqlalchemy.dialects.postgresql import TSTZRANGE, Range
 from sqlmodel import Field
+
+from src._base.functions.keys import UUID_V7, uuid7
 
 DateTimeTZRange = Range[datetime]
 
@@ -49,11 +50,12 @@ def smallint_key(**kwargs: Any) -> Any:
 
 
 def uuid_key() -> Any:
-    """A UUID primary key generated in Python, or by the database when absent."""
+    """A time-ordered (v7) UUID primary key generated in Python, or by the database when
+    absent (:mod:`src._base.functions.keys`)."""
     return Field(
-        default_factory=uuid.uuid4,
+        default_factory=uuid7,
         primary_key=True,
-        sa_column_kwargs=server_default("gen_random_uuid()"),
+        sa_column_kwargs=server_default(f"{UUID_V7}()"),
     )
 
 

@@ -33,7 +33,14 @@ log = logging.getLogger(__name__)
 ENGINE_ORDER = ("spark", "postgres")
 BRONZE_ID = re.compile(r"br_[a-z0-9_]+_id")
 # Columns generated per run: surrogate keys with a random default, load times.
-GENERATED = ("gen_random_uuid", "nextval", "now()", "clock_timestamp", "CURRENT_TIMESTAMP")
+GENERATED = (
+    "gen_random_uuid",
+    "uuid_v7",
+    "nextval",
+    "now()",
+    "clock_timestamp",
+    "CURRENT_TIMESTAMP",
+)
 
 
 @dataclass

@@ -125,7 +125,8 @@ def _json_object(node: exp.JSONFormat) -> exp.Expression:
         text = value.sql("postgres")
         name = field.this.name.replace('"', '\\"').replace("'", "''")
         json = _double_json(text) if _is_double(value) else f"TO_JSON({text})::TEXT"
-        members.append(f"""CASE WHEN ({text}) IS NOT NULL THEN '"{name}":' || {json} END""")
+        # NULL when the value is: CONCAT_WS leaves it out, and the value is computed once
+        members.append(f"""'"{name}":' || {json}""")
     return _pg(f"'{{' || CONCAT_WS(',', {', '.join(members)}) || '}}'")
 
 

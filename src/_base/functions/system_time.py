@@ -36,7 +36,8 @@ WRITTEN_HERE = f"{FRAMEWORK_SCHEMA}.written_by_this_transaction"
 
 def framework_ddl() -> list[str]:
     """Statements creating the framework schema and helpers; safe to run repeatedly."""
-    from src._base.functions.load_log import load_log_ddl  # it names this module's schema
+    from src._base.functions.keys import uuid_v7_ddl  # these name this module's schema
+    from src._base.functions.load_log import load_log_ddl
 
     return [
         f"CREATE SCHEMA IF NOT EXISTS {FRAMEWORK_SCHEMA}",
@@ -70,6 +71,7 @@ LANGUAGE sql VOLATILE AS $fn$
     SELECT set_config('{SYSTEM_TIME_SETTING}', '', false)
 $fn$""",
         written_here_ddl(),
+        uuid_v7_ddl(),
         f"""COMMENT ON FUNCTION {FRAMEWORK_SCHEMA}.system_time() IS
 'The instant version changes use: now(), or the time set by {SET_SYSTEM_TIME}()'""",
         *load_log_ddl(),

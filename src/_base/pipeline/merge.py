@@ -36,10 +36,22 @@ def temporal_merge_sql(
     applied, but every staged key counts as present: a rejected row never deletes. With
     ``scope`` (a condition on ``hist``'s columns) only current rows matching it are deleted:
     ``stage`` then holds that slice of the table, e.g. one business date.
+
+    Without ``scope`` the stage is compared with the current rows once, in one join, into
+    a temporary table of the differences that the three changes then read (see
+    :func:`_diff_sql`). With ``scope`` (a slice of a growing table, such as gold's day)
+    each change joins the stage itself, so no statement reads the table beyond the slice.
     """
+    if not scope:
+        return _diff_sql(hist, keys, columns, stage, valid=valid, delete_missing=delete_missing)
     only_valid = f' AND s."{valid}"' if valid else ""
     current = "t.sys_end = 'infinity'"
-    statements = [
+    return [
+        # First, while the planner's statistics still describe the current rows: after the
+        # insert they count none of the new ones, and a gold day's delete was planned as a
+        # nested loop over "one" row that took 2 s instead of 20 ms.
+        f"DELETE FROM {hist} AS t WHERE {current} AND {scope} AND NOT EXISTS"
+        f" (SELECT 1 FROM {stage} AS s WHERE {_key_match(keys, 't', 's')})",
         f"UPDATE {hist} AS t SET ({_cols(columns)}) = ROW({_cols(columns, 's')})"
         f" FROM {stage} AS s WHERE {_key_match(keys, 't', 's')} AND {current}{only_valid}"
         f" AND ({_cols(columns, 't')}) IS DISTINCT FROM ({_cols(columns, 's')})",
@@ -48,13 +60,64 @@ def temporal_merge_sql(
         f" WHERE NOT EXISTS (SELECT 1 FROM {hist} AS t"
         f" WHERE {_key_match(keys, 't', 's')} AND {current}){only_valid}",
     ]
+
+
+CHANGE = "medallion_change"  # the diff's column saying what a row is: new, changed, missing
+STAGED = "medallion_staged"
+
+
+def _diff_sql(
+    hist: str,
+    keys: Sequence[str],
+    columns: Sequence[str],
+    stage: str,
+    *,
+    valid: str | None,
+    delete_missing: bool,
+) -> list[str]:
+    """The merge as one comparison and three small changes.
+
+    A snapshot of a million rows with a tenth changed: the update, the insert and the
+    delete each joined the whole stage with the whole current table (three hash joins of
+    a million rows by a million); now one join writes the ~100k differences, and each
+    change reads only its own (9.4 s against 12.3 s for the three plain statements).
+    """
+    diff = f'pg_temp."medallion_diff_{hist.rsplit(".", 1)[-1]}"'
+    old = [f"medallion_old_{k}" for k in keys]  # the current row's key (a missing row's)
+    applies = f' AND s."{valid}"' if valid else ""
+    absent = f't."{keys[0]}" IS NULL'  # no current row: key columns are never NULL
+    differs = f"{absent} OR ({_cols(columns, 't')}) IS DISTINCT FROM ({_cols(columns, 's')})"
+    join, wanted = "LEFT JOIN", f"s.{STAGED}{applies} AND ({differs})"
     if delete_missing:
+        join, wanted = "FULL JOIN", f"s.{STAGED} IS NULL OR ({wanted})"
+    olds = ", ".join(f't."{k}" AS "{o}"' for k, o in zip(keys, old, strict=True))
+    kind = (
+        f"CASE WHEN s.{STAGED} IS NULL THEN 'missing' WHEN {absent} THEN 'new' ELSE 'changed' END"
+    )
+    current = "t.sys_end = 'infinity'"
+    statements = [
+        f"DROP TABLE IF EXISTS {diff}",
+        f"CREATE TEMP TABLE {diff} ON COMMIT DROP AS"
+        f" SELECT {_cols([*keys, *columns], 's')}, {olds}, {kind} AS {CHANGE}"
+        f" FROM (SELECT *, true AS {STAGED} FROM {stage} AS s) AS s"
+        f" {join} (SELECT {_cols([*keys, *columns])} FROM {hist} AS t WHERE {current}) AS t"
+        f" ON {_key_match(keys, 't', 's')} WHERE {wanted}",
+        f"ANALYZE {diff}",  # the changes below are planned from its real size
+    ]
+    if delete_missing:
+        match = " AND ".join(f't."{k}" = d."{o}"' for k, o in zip(keys, old, strict=True))
         statements.append(
-            f"DELETE FROM {hist} AS t WHERE {current}{f' AND {scope}' if scope else ''}"
-            " AND NOT EXISTS"
-            f" (SELECT 1 FROM {stage} AS s WHERE {_key_match(keys, 't', 's')})"
+            f"DELETE FROM {hist} AS t USING {diff} AS d"
+            f" WHERE d.{CHANGE} = 'missing' AND {match} AND {current}"
         )
-    return statements
+    return [
+        *statements,
+        f"UPDATE {hist} AS t SET ({_cols(columns)}) = ROW({_cols(columns, 'd')})"
+        f" FROM {diff} AS d WHERE d.{CHANGE} = 'changed' AND {_key_match(keys, 't', 'd')}"
+        f" AND {current}",
+        f"INSERT INTO {hist} ({_cols([*keys, *columns])})"
+        f" SELECT {_cols([*keys, *columns], 'd')} FROM {diff} AS d WHERE d.{CHANGE} = 'new'",
+    ]
 
 
 def replace_sql(target: str, stage: str, columns: Sequence[str], where: str) -> list[str]:

@@ -154,7 +154,15 @@ class Publication:
             if self.system_time is not None:
                 cur.execute(f"SELECT {SET_SYSTEM_TIME}(%s)", (self.system_time,))
             for sql, params in self.statements:
+                began = time.perf_counter()
                 cur.execute(sql, params)
+                log.debug(
+                    "%s: %.2fs, %s rows: %s",
+                    self.job,
+                    time.perf_counter() - began,
+                    cur.rowcount,
+                    " ".join(sql.split())[:120],
+                )
             finish_batch(
                 cur,
                 self.job,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
 import psycopg2
@@ -60,3 +61,20 @@ def test_framework_ddl_can_run_again(conn) -> None:
         for statement in framework_ddl():
             cur.execute(statement)
     conn.commit()
+
+
+def test_uuid_v7_keys_carry_the_time_and_follow_each_other(conn) -> None:
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT medallion.uuid_v7(), (extract(epoch FROM clock_timestamp()) * 1000)::bigint"
+            " FROM generate_series(1, 2000)"
+        )
+        made = cur.fetchall()
+    keys = [uuid.UUID(str(key)) for key, _ in made]
+    assert len(set(keys)) == len(keys)
+    assert {(k.version, k.variant) for k in keys} == {(7, uuid.RFC_4122)}
+    for key, millis in made:
+        assert 0 <= millis - (uuid.UUID(str(key)).int >> 80) <= 50  # made just before
+    # keys of later milliseconds sort after earlier ones: a bulk insert appends to the index
+    prefixes = [k.int >> 80 for k in keys]
+    assert prefixes == sorted(prefixes)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -58,7 +59,10 @@ def test_transactional_key_is_a_generated_uuid() -> None:
     assert column_names(trade)[0] == "trade_id"
     first, second = trade(), trade()
     assert isinstance(first.trade_id, uuid.UUID) and first.trade_id != second.trade_id
-    assert "gen_random_uuid" in trade.__table__.c.trade_id.server_default.arg.text
+    # time-ordered (v7): the first 48 bits are the Unix milliseconds it was made at
+    assert first.trade_id.version == 7
+    assert abs((first.trade_id.int >> 80) - time.time_ns() // 1_000_000) < 60_000
+    assert "medallion.uuid_v7()" in trade.__table__.c.trade_id.server_default.arg.text
     assert trade.__table__.c.effective_time.type.timezone is True
 
 

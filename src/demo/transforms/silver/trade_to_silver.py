@@ -16,6 +16,19 @@ from src._base.pipeline.merge import temporal_merge_sql
 from src._base.pipeline.run_config import RunConfig
 from src._base.pipeline.shapes import Read, SilverBatchLoad
 
+# Events whose id arrives more than once: found with one hash aggregate, and only those
+# rows ranked (a window over the whole batch sorted a million rows to find a few thousand).
+REPEATED = """
+SELECT br_trade_id,
+       lag(content_hash) OVER (PARTITION BY source_event_id
+                               ORDER BY content_hash, br_trade_id) = content_hash AS copy,
+       min(content_hash) OVER (PARTITION BY source_event_id)
+         <> max(content_hash) OVER (PARTITION BY source_event_id) AS conflicting
+FROM br_trade
+WHERE source_event_id IN (SELECT source_event_id FROM br_trade
+                          GROUP BY source_event_id HAVING count(*) > 1)
+"""
+
 CHECKED = """
 SELECT b.*,
        a.action_type_id,
@@ -33,18 +46,15 @@ SELECT b.*,
          WHEN s.trade_status_type_id IS NULL THEN 'unknown_status'
          WHEN i.instrument_code IS NULL THEN 'unknown_instrument'
          WHEN p.portfolio_code IS NULL THEN 'unknown_portfolio'
-         WHEN lag(b.content_hash) OVER (PARTITION BY b.source_event_id
-                                 ORDER BY b.content_hash, b.br_trade_id) = b.content_hash
-           THEN 'duplicate_event'
-         WHEN min(b.content_hash) OVER (PARTITION BY b.source_event_id)
-              <> max(b.content_hash) OVER (PARTITION BY b.source_event_id)
-           THEN 'conflicting_event'
+         WHEN r.copy THEN 'duplicate_event'
+         WHEN r.conflicting THEN 'conflicting_event'
        END AS rule
 FROM br_trade b
 LEFT JOIN action_type a       ON a.code = b.action_code AND a.is_active
 LEFT JOIN trade_status_type s ON s.code = b.status_code AND s.is_active
 LEFT JOIN known_instrument i  ON i.instrument_code = b.instrument_code
 LEFT JOIN known_portfolio p   ON p.portfolio_code = b.portfolio_code
+LEFT JOIN repeated r          ON r.br_trade_id = b.br_trade_id
 """
 
 TRADES = """
@@ -140,6 +150,7 @@ TRANSFORM = SilverBatchLoad(
         "known_instrument": Read(KNOWN.format(key="instrument_code", table="instrument_hist")),
         "known_portfolio": Read(KNOWN.format(key="portfolio_code", table="portfolio_hist")),
     },
+    prepare={"repeated": REPEATED},
     checked=CHECKED,
     staged={"trades": TRADES},
     key="source_trade_id",

@@ -1,5 +1,5 @@
 CREATE TABLE silver.trade (
-	trade_id UUID DEFAULT gen_random_uuid() NOT NULL, 
+	trade_id UUID DEFAULT medallion.uuid_v7() NOT NULL, 
 	portfolio_id UUID NOT NULL, 
 	trade_status_type_id INTEGER NOT NULL, 
 	quantity NUMERIC(18, 4) NOT NULL, 
