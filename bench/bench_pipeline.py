@@ -115,12 +115,13 @@ def bench_bronze(spark, server, landing: Path, trades: int, repeat: int) -> None
     [transform] = load_catalogue(SRC_PATH, "demo").select(names=["trade_to_bronze"])
     events = read_jdbc(spark, source, "(SELECT * FROM ops.trade_event) q", partitions=2,
                        partition_sql="row_id")  # fmt: skip
-    # Its own view name: the transform replaces src_trade_event, which would uncache
+    # Its own view name: the transform replaces its view "source", which would uncache
     # every frame built on it (and time a recomputation instead of a write).
     events.createOrReplaceTempView("bench_trade_event")
     from src.demo.transforms.bronze.trade_to_bronze import LANDED
 
-    landed_sql = LANDED.replace("src_trade_event", "bench_trade_event")
+    assert "FROM source\n" in LANDED, "the transform's SQL changed: update this benchmark"
+    landed_sql = LANDED.replace("FROM source\n", "FROM bench_trade_event\n")
     landed = spark.sql(landed_sql.format(day_start=f"{DAY} 00:00:00"))
     rows = with_load_metadata(cfg, "bench", landed, "bench").select(
         *[c.strip() for c in BRONZE_COLUMNS.split(",")]

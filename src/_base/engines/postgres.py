@@ -131,42 +131,58 @@ def run_bronze_append(spec: BronzeAppend, cfg: RunConfig, name: str) -> Transfor
             return result
         with publication(claim, result) as pub:
             steps = Steps(claim, name)
-            label = _land_source(steps, cfg, name, spec.source)
+            label = _land_source(steps, pub, cfg, name, spec.source)
             landed = spec.landed.replace("_metadata.file_path", FILE_PATH)
-            steps.step("landed", landed)  # read once, by the INSERT: no copy of its own
+            steps.step("landed", landed)  # read once, by the hashing: no copy of its own
+            hashed = _hashed(steps, pub)
             pub.execute(f"DELETE FROM {spec.target} WHERE batch_id = %s", (str(pub.batch_id),))
-            pub.execute(*_append_sql(steps, cfg, name, spec.target, label))
-            result.rows_read = result.rows_written = pub.read = pub.written = steps.count("landed")
+            pub.execute(*_append_sql(steps, cfg, name, spec.target, label, hashed))
+            result.rows_read = result.rows_written = pub.read = pub.written = pub.staged_rows[
+                "hashed"
+            ]
             pub.analyze_after(spec.target)
     return result
 
 
-def _append_sql(
-    steps: Steps, cfg: RunConfig, name: str, target: str, label: str
-) -> tuple[str, tuple]:
-    """INSERT of the landed rows with their load metadata; the content hash is Spark's."""
+def _hashed(steps: Steps, pub: Publication) -> str:
+    """The landed rows with Spark's content hash, in a work table written by parallel
+    workers: the hash is most of a bronze load's time."""
     columns = steps.columns("landed")
     steps.step("hashed", f"SELECT *, {content_hash_sql(columns)} AS content_hash FROM landed")
-    names = ", ".join(f'"{c}"' for c in columns)
+    return pub.work_table("hashed", 'SELECT * FROM "hashed"', parallel=True)
+
+
+def _append_sql(
+    steps: Steps, cfg: RunConfig, name: str, target: str, label: str, hashed: str
+) -> tuple[str, tuple]:
+    """INSERT of the hashed rows with their load metadata."""
+    names = ", ".join(f'"{c}"' for c in steps.columns("landed"))
     sql = (
         f"INSERT INTO {target} ({names}, batch_id, logical_date, load_time, source, content_hash)"
-        f' SELECT {names}, %s, %s, clock_timestamp(), %s, content_hash FROM "hashed"'
+        f" SELECT {names}, %s, %s, clock_timestamp(), %s, content_hash FROM {hashed}"
     )
     return sql, (str(cfg.batch_id(name)), cfg.logical_date, label)
 
 
+def _source_table(steps: Steps, pub: Publication, columns: str) -> str:
+    """An empty work table for the source rows, read as the view ``source``. Not a
+    temporary table: parallel workers hash what is landed in it."""
+    table = pub.work_table("source", f"SELECT {columns} LIMIT 0")
+    steps.create("source", f"SELECT * FROM {table}")
+    return table
+
+
 def _land_source(
-    steps: Steps, cfg: RunConfig, name: str, source: SourceTable | LandingFiles
+    steps: Steps, pub: Publication, cfg: RunConfig, name: str, source: SourceTable | LandingFiles
 ) -> str:
-    """Bring the day's source rows into the temporary table ``source``; its label."""
+    """Bring the day's source rows into the view ``source``; their label."""
     if isinstance(source, LandingFiles):
-        return _land_files(steps, cfg, name, source)
+        return _land_files(steps, pub, cfg, name, source)
     src = connect_raw(cfg.source)
     try:
         query = f"SELECT * FROM {source.query(steps.params)}"
-        columns = _source_columns(src, query)
-        steps.create("source", f"SELECT {columns} LIMIT 0", table=True)
-        copy_between(src, query, steps.raw, '"source"')
+        table = _source_table(steps, pub, _source_columns(src, query))
+        copy_between(src, query, steps.raw, table)
         steps.raw.commit()
     finally:
         src.close()
@@ -182,7 +198,9 @@ def _source_columns(src: Any, query: str) -> str:
     return ", ".join(f'NULL::{kind} AS "{column}"' for column, kind in rows)
 
 
-def _land_files(steps: Steps, cfg: RunConfig, name: str, files: LandingFiles) -> str:
+def _land_files(
+    steps: Steps, pub: Publication, cfg: RunConfig, name: str, files: LandingFiles
+) -> str:
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
@@ -194,21 +212,20 @@ def _land_files(steps: Steps, cfg: RunConfig, name: str, files: LandingFiles) ->
             f"{name} for {cfg.logical_date}: no files match {root / pattern}. Generate the day "
             "(scripts/generate_sources.py) or point MEDALLION_LANDING_DIR at the landing zone."
         )
-    first = True
+    target = ""
     for path in paths:
         # one file, no dataset discovery: read_table took 14 ms a file, this 0.5 ms
         table = pq.ParquetFile(path).read()
         # Spark's _metadata.file_path for a local file: "file:" and the absolute path
         table = table.append_column(FILE_PATH, _repeat(f"file:{path}", table.num_rows))
-        if first:
-            steps.create("source", f"SELECT {_arrow_columns(table.schema)} LIMIT 0", table=True)
-            first = False
+        if not target:
+            target = _source_table(steps, pub, _arrow_columns(table.schema))
         buffer = io.BytesIO()
         options = pacsv.WriteOptions(include_header=False, quoting_style="all_valid")
         pacsv.write_csv(table, buffer, options)
         buffer.seek(0)
         with steps.raw.cursor() as cur:
-            cur.copy_expert('COPY "source" FROM STDIN WITH (FORMAT csv)', buffer)
+            cur.copy_expert(f"COPY {target} FROM STDIN WITH (FORMAT csv)", buffer)
     steps.raw.commit()
     return str(root)
 

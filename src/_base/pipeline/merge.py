@@ -18,6 +18,13 @@ def _key_match(keys: Sequence[str], left: str, right: str) -> str:
     return " AND ".join(f'{left}."{k}" = {right}."{k}"' for k in keys)
 
 
+def _in_key_order(keys: Sequence[str], alias: str) -> str:
+    """New versions go in in key order: the key's indexes (primary key, current key) are
+    filled page after page instead of at a random page a row (452k new trade versions:
+    4.8 s sorted, 7.5 s in hash-join order)."""
+    return f" ORDER BY {_cols(keys, alias)}"
+
+
 def temporal_merge_sql(
     hist: str,
     keys: Sequence[str],
@@ -37,28 +44,35 @@ def temporal_merge_sql(
     ``scope`` (a condition on ``hist``'s columns) only current rows matching it are deleted:
     ``stage`` then holds that slice of the table, e.g. one business date.
 
-    Without ``scope`` the stage is compared with the current rows once, in one join, into
-    a temporary table of the differences that the three changes then read (see
-    :func:`_diff_sql`). With ``scope`` (a slice of a growing table, such as gold's day)
-    each change joins the stage itself, so no statement reads the table beyond the slice.
+    A full snapshot (``delete_missing`` without ``scope``) is compared with the current
+    rows once, in one join, into a temporary table of the differences that the three
+    changes then read (see :func:`_diff_sql`): it has to read the whole table anyway.
+    Otherwise (a slice of a growing table such as gold's day, or a batch of changes) each
+    change joins the stage itself, so nothing reads the table beyond the stage's keys.
     """
-    if not scope:
-        return _diff_sql(hist, keys, columns, stage, valid=valid, delete_missing=delete_missing)
+    if delete_missing and not scope:
+        return _diff_sql(hist, keys, columns, stage, valid=valid)
     only_valid = f' AND s."{valid}"' if valid else ""
     current = "t.sys_end = 'infinity'"
-    return [
+    statements: list[str] = []
+    if delete_missing:
         # First, while the planner's statistics still describe the current rows: after the
         # insert they count none of the new ones, and a gold day's delete was planned as a
         # nested loop over "one" row that took 2 s instead of 20 ms.
-        f"DELETE FROM {hist} AS t WHERE {current} AND {scope} AND NOT EXISTS"
-        f" (SELECT 1 FROM {stage} AS s WHERE {_key_match(keys, 't', 's')})",
+        statements.append(
+            f"DELETE FROM {hist} AS t WHERE {current} AND {scope} AND NOT EXISTS"
+            f" (SELECT 1 FROM {stage} AS s WHERE {_key_match(keys, 't', 's')})"
+        )
+    return [
+        *statements,
         f"UPDATE {hist} AS t SET ({_cols(columns)}) = ROW({_cols(columns, 's')})"
         f" FROM {stage} AS s WHERE {_key_match(keys, 't', 's')} AND {current}{only_valid}"
         f" AND ({_cols(columns, 't')}) IS DISTINCT FROM ({_cols(columns, 's')})",
         f"INSERT INTO {hist} ({_cols([*keys, *columns])})"
         f" SELECT {_cols([*keys, *columns], 's')} FROM {stage} AS s"
         f" WHERE NOT EXISTS (SELECT 1 FROM {hist} AS t"
-        f" WHERE {_key_match(keys, 't', 's')} AND {current}){only_valid}",
+        f" WHERE {_key_match(keys, 't', 's')} AND {current}){only_valid}"
+        + _in_key_order(keys, "s"),
     ]
 
 
@@ -73,9 +87,8 @@ def _diff_sql(
     stage: str,
     *,
     valid: str | None,
-    delete_missing: bool,
 ) -> list[str]:
-    """The merge as one comparison and three small changes.
+    """A full snapshot's merge as one comparison and three small changes.
 
     A snapshot of a million rows with a tenth changed: the update, the insert and the
     delete each joined the whole stage with the whole current table (three hash joins of
@@ -87,36 +100,29 @@ def _diff_sql(
     applies = f' AND s."{valid}"' if valid else ""
     absent = f't."{keys[0]}" IS NULL'  # no current row: key columns are never NULL
     differs = f"{absent} OR ({_cols(columns, 't')}) IS DISTINCT FROM ({_cols(columns, 's')})"
-    join, wanted = "LEFT JOIN", f"s.{STAGED}{applies} AND ({differs})"
-    if delete_missing:
-        join, wanted = "FULL JOIN", f"s.{STAGED} IS NULL OR ({wanted})"
+    wanted = f"s.{STAGED} IS NULL OR (s.{STAGED}{applies} AND ({differs}))"
     olds = ", ".join(f't."{k}" AS "{o}"' for k, o in zip(keys, old, strict=True))
     kind = (
         f"CASE WHEN s.{STAGED} IS NULL THEN 'missing' WHEN {absent} THEN 'new' ELSE 'changed' END"
     )
     current = "t.sys_end = 'infinity'"
-    statements = [
+    match = " AND ".join(f't."{k}" = d."{o}"' for k, o in zip(keys, old, strict=True))
+    return [
         f"DROP TABLE IF EXISTS {diff}",
         f"CREATE TEMP TABLE {diff} ON COMMIT DROP AS"
         f" SELECT {_cols([*keys, *columns], 's')}, {olds}, {kind} AS {CHANGE}"
         f" FROM (SELECT *, true AS {STAGED} FROM {stage} AS s) AS s"
-        f" {join} (SELECT {_cols([*keys, *columns])} FROM {hist} AS t WHERE {current}) AS t"
+        f" FULL JOIN (SELECT {_cols([*keys, *columns])} FROM {hist} AS t WHERE {current}) AS t"
         f" ON {_key_match(keys, 't', 's')} WHERE {wanted}",
         f"ANALYZE {diff}",  # the changes below are planned from its real size
-    ]
-    if delete_missing:
-        match = " AND ".join(f't."{k}" = d."{o}"' for k, o in zip(keys, old, strict=True))
-        statements.append(
-            f"DELETE FROM {hist} AS t USING {diff} AS d"
-            f" WHERE d.{CHANGE} = 'missing' AND {match} AND {current}"
-        )
-    return [
-        *statements,
+        f"DELETE FROM {hist} AS t USING {diff} AS d"
+        f" WHERE d.{CHANGE} = 'missing' AND {match} AND {current}",
         f"UPDATE {hist} AS t SET ({_cols(columns)}) = ROW({_cols(columns, 'd')})"
         f" FROM {diff} AS d WHERE d.{CHANGE} = 'changed' AND {_key_match(keys, 't', 'd')}"
         f" AND {current}",
         f"INSERT INTO {hist} ({_cols([*keys, *columns])})"
-        f" SELECT {_cols([*keys, *columns], 'd')} FROM {diff} AS d WHERE d.{CHANGE} = 'new'",
+        f" SELECT {_cols([*keys, *columns], 'd')} FROM {diff} AS d WHERE d.{CHANGE} = 'new'"
+        + _in_key_order(keys, "d"),
     ]
 
 

@@ -114,6 +114,33 @@ class Publication:
         self.timings[f"stage {name}"] = time.perf_counter() - started
         return table
 
+    def work_table(self, name: str, select_sql: str, *, parallel: bool = False) -> str:
+        """An UNLOGGED table of the load's own work (a landed source, a hashed batch), made
+        with ``CREATE TABLE ... AS``: dropped with the stages once published (or by the
+        next attempt), but not an output, so its types are not recorded. Unlike a
+        temporary table, PostgreSQL's parallel workers can read it.
+
+        ``parallel`` asks for parallel workers even where the planner prices the query's
+        functions too cheaply to bother (it counts a SHA-256 of a row's JSON as one
+        operator): hashing a million bronze rows took 6 s on 2 cores against 9 s on one.
+        """
+        table = self._stage_table(name)
+        started = time.perf_counter()
+        with self.raw.cursor() as cur:
+            if parallel:
+                cur.execute("SET LOCAL parallel_setup_cost = 100")
+                cur.execute("SET LOCAL parallel_tuple_cost = 0.001")
+            cur.execute(f"CREATE UNLOGGED TABLE {table} AS {select_sql}")
+            self.staged_rows[name] = cur.rowcount
+            cur.execute(
+                f"COMMENT ON TABLE {table} IS %s",
+                (stage_comment(self.job, self.cfg.logical_date),),
+            )
+        self.raw.commit()
+        self.staged.append(table)
+        self.timings[name] = time.perf_counter() - started
+        return table
+
     def _stage_table(self, name: str) -> str:
         """The load's staging table for ``name``, a leftover of a dead attempt dropped."""
         if name in self.staged_rows:
@@ -183,8 +210,8 @@ class Publication:
     def drop_staged(self) -> None:
         self.raw.rollback()
         with self.raw.cursor() as cur:
-            for table in self.staged:
-                cur.execute(f"DROP TABLE IF EXISTS {table}")
+            for table in self.staged:  # with the load's temporary views over it
+                cur.execute(f"DROP TABLE IF EXISTS {table} CASCADE")
         self.raw.commit()
 
 
