@@ -27,8 +27,11 @@ uv:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 \
 	  || { echo "installing uv with pip"; $(PYTHON) -m pip install --quiet uv; }
 
+# Bytecode compiled once at install: every process (each Airflow task, each script) would
+# otherwise compile what it imports, sqlglot and Airflow alone taking a second, whenever
+# PYTHONDONTWRITEBYTECODE is set or site-packages is read-only. Later runs only check it.
 venv: uv
-	@$(UV) sync --frozen $(UV_EXTRAS) --quiet
+	@$(UV) sync --frozen $(UV_EXTRAS) --quiet --compile-bytecode
 
 jdbc: ## install PostgreSQL's JDBC driver for Spark (Debian's libpostgresql-jdbc-java)
 	@bash scripts/setup_jdbc.sh "$(JDBC_JAR)"
