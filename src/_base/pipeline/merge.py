@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+CURRENT = "t.sys_end = 'infinity'"  # a current version of the table aliased t
+
 
 def _cols(names: Sequence[str], alias: str = "") -> str:
     prefix = f"{alias}." if alias else ""
@@ -53,25 +55,24 @@ def temporal_merge_sql(
     if delete_missing and not scope:
         return _diff_sql(hist, keys, columns, stage, valid=valid)
     only_valid = f' AND s."{valid}"' if valid else ""
-    current = "t.sys_end = 'infinity'"
     statements: list[str] = []
     if delete_missing:
         # First, while the planner's statistics still describe the current rows: after the
         # insert they count none of the new ones, and a gold day's delete was planned as a
         # nested loop over "one" row that took 2 s instead of 20 ms.
         statements.append(
-            f"DELETE FROM {hist} AS t WHERE {current} AND {scope} AND NOT EXISTS"
+            f"DELETE FROM {hist} AS t WHERE {CURRENT} AND {scope} AND NOT EXISTS"
             f" (SELECT 1 FROM {stage} AS s WHERE {_key_match(keys, 't', 's')})"
         )
     return [
         *statements,
         f"UPDATE {hist} AS t SET ({_cols(columns)}) = ROW({_cols(columns, 's')})"
-        f" FROM {stage} AS s WHERE {_key_match(keys, 't', 's')} AND {current}{only_valid}"
+        f" FROM {stage} AS s WHERE {_key_match(keys, 't', 's')} AND {CURRENT}{only_valid}"
         f" AND ({_cols(columns, 't')}) IS DISTINCT FROM ({_cols(columns, 's')})",
         f"INSERT INTO {hist} ({_cols([*keys, *columns])})"
         f" SELECT {_cols([*keys, *columns], 's')} FROM {stage} AS s"
         f" WHERE NOT EXISTS (SELECT 1 FROM {hist} AS t"
-        f" WHERE {_key_match(keys, 't', 's')} AND {current}){only_valid}"
+        f" WHERE {_key_match(keys, 't', 's')} AND {CURRENT}){only_valid}"
         + _in_key_order(keys, "s"),
     ]
 
@@ -105,21 +106,20 @@ def _diff_sql(
     kind = (
         f"CASE WHEN s.{STAGED} IS NULL THEN 'missing' WHEN {absent} THEN 'new' ELSE 'changed' END"
     )
-    current = "t.sys_end = 'infinity'"
     match = " AND ".join(f't."{k}" = d."{o}"' for k, o in zip(keys, old, strict=True))
     return [
         f"DROP TABLE IF EXISTS {diff}",
         f"CREATE TEMP TABLE {diff} ON COMMIT DROP AS"
         f" SELECT {_cols([*keys, *columns], 's')}, {olds}, {kind} AS {CHANGE}"
         f" FROM (SELECT *, true AS {STAGED} FROM {stage} AS s) AS s"
-        f" FULL JOIN (SELECT {_cols([*keys, *columns])} FROM {hist} AS t WHERE {current}) AS t"
+        f" FULL JOIN (SELECT {_cols([*keys, *columns])} FROM {hist} AS t WHERE {CURRENT}) AS t"
         f" ON {_key_match(keys, 't', 's')} WHERE {wanted}",
         f"ANALYZE {diff}",  # the changes below are planned from its real size
         f"DELETE FROM {hist} AS t USING {diff} AS d"
-        f" WHERE d.{CHANGE} = 'missing' AND {match} AND {current}",
+        f" WHERE d.{CHANGE} = 'missing' AND {match} AND {CURRENT}",
         f"UPDATE {hist} AS t SET ({_cols(columns)}) = ROW({_cols(columns, 'd')})"
         f" FROM {diff} AS d WHERE d.{CHANGE} = 'changed' AND {_key_match(keys, 't', 'd')}"
-        f" AND {current}",
+        f" AND {CURRENT}",
         f"INSERT INTO {hist} ({_cols([*keys, *columns])})"
         f" SELECT {_cols([*keys, *columns], 'd')} FROM {diff} AS d WHERE d.{CHANGE} = 'new'"
         + _in_key_order(keys, "d"),

@@ -102,17 +102,7 @@ class Publication:
     def stage_query(self, select_sql: str, name: str) -> str:
         """Stage the rows of a query run in the warehouse itself (the postgres engine):
         ``CREATE UNLOGGED TABLE ... AS``; returns the table's qualified name."""
-        table = self._stage_table(name)
-        started = time.perf_counter()
-        with self.raw.cursor() as cur:
-            cur.execute(f"CREATE UNLOGGED TABLE {table} AS {select_sql}")
-            self.staged_rows[name] = cur.rowcount
-            self._label(cur, table, name)
-            cur.execute(f"ANALYZE {table}")
-        self.raw.commit()
-        self.staged.append(table)
-        self.timings[f"stage {name}"] = time.perf_counter() - started
-        return table
+        return self._create_as(name, select_sql, output=True)
 
     def work_table(self, name: str, select_sql: str, *, parallel: bool = False) -> str:
         """An UNLOGGED table of the load's own work (a landed source, a hashed batch), made
@@ -124,6 +114,13 @@ class Publication:
         functions too cheaply to bother (it counts a SHA-256 of a row's JSON as one
         operator): hashing a million bronze rows took 6 s on 2 cores against 9 s on one.
         """
+        return self._create_as(name, select_sql, output=False, parallel=parallel)
+
+    def _create_as(
+        self, name: str, select_sql: str, *, output: bool, parallel: bool = False
+    ) -> str:
+        """The load's table ``name`` made from a query and labelled for clean-up; an
+        ``output`` (a staged frame) also gets its types noted and its statistics."""
         table = self._stage_table(name)
         started = time.perf_counter()
         with self.raw.cursor() as cur:
@@ -132,13 +129,12 @@ class Publication:
                 cur.execute("SET LOCAL parallel_tuple_cost = 0.001")
             cur.execute(f"CREATE UNLOGGED TABLE {table} AS {select_sql}")
             self.staged_rows[name] = cur.rowcount
-            cur.execute(
-                f"COMMENT ON TABLE {table} IS %s",
-                (stage_comment(self.job, self.cfg.logical_date),),
-            )
+            self._label(cur, table, name if output else None)
+            if output:
+                cur.execute(f"ANALYZE {table}")
         self.raw.commit()
         self.staged.append(table)
-        self.timings[name] = time.perf_counter() - started
+        self.timings[f"stage {name}" if output else name] = time.perf_counter() - started
         return table
 
     def _stage_table(self, name: str) -> str:
@@ -153,11 +149,14 @@ class Publication:
             cur.execute(f"DROP TABLE IF EXISTS {table}")
         return table
 
-    def _label(self, cur: Any, table: str, name: str) -> None:
-        """Tie the staging table to its load; note its column types (engines compare them)."""
+    def _label(self, cur: Any, table: str, name: str | None) -> None:
+        """Tie the staging table to its load; with the frame's ``name``, note its column
+        types (engines compare them)."""
         cur.execute(
             f"COMMENT ON TABLE {table} IS %s", (stage_comment(self.job, self.cfg.logical_date),)
         )
+        if name is None:
+            return
         columns = relation_columns(self.raw, table)
         self.staged_types.update({f"{name}.{column}": kind for column, kind in columns})
 
