@@ -39,7 +39,7 @@ from src._base.build.steps import build_in_database
 from src._base.functions.system_time import REWRITE_SETTING, SET_SYSTEM_TIME
 from src._base.pipeline.bronze import with_load_metadata
 from src._base.pipeline.catalogue import load_catalogue
-from src._base.pipeline.daily import run_transforms
+from src._base.pipeline.daily import default_workers, run_transforms
 from src._base.pipeline.frames import read_jdbc
 from src._base.pipeline.merge import temporal_merge_sql
 from src._base.pipeline.report import render_results
@@ -234,6 +234,7 @@ def merge_from_stage(conn: ConnectionSettings, statements, at: str) -> None:
 
 
 def bench_silver(spark, server, landing: Path, rows: int, repeat: int) -> None:
+    """Without ``spark`` (``--engine postgres``), the Spark transform is left out."""
     warehouse, source = fresh_databases(server, "silver")
     cfg = config(warehouse, source, landing)
     at = cfg.system_time.isoformat()
@@ -279,6 +280,8 @@ def bench_silver(spark, server, landing: Path, rows: int, repeat: int) -> None:
             None, replace(cfg, engine="postgres"), [transform]
         ),
     }
+    if spark is None:
+        del cases["instrument_to_silver transform (read, check, stage, merge)"]
     samples: dict[str, list[float]] = {name: [] for name in cases}
     for _ in range(repeat):
         for name, action in cases.items():
@@ -293,7 +296,8 @@ def bench_silver(spark, server, landing: Path, rows: int, repeat: int) -> None:
 
 
 def bench_day(spark, server, landing: Path, spec: SourceSpec, title: str) -> None:
-    """The whole day on each engine, each into a fresh warehouse from the same sources."""
+    """The whole day on each engine, each into a fresh warehouse from the same sources
+    (the postgres engine alone without ``spark``)."""
     source = fresh_databases(server, "day")[1]
     generated = generate_day(source, landing, DAY, spec)
     print(
@@ -304,18 +308,24 @@ def bench_day(spark, server, landing: Path, spec: SourceSpec, title: str) -> Non
     seconds = {}
     import src._base.engines.postgres  # noqa: F401 - warm, as Spark's session is: not timed
 
-    for engine in ("spark", "postgres"):
+    for engine in ("spark", "postgres") if spark else ("postgres",):
         warehouse = fresh_databases(server, f"day_{engine}")[0]
         cfg = replace(config(warehouse, source, landing), engine=engine)
         started = time.perf_counter()
         entries = load_catalogue(SRC_PATH, "demo").entries
-        results = run_transforms(spark if engine == "spark" else None, cfg, entries)
+        workers = default_workers(engine)
+        results = run_transforms(spark if engine == "spark" else None, cfg, entries,
+                                 workers=workers)  # fmt: skip
         seconds[engine] = time.perf_counter() - started
         print(f"{engine} engine:\n{render_results(results)}\n")
+    if not spark:
+        print(f"bronze -> silver -> gold: postgres {seconds['postgres']:.1f}s "
+              f"({default_workers('postgres')} workers)")  # fmt: skip
+        return
     ratio = seconds["spark"] / seconds["postgres"]
     print(f"bronze -> silver -> gold: spark {seconds['spark']:.1f}s (session already started), "
-          f"postgres {seconds['postgres']:.1f}s (modules already imported): postgres "
-          f"{ratio:.1f}x faster")  # fmt: skip
+          f"postgres {seconds['postgres']:.1f}s ({default_workers('postgres')} workers, modules "
+          f"already imported): postgres {ratio:.1f}x faster")  # fmt: skip
 
 
 def bench_gold_growth(server, landing: Path, days: int) -> None:
@@ -352,14 +362,26 @@ def main(argv: list[str] | None = None) -> int:
         "--only", choices=("bronze", "silver", "demo-day", "day", "gold-growth"), action="append"
     )
     parser.add_argument("--days", type=int, default=30, help="days of history for gold-growth")
+    parser.add_argument(
+        "--engine",
+        choices=("both", "postgres"),
+        default="both",
+        help="postgres: no Spark session, and only the parts and cases that run without it",
+    )
+    parser.add_argument(
+        "--verbose", action="store_true", help="time every step and published statement"
+    )
     args = parser.parse_args(argv)
     # one line per transform, with where its time went (staging, publishing)
     logging.basicConfig(format="    %(message)s")
     logging.getLogger("src._base.pipeline.daily").setLevel(logging.INFO)
+    if args.verbose:
+        for name in ("src._base.engines.postgres", "src._base.pipeline.publish"):
+            logging.getLogger(name).setLevel(logging.DEBUG)
     settings: Settings = load_settings()
     parts = args.only or ["bronze", "silver", "demo-day", "day", "gold-growth"]
-    with server_for(settings, server_options={"max_wal_size": "8GB"}) as server:
-        spark = build_spark_session(settings)
+    with server_for(settings) as server:
+        spark = build_spark_session(settings) if args.engine == "both" else None
         with tempfile.TemporaryDirectory() as folder:
             landing = Path(folder)
             # The demo's day first, on a new Spark session as `make demo` runs it: after
@@ -367,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
             # (postgres 5 s either way).
             if "demo-day" in parts:
                 bench_day(spark, server, landing, SourceSpec(), "3a. The demo's default day")
-            if "bronze" in parts:
+            if "bronze" in parts and spark:
                 bench_bronze(spark, server, landing, args.trades, args.repeat)
             if "silver" in parts:
                 bench_silver(spark, server, landing, args.rows, args.repeat)
@@ -376,7 +398,8 @@ def main(argv: list[str] | None = None) -> int:
                 bench_day(spark, server, landing, spec, "3b. The whole daily pipeline")
             if "gold-growth" in parts:
                 bench_gold_growth(server, landing, args.days)
-        spark.stop()
+        if spark:
+            spark.stop()
     return 0
 
 

@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
     settings = load_settings()
-    with server_for(settings, server_options={"max_wal_size": "8GB"}) as conn:
+    with server_for(settings) as conn:
         run(settings, conn, args.rows, args.repeat)
     return 0
 

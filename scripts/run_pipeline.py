@@ -10,7 +10,9 @@ Gold for a date reads silver as of the date's system time, so a rerun reproduces
 was reported. ``--restate`` recomputes gold from what is known now (late amendments
 included); the reported version stays readable (``gold.<table>__as_of(<system time>)``).
 
-Spark runs locally (MEDALLION_SPARK_MASTER=local[2]) unless a master is configured.
+On ``--engine postgres`` transforms run side by side (``--workers``), each once its inputs
+are done. Spark runs locally (MEDALLION_SPARK_MASTER=local[2]) unless a master is
+configured.
 Exit code 0 when every transform succeeded, 1 otherwise.
 """
 
@@ -23,7 +25,7 @@ from datetime import UTC, date, datetime
 
 from src._base.engines import check_engine
 from src._base.pipeline.catalogue import load_catalogue
-from src._base.pipeline.daily import date_range, run_days
+from src._base.pipeline.daily import check_workers, date_range, default_workers, run_days
 from src._base.pipeline.report import render_results
 from src.config import Settings
 from src.utils.cli import run_main
@@ -34,6 +36,7 @@ from src.utils.spark import build_spark_session
 def _body(args: argparse.Namespace, settings: Settings) -> int:
     if args.engine:
         settings = settings.model_copy(update={"engine": check_engine(args.engine)})
+    workers = check_workers(settings.engine, args.workers or default_workers(settings.engine))
     catalogue = load_catalogue(settings.src_path, args.database)
     transforms = catalogue.select(layers=args.layers, names=args.transform)
     days = date_range(args.date, args.to)
@@ -41,8 +44,9 @@ def _body(args: argparse.Namespace, settings: Settings) -> int:
     spark = build_spark_session(settings) if settings.engine == "spark" else None
     restated_at = datetime.now(UTC) if args.restate else None
     results = run_days(
-        spark, settings, conn, args.database, days, transforms, restated_at=restated_at
-    )
+        spark, settings, conn, args.database, days, transforms, restated_at=restated_at,
+        workers=workers,
+    )  # fmt: skip
     sys.stdout.write(render_results(results) + "\n")
     return 0
 
@@ -62,6 +66,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="recompute gold from silver as known now; the reported version stays readable",
     )
     parser.add_argument("--engine", help="spark or postgres (default MEDALLION_ENGINE, spark)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help="transforms run side by side, each after its inputs (postgres engine; default: "
+        "up to 4, one per core; spark: 1)",
+    )
     parser.add_argument("--log-level", dest="log_level", default=None)
     return run_main(_body, parser, argv)
 

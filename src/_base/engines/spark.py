@@ -38,7 +38,15 @@ class SparkSteps:
         self.frames[view] = register(df, view)
         return text
 
-    def stage(self, pub: Publication, view: str, types: dict[str, str], *, name: str = "") -> str:
+    def stage(
+        self,
+        pub: Publication,
+        view: str,
+        types: dict[str, str],
+        *,
+        name: str = "",
+        read_once: bool = False,  # a frame outside the database is copied in all the same
+    ) -> str:
         """Stage ``view`` (as ``name``, default its own) with COPY from Spark."""
         return pub.stage(self.frames[view], name or view, types=types)
 

@@ -66,6 +66,7 @@ class Publication:
         self.batch_id = self.cfg.batch_id(self.job)
         self.statements: list[tuple[str, Any]] = []
         self.staged: list[str] = []
+        self.names: set[str] = set()  # of the frames staged (tables and views)
         self.staged_rows: dict[str, int] = {}  # rows staged, by the name given to stage()
         self.timings: dict[str, float] = {}  # seconds spent staging each frame, publishing
         self.staged_types: dict[str, str] = {}  # "frame.column" -> type, as staged
@@ -104,6 +105,16 @@ class Publication:
         ``CREATE UNLOGGED TABLE ... AS``; returns the table's qualified name."""
         return self._create_as(name, select_sql, output=True)
 
+    def stage_view(self, view: str, name: str) -> str:
+        """Publish straight from the load's temporary view ``view`` (the postgres engine),
+        for a frame the published SQL reads once: a copy would be written only to be read
+        back. Its types are noted as a staged table's are; returns the view's name."""
+        self._new_name(name)
+        relation = f'pg_temp."{view}"'
+        columns = relation_columns(self.raw, relation)
+        self.staged_types.update({f"{name}.{column}": kind for column, kind in columns})
+        return relation
+
     def work_table(self, name: str, select_sql: str, *, parallel: bool = False) -> str:
         """An UNLOGGED table of the load's own work (a landed source, a hashed batch), made
         with ``CREATE TABLE ... AS``: dropped with the stages once published (or by the
@@ -139,15 +150,19 @@ class Publication:
 
     def _stage_table(self, name: str) -> str:
         """The load's staging table for ``name``, a leftover of a dead attempt dropped."""
-        if name in self.staged_rows:
-            raise DefinitionError(
-                f"{self.job}: a frame named '{name}' is staged twice; give each stage call "
-                "its own name."
-            )
+        self._new_name(name)
         table = stage_table(self.job, self.cfg.logical_date, name)
         with self.raw.cursor() as cur:
             cur.execute(f"DROP TABLE IF EXISTS {table}")
         return table
+
+    def _new_name(self, name: str) -> None:
+        if name in self.names:
+            raise DefinitionError(
+                f"{self.job}: a frame named '{name}' is staged twice; give each stage call "
+                "its own name."
+            )
+        self.names.add(name)
 
     def _label(self, cur: Any, table: str, name: str | None) -> None:
         """Tie the staging table to its load; with the frame's ``name``, note its column

@@ -92,10 +92,16 @@ def test_each_rewrite_gives_what_spark_gives(spark_t, pg, sql: str) -> None:
 
 
 def test_keys_are_pythons_uuid3(pg) -> None:
+    # enough names that every value of the bits the SQL sets occurs, some not ASCII
+    names = ["daily_bar@2026-11-20@AAPL", "Zürich@€", *(f"T{n:07d}" for n in range(500))]
     with pg.cursor() as cur:
-        name = "daily_bar@2026-11-20@AAPL"
-        cur.execute("SELECT " + uuid3_postgres(f"'{name}'"))
-        assert cur.fetchone()[0] == str(uuid.uuid3(KEY_NAMESPACE, name))
+        cur.execute(
+            "SELECT name, " + uuid3_postgres("name") + " FROM unnest(%s::text[]) AS n(name)",
+            (names,),
+        )
+        got = dict(cur.fetchall())
+    assert got == {name: str(uuid.uuid3(KEY_NAMESPACE, name)) for name in names}
+    assert {str(got[name])[19] for name in names} == set("89ab")  # the variant's nibble
 
 
 def test_a_function_postgresql_lacks_is_named_with_the_step() -> None:

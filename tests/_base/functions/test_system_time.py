@@ -73,6 +73,10 @@ def test_uuid_v7_keys_carry_the_time_and_follow_each_other(conn) -> None:
     keys = [uuid.UUID(str(key)) for key, _ in made]
     assert len(set(keys)) == len(keys)
     assert {(k.version, k.variant) for k in keys} == {(7, uuid.RFC_4122)}
+    # every random bit varies (a double's 52-bit mantissa scaled to 62 bits would leave
+    # the lowest ten at zero)
+    for bit in (*range(62), *range(64, 76)):
+        assert len({k.int >> bit & 1 for k in keys}) == 2, bit
     for key, millis in made:
         assert 0 <= millis - (uuid.UUID(str(key)).int >> 80) <= 50  # made just before
     # keys of later milliseconds sort after earlier ones: a bulk insert appends to the index

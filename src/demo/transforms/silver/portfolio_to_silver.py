@@ -7,7 +7,7 @@ current version), missing portfolios are closed, changed ones get a new version.
 from src._base.pipeline.shapes import Read, SnapshotIntoHistory
 
 CHECKED = """
-SELECT b.*,
+SELECT b.br_portfolio_id, b.portfolio_code, b.name, b.base_currency_code, b.manager,
        c.currency_type_id AS base_currency_type_id,
        CASE
          WHEN b.portfolio_code IS NULL OR b.name IS NULL OR b.base_currency_code IS NULL
