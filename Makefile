@@ -13,8 +13,8 @@ JDBC_JAR ?= /usr/share/java/postgresql.jar
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup uv venv jdbc demo test lint format pg-start pg-stop pg-status pg-reset \
-	dags airflow-ui clean-loads bench clean
+.PHONY: help setup uv venv jdbc browser demo test lint format pg-start pg-stop pg-status \
+	pg-reset dags airflow-ui serve clean-loads bench clean
 DATE ?= 2026-11-20
 DB ?=
 
@@ -45,7 +45,13 @@ dags: setup ## run bronze, silver and gold DAGs for DATE (default 2026-11-20) wi
 airflow-ui: setup ## start `airflow standalone` on this project (UI on http://localhost:8080)
 	@$(RUN) python scripts/airflow_local.py standalone
 
-test: setup ## run the whole test suite (starts its own PostgreSQL unless PGHOST is set)
+serve: setup ## serve the demo warehouse's read API and status page on http://127.0.0.1:8000
+	@$(RUN) python scripts/serve.py
+
+browser: ## install headless Chromium for the status page's test (Debian's chromium)
+	@bash scripts/setup_chromium.sh
+
+test: setup browser ## run the whole test suite (starts its own PostgreSQL unless PGHOST is set)
 	@$(RUN) pytest $(PYTEST_ARGS)
 
 lint: venv ## ruff, black --check and sqlfluff

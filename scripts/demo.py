@@ -57,7 +57,8 @@ def _body(args: argparse.Namespace, settings: Settings) -> int:
     started = time.perf_counter()
     conn = ensure_server(settings)  # starts the embedded server if needed, checks the connection
     log.info("PostgreSQL reachable at %s", conn.describe())
-    results = run_steps(BuildContext(conn=conn, src_path=settings.src_path), ALL_STEPS, None)
+    context = BuildContext(conn, settings.src_path, api_passfile=settings.api_passfile)
+    results = run_steps(context, ALL_STEPS, None)
     sys.stdout.write(render_report(results) + "\n")
     if not all(r.ok for r in results):
         return 1

@@ -74,6 +74,13 @@ class Settings(BaseSettings):
         PROJECT_ROOT / ".local" / "postgres",
         validation_alias=AliasChoices("MEDALLION_EMBEDDED_DIR"),
     )
+    # API keys of scripts/serve.py (name:sha256 lines, a file only its owner reads); unset:
+    # the API serves without keys.
+    api_keys: Path | None = Field(None, validation_alias="MEDALLION_API_KEYS")
+    # The API role's password (the build writes it, scripts/serve.py reads it; libpq format).
+    api_passfile: Path = Field(
+        PROJECT_ROOT / ".local" / "api" / "pgpass", validation_alias="MEDALLION_API_PASSFILE"
+    )
     embedded_port: int = Field(
         DEFAULT_EMBEDDED_PORT, ge=1024, le=65535, validation_alias="MEDALLION_EMBEDDED_PORT"
     )

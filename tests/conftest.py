@@ -72,6 +72,8 @@ def use_test_server(
     monkeypatch.setenv("PGHOST", pg_server.host)
     monkeypatch.setenv("PGPORT", str(pg_server.port))
     monkeypatch.setenv("PGUSER", pg_server.user)
+    # the build writes the API role's password here, not into the checkout's .local
+    monkeypatch.setenv("MEDALLION_API_PASSFILE", str(tmp_path / "api-pgpass"))
     if pg_server.password is not None:
         monkeypatch.setenv("PGPASSWORD", pg_server.password.get_secret_value())
     return pg_server

@@ -17,10 +17,12 @@ from src.utils.errors import AuthenticationFailed, DatabaseUnreachable
 log = logging.getLogger(__name__)
 
 
-def sqlalchemy_url(conn: ConnectionSettings, database: str | None = None) -> URL:
+def sqlalchemy_url(
+    conn: ConnectionSettings, database: str | None = None, *, driver: str = "psycopg2"
+) -> URL:
     """A URL object: it carries the password but never renders it in logs."""
     return URL.create(
-        "postgresql+psycopg2",
+        f"postgresql+{driver}",
         username=conn.user,
         password=conn.password.get_secret_value() if conn.password else None,
         host=conn.host,

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -13,8 +13,11 @@ from typing import Any
 import pytest
 
 from src._base.build.steps import build_in_database
+from src._base.pipeline.catalogue import load_catalogue
+from src._base.pipeline.daily import run_transforms
 from src._base.pipeline.run_config import RunConfig
 from src.config import SRC_PATH, ConnectionSettings
+from src.demo.generator import SourceSpec, generate_day
 from src.utils.connections import connect_raw, execute_autocommit
 
 
@@ -54,6 +57,14 @@ def demo_databases(pg_server: ConnectionSettings, landing: Path) -> Iterator[Dem
     finally:
         for name in names:
             execute_autocommit(pg_server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def load_days(env: DemoEnv, days: Sequence[date], spec: SourceSpec) -> None:
+    """Generate each day's sources and run every transform on the postgres engine."""
+    entries = load_catalogue(SRC_PATH, "demo").entries
+    for day in days:
+        generate_day(env.source, env.landing, day, spec)
+        run_transforms(None, replace(env.config(day), engine="postgres"), entries)
 
 
 @pytest.fixture

@@ -45,7 +45,7 @@ def rebuild(
 def _body(steps: tuple[Step, ...], ns: argparse.Namespace, settings: Settings) -> int:
     args = resolve_build_args(ns, settings)
     conn = ensure_server(settings, user=args.user, host=args.host, port=args.port)
-    context = BuildContext(conn=conn, src_path=settings.src_path)
+    context = BuildContext(conn, settings.src_path, api_passfile=settings.api_passfile)
     if getattr(ns, "rebuild", 0):
         rebuild(context, args.db_name, ns.rebuild, settings)
     results = run_steps(context, steps, args.db_name)

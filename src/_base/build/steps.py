@@ -20,6 +20,7 @@ from src._base.build.discovery import load_projects
 from src._base.build.project import LoadedProject
 from src._base.build.reference_data import load_reference_data
 from src._base.build.report import StepResult
+from src._base.build.roles import API_SCHEMAS, ensure_api_role
 from src._base.build.schemas import create_schemas
 from src._base.build.tables import create_tables
 from src.config import ConnectionSettings
@@ -35,6 +36,8 @@ class BuildContext:
 
     conn: ConnectionSettings
     src_path: Path
+    # where the API role's generated password is kept (see roles.py); None: no API role
+    api_passfile: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -79,13 +82,33 @@ REFERENCE_DATA = Step(
     _in_database(load_reference_data, "reference_data"),
     "upsert reference rows",
 )
+
+
+def _api_role(context: BuildContext, project: LoadedProject) -> StepResult:
+    result = StepResult("api_role", project.name)
+    if context.api_passfile is None:
+        result.warnings.append("no API passfile given: the read-only API role is not made")
+        return result
+    schemas = [s.name for s in project.schemas if s.name in API_SCHEMAS]
+    role, new = ensure_api_role(
+        context.conn.with_database(project.name), schemas, context.api_passfile
+    )
+    (result.created if new else result.present).append(f"role {role}")
+    return result
+
+
+API_ROLE = Step(
+    "api_role", _api_role, "create the API's read-only role and grant it the served schemas"
+)
 CONVENTIONS = Step(
     "conventions",
     lambda ctx, project: validate_project(project),
     "validate conventions",
     always=True,
 )
-ALL_STEPS: tuple[Step, ...] = (DATABASES, SCHEMAS, TABLES, REFERENCE_DATA, CONVENTIONS)
+ALL_STEPS: tuple[Step, ...] = (
+    DATABASES, SCHEMAS, TABLES, REFERENCE_DATA, API_ROLE, CONVENTIONS
+)  # fmt: skip
 
 
 def _run_step(step: Step, context: BuildContext, project: LoadedProject) -> StepResult:

@@ -24,7 +24,7 @@ from src._base.engines.transpile import UUID3, TranspileError, to_postgres
 from src._base.pipeline.claims import Claim, claim_load
 from src._base.pipeline.frames import content_hash_sql
 from src._base.pipeline.gold import run_gold_snapshot
-from src._base.pipeline.publish import Publication, publication
+from src._base.pipeline.publish import Publication, prefer_parallel, publication
 from src._base.pipeline.result import TransformResult
 from src._base.pipeline.run_config import RunConfig
 from src._base.pipeline.shapes import (
@@ -76,6 +76,8 @@ class Steps:
         started = time.perf_counter()
         try:
             with self.raw.cursor() as cur:
+                if table:  # a batch's checks: 2.4 s on two cores against 3.2 s on one
+                    prefer_parallel(cur)
                 cur.execute(f'CREATE TEMP {kind} "{view}" AS {select_sql}')
                 if table:  # read by later steps: plan them from its real size
                     self.rows[view] = cur.rowcount

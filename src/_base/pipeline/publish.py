@@ -60,6 +60,15 @@ def pg_type(spark_type: str) -> str:
     return _PG_TYPES.get(spark_type, "text")
 
 
+def prefer_parallel(cur: Any) -> None:
+    """Let the rest of the transaction use parallel workers wherever a table is big enough
+    (``min_parallel_table_scan_size``): the planner's default costs keep a million-row
+    scan with joins and hashes in one process, since it prices handing rows back to the
+    leader above doing the work twice as fast."""
+    cur.execute("SET LOCAL parallel_setup_cost = 100")
+    cur.execute("SET LOCAL parallel_tuple_cost = 0.001")
+
+
 class Publication:
     def __init__(self, claim: Claim) -> None:
         self.cfg, self.job, self.raw = claim.cfg, claim.job, claim.raw
@@ -111,8 +120,7 @@ class Publication:
         back. Its types are noted as a staged table's are; returns the view's name."""
         self._new_name(name)
         relation = f'pg_temp."{view}"'
-        columns = relation_columns(self.raw, relation)
-        self.staged_types.update({f"{name}.{column}": kind for column, kind in columns})
+        self._note_types(relation, name)
         return relation
 
     def work_table(self, name: str, select_sql: str, *, parallel: bool = False) -> str:
@@ -136,8 +144,7 @@ class Publication:
         started = time.perf_counter()
         with self.raw.cursor() as cur:
             if parallel:
-                cur.execute("SET LOCAL parallel_setup_cost = 100")
-                cur.execute("SET LOCAL parallel_tuple_cost = 0.001")
+                prefer_parallel(cur)
             cur.execute(f"CREATE UNLOGGED TABLE {table} AS {select_sql}")
             self.staged_rows[name] = cur.rowcount
             self._label(cur, table, name if output else None)
@@ -170,9 +177,11 @@ class Publication:
         cur.execute(
             f"COMMENT ON TABLE {table} IS %s", (stage_comment(self.job, self.cfg.logical_date),)
         )
-        if name is None:
-            return
-        columns = relation_columns(self.raw, table)
+        if name is not None:
+            self._note_types(table, name)
+
+    def _note_types(self, relation: str, name: str) -> None:
+        columns = relation_columns(self.raw, relation)
         self.staged_types.update({f"{name}.{column}": kind for column, kind in columns})
 
     def execute(self, sql: str, params: Any = None) -> None:

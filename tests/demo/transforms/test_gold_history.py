@@ -20,10 +20,10 @@ from src._base.pipeline.catalogue import load_catalogue
 from src._base.pipeline.daily import run_transforms
 from src._base.pipeline.run_config import RunConfig
 from src.config import SRC_PATH, ConnectionSettings
-from src.demo.generator import SourceSpec, generate_day
+from src.demo.generator import SourceSpec
 from src.utils.connections import connect_raw
 from src.utils.errors import PipelineError
-from tests.demo.conftest import DemoEnv, demo_databases
+from tests.demo.conftest import DemoEnv, demo_databases, load_days
 from tests.demo.transforms.expected import query
 
 DAYS = tuple(date(2026, 11, 16) + timedelta(days=n) for n in range(4))
@@ -34,10 +34,7 @@ GOLD = load_catalogue(SRC_PATH, "demo").select(layers=["gold"])
 @pytest.fixture(scope="module")
 def env(pg_server: ConnectionSettings, tmp_path_factory) -> Iterator[DemoEnv]:
     with demo_databases(pg_server, tmp_path_factory.mktemp("landing")) as demo:
-        entries = load_catalogue(SRC_PATH, "demo").entries
-        for day in DAYS:
-            generate_day(demo.source, demo.landing, day, SPEC)
-            run_transforms(None, cfg(demo, day), entries)
+        load_days(demo, DAYS, SPEC)
         yield demo
 
 
