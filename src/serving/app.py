@@ -12,7 +12,7 @@ a 404 listing what is served, an unreachable database a 503; never a traceback.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -22,7 +22,9 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from jinja2 import Environment, FileSystemLoader
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from src._base.build.discovery import import_file
 from src._base.build.project import LoadedProject
@@ -30,7 +32,7 @@ from src._base.pipeline.catalogue import Catalogue, load_catalogue
 from src.config import ConnectionSettings
 from src.serving.db import AsyncDatabase
 from src.serving.keys import ApiKeys
-from src.serving.metrics import Metrics
+from src.serving.metrics import Metrics, MetricsMiddleware
 from src.serving.resources import SERVED_LAYERS, Resource, resources_of
 from src.serving.routes import Session, resource_router
 from src.serving.status import read_status
@@ -132,8 +134,8 @@ def create_app(
             return HTMLResponse(page)
 
     if keys is not None:
-        app.middleware("http")(_key_check(keys))
-    app.middleware("http")(metrics.middleware)  # outermost: refused requests count too
+        app.add_middleware(ApiKeyMiddleware, keys=keys)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)  # outermost: refusals count too
     served = [r.path for r in resources] + [r.prefix for r in routers if r.prefix]
     _error_handlers(app, served)
     return app
@@ -158,23 +160,32 @@ def ago(seconds: float | None) -> str:
     return " ".join([f"{n} {unit}" for n, unit in units if n][:2]) + " ago"
 
 
-def _key_check(keys: ApiKeys) -> Callable[..., Awaitable[Response]]:
-    async def check(request: Request, call_next: Callable[..., Awaitable[Response]]) -> Response:
-        if request.url.path in OPEN:
-            return await call_next(request)
-        header = request.headers.get("x-api-key") or ""
-        bearer = request.headers.get("authorization", "")
-        presented = header or (bearer[7:] if bearer.lower().startswith("bearer ") else "")
-        if not presented or keys.name_of(presented) is None:
-            return JSONResponse(
-                {"detail": "missing or unknown API key: send it in the X-API-Key header "
-                           "(or Authorization: Bearer <key>)"},
-                status_code=401,
-                headers={"WWW-Authenticate": "Bearer"},
-            )  # fmt: skip
-        return await call_next(request)
+class ApiKeyMiddleware:
+    """Every request but ``OPEN`` ones carries a known key (``X-API-Key`` or a bearer
+    token), or gets a 401 saying how to send one. Plain ASGI, like the metrics."""
 
-    return check
+    def __init__(self, app: ASGIApp, keys: ApiKeys) -> None:
+        self.app, self.keys = app, keys
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in OPEN:
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        bearer = headers.get("authorization", "")
+        presented = headers.get("x-api-key") or (
+            bearer[7:] if bearer.lower().startswith("bearer ") else ""
+        )
+        if presented and self.keys.name_of(presented) is not None:
+            await self.app(scope, receive, send)
+            return
+        refusal = JSONResponse(
+            {"detail": "missing or unknown API key: send it in the X-API-Key header "
+                       "(or Authorization: Bearer <key>)"},
+            status_code=401,
+            headers={"WWW-Authenticate": "Bearer"},
+        )  # fmt: skip
+        await refusal(scope, receive, send)
 
 
 async def check_served(db: AsyncDatabase, resources: Sequence[Resource]) -> str:
