@@ -195,8 +195,8 @@ async def check_served(db: AsyncDatabase, resources: Sequence[Resource]) -> str:
     if missing:
         raise DefinitionError(
             f"{db.conn.describe()} lacks {', '.join(missing)}: build the project there first "
-            "(make build, or scripts/orchestrate_build.py), or serve the database it was "
-            "built in (--database)."
+            "(uv run python scripts/orchestrate_build.py, or make demo), or serve the database "
+            "it was built in (--database)."
         )
     return version
 

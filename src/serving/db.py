@@ -49,8 +49,9 @@ def api_connection(owner: ConnectionSettings, passfile: Path) -> ConnectionSetti
     if password is None:
         raise ConfigError(
             f"No password for the API role {role} of {owner.describe()} in {passfile}. Build "
-            f"the database on this machine (make build creates the role and writes it there; "
-            "MEDALLION_API_PASSFILE moves it), or serve as the build's user with --as-owner."
+            "the database on this machine (uv run python scripts/orchestrate_build.py makes the "
+            "role and writes its password there; MEDALLION_API_PASSFILE moves it), or serve as "
+            "the build's user with --as-owner."
         )
     return replace(owner, user=role, password=password, embedded=False)
 
@@ -137,7 +138,7 @@ def _connect_error(conn: ConnectionSettings, exc: BaseException) -> Exception:
         )
     if "does not exist" in reason:
         return DatabaseUnreachable(
-            f"{conn.describe()}: {reason}. Build it first (make build, or "
-            "scripts/orchestrate_build.py) or pass the right --database."
+            f"{conn.describe()}: {reason}. Build it first (uv run python "
+            "scripts/orchestrate_build.py, or make demo) or pass the right --database."
         )
     return DatabaseUnreachable(f"Cannot use {conn.describe()}: {reason}.")
