@@ -54,6 +54,9 @@ def render_report(results: list[StepResult]) -> str:
     problems = [f"  {r.step}/{r.database}: {line}" for r in results for line in r.failed]
     if problems:
         lines += ["", "Failures:", *problems]
+    warnings = [f"  {r.step}/{r.database}: {line}" for r in results for line in r.warnings]
+    if warnings:
+        lines += ["", "Warnings:", *warnings]
     status = "SUCCESS" if all(r.ok for r in results) else "FAILED"
     total = sum(r.seconds for r in results)
     lines += ["", f"Build {status} in {total:.2f}s"]

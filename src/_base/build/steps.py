@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg2
+import psycopg2.errors
 from sqlalchemy.exc import DBAPIError
 
 from src._base.build.conventions import validate_project
@@ -90,9 +91,19 @@ def _api_role(context: BuildContext, project: LoadedProject) -> StepResult:
         result.warnings.append("no API passfile given: the read-only API role is not made")
         return result
     schemas = [s.name for s in project.schemas if s.name in API_SCHEMAS]
-    role, new = ensure_api_role(
-        context.conn.with_database(project.name), schemas, context.api_passfile
-    )
+    try:
+        role, new = ensure_api_role(
+            context.conn.with_database(project.name), schemas, context.api_passfile
+        )
+    except psycopg2.errors.InsufficientPrivilege as exc:
+        # A managed server may not let the build's user create roles: the warehouse is
+        # still built; the API then needs a role someone grants, or --as-owner.
+        reason = str(exc).strip().splitlines()[0]
+        result.warnings.append(
+            f"the API's read-only role was not made ({reason}): grant {context.conn.user} "
+            "CREATEROLE and build again, or serve with scripts/serve.py --as-owner"
+        )
+        return result
     (result.created if new else result.present).append(f"role {role}")
     return result
 
@@ -139,6 +150,8 @@ def run_steps(
             log.info(
                 "%s: %s: %s (%.2fs)", project.name, step.name, result.summary(), result.seconds
             )
+            for line in result.warnings:
+                log.warning("%s: %s: %s", project.name, step.name, line)
             if not result.ok:
                 for line in result.failed:
                     log.error("%s: %s: %s", project.name, step.name, line)
