@@ -59,12 +59,13 @@ def demo_databases(pg_server: ConnectionSettings, landing: Path) -> Iterator[Dem
             execute_autocommit(pg_server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def load_days(env: DemoEnv, days: Sequence[date], spec: SourceSpec) -> None:
+def load_days(env: DemoEnv, days: Sequence[date], spec: SourceSpec, *, workers: int = 1) -> None:
     """Generate each day's sources and run every transform on the postgres engine."""
     entries = load_catalogue(SRC_PATH, "demo").entries
     for day in days:
         generate_day(env.source, env.landing, day, spec)
-        run_transforms(None, replace(env.config(day), engine="postgres"), entries)
+        cfg = replace(env.config(day), engine="postgres")
+        run_transforms(None, cfg, entries, workers=workers)
 
 
 @pytest.fixture
