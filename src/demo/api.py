@@ -19,9 +19,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import AwareDatetime, BaseModel
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from src.serving.db import fetch_dicts
 from src.serving.routes import Session
 
 ROUTER = APIRouter(prefix="/desk", tags=["desk"])
@@ -86,19 +86,17 @@ class Pnl(BaseModel):
     total: dict[str, Decimal]  # by currency
 
 
-async def _rows(db: AsyncSession, sql: str, **params: Any) -> list[dict[str, Any]]:
-    return [dict(r) for r in (await db.execute(text(sql), params)).mappings()]
-
-
 async def _known(db: AsyncSession, what: str, value: str) -> None:
     """404 for a symbol or portfolio silver never held, with examples of known ones."""
     table, column = {
         "symbol": ("silver.instrument_hist", "instrument_code"),
         "portfolio": ("silver.portfolio_hist", "portfolio_code"),
     }[what]
-    found = await _rows(db, f"SELECT 1 FROM {table} WHERE {column} = :v LIMIT 1", v=value)
+    found = await fetch_dicts(db, f"SELECT 1 FROM {table} WHERE {column} = :v LIMIT 1", v=value)
     if not found:
-        some = await _rows(db, f"SELECT DISTINCT {column} AS c FROM {table} ORDER BY 1 LIMIT 5")
+        some = await fetch_dicts(
+            db, f"SELECT DISTINCT {column} AS c FROM {table} ORDER BY 1 LIMIT 5"
+        )
         examples = ", ".join(r["c"] for r in some) or "none loaded yet"
         raise HTTPException(404, f"unknown {what} '{value}'; known ones include {examples}")
 
@@ -123,7 +121,7 @@ async def _symbol_range(
 async def latest_prices(db: Session, symbol: str | None = None) -> list[dict[str, Any]]:
     if symbol is not None:
         await _known(db, "symbol", symbol)
-    return await _rows(
+    return await fetch_dicts(
         db,
         """SELECT DISTINCT ON (instrument_code) instrument_code AS symbol,
                   close::numeric AS price, bar_time AS time, 'minute_bar' AS source
@@ -137,7 +135,7 @@ async def latest_prices(db: Session, symbol: str | None = None) -> list[dict[str
 @ROUTER.get("/bars/{symbol}/minute", response_model=list[MinuteBar], summary="Minute bars")
 async def minute_bars(db: Session, symbol: str, start: date, end: date) -> list[dict[str, Any]]:
     await _symbol_range(db, symbol, start, end, MAX_MINUTE_DAYS, "minute bars")
-    return await _rows(
+    return await fetch_dicts(
         db,
         """SELECT bar_time AS time, open, high, low, close, volume, vwap
            FROM silver.minute_bar
@@ -152,7 +150,7 @@ async def minute_bars(db: Session, symbol: str, start: date, end: date) -> list[
 @ROUTER.get("/bars/{symbol}/daily", response_model=list[DailyBar], summary="Daily bars")
 async def daily_bars(db: Session, symbol: str, start: date, end: date) -> list[dict[str, Any]]:
     await _symbol_range(db, symbol, start, end, MAX_DAILY_DAYS, "daily bars")
-    return await _rows(
+    return await fetch_dicts(
         db,
         """SELECT business_date AS date, open, high, low, close, volume, vwap
            FROM gold.daily_bar
@@ -175,7 +173,7 @@ async def positions(
 ) -> dict[str, Any]:
     await _known(db, "portfolio", portfolio)
     source = "gold.position_eod__as_of(:as_of)" if as_of else "gold.position_eod"
-    rows = await _rows(
+    rows = await fetch_dicts(
         db,
         f"""SELECT instrument_code, currency_code, quantity, close_price, market_value
             FROM {source}
@@ -197,7 +195,7 @@ async def positions(
 async def pnl(db: Session, portfolio: str, start: date, end: date) -> dict[str, Any]:
     _range(start, end, MAX_DAILY_DAYS, "P&L")
     await _known(db, "portfolio", portfolio)
-    days = await _rows(
+    days = await fetch_dicts(
         db,
         """SELECT business_date AS date, currency_code, market_value, pnl
            FROM gold.portfolio_value_daily

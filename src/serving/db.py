@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import URL, text
 from sqlalchemy.ext.asyncio import (
@@ -33,6 +34,11 @@ from src._base.build.roles import api_role
 from src.config import ConnectionSettings, Settings, read_pgpass, resolve_connection
 from src.utils.connections import sqlalchemy_url
 from src.utils.errors import AuthenticationFailed, ConfigError, DatabaseUnreachable
+
+
+async def fetch_dicts(session: AsyncSession, sql: str, **params: Any) -> list[dict[str, Any]]:
+    """The rows of a textual query, as dicts keyed by column name."""
+    return [dict(row) for row in (await session.execute(text(sql), params)).mappings()]
 
 
 def database_for(settings: Settings, database: str | None = None) -> AsyncDatabase:

@@ -55,9 +55,8 @@ def python_type(column: Column) -> type:
         kind = column.type.python_type
     except NotImplementedError:  # JSON and other types without one
         return Any  # type: ignore[return-value]
-    if kind is dt.datetime:
-        return dt.datetime
-    return kind if kind in (str, int, float, bool, decimal.Decimal, dt.date, uuid.UUID) else Any
+    known = (str, int, float, bool, decimal.Decimal, dt.date, dt.datetime, uuid.UUID)
+    return kind if kind in known else Any
 
 
 def _row_model(schema: str, name: str, table: Table, temporal: bool) -> type[BaseModel]:

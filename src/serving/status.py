@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from src._base.functions.load_log import LOAD_LOG
 from src._base.pipeline.catalogue import Catalogue
+from src.serving.db import fetch_dicts
 
 LAST_SUCCESS = f"""
 SELECT DISTINCT ON (job) job, logical_date, rows_read, rows_written, rows_rejected,
@@ -59,16 +59,12 @@ class WarehouseStatus:
         return found
 
 
-async def _rows(db: AsyncSession, sql: str, **params: Any) -> list[dict[str, Any]]:
-    return [dict(r) for r in (await db.execute(text(sql), params)).mappings()]
-
-
 async def read_status(db: AsyncSession, database: str, catalogue: Catalogue) -> WarehouseStatus:
     """The state of every transform of ``catalogue`` in ``database``, the session's."""
     jobs = catalogue.names()
     [now] = (await db.execute(text("SELECT clock_timestamp()"))).scalars()
-    success = {r["job"]: r for r in await _rows(db, LAST_SUCCESS, jobs=jobs)}
-    latest = {r["job"]: r for r in await _rows(db, LATEST_ATTEMPT, jobs=jobs)}
+    success = {r["job"]: r for r in await fetch_dicts(db, LAST_SUCCESS, jobs=jobs)}
+    latest = {r["job"]: r for r in await fetch_dicts(db, LATEST_ATTEMPT, jobs=jobs)}
     statuses = []
     for entry in catalogue.entries:
         status = TransformStatus(entry.name, entry.layer)
@@ -102,7 +98,7 @@ async def _add_rejects(
             tables.setdefault(quarantine, []).append(entry.name)
     for table, jobs in tables.items():
         days = [by_name[j].last_date for j in jobs]
-        rows = await _rows(
+        rows = await fetch_dicts(
             db,
             f"""SELECT q.job, q.rule, count(*) AS n
                 FROM {table} q JOIN unnest(CAST(:jobs AS text[]), CAST(:days AS date[]))

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import pytest
 import uvicorn
@@ -20,6 +21,7 @@ from src._base.build.discovery import load_projects
 from src.config import SRC_PATH, ConnectionSettings
 from src.demo.generator import SourceSpec
 from src.serving.app import project_app
+from src.utils.connections import connect_raw
 from src.utils.pg_binaries import free_port
 from tests.demo.conftest import DemoEnv, demo_databases, load_days
 
@@ -38,6 +40,19 @@ class Served:
     @property
     def warehouse(self) -> ConnectionSettings:
         return self.env.warehouse
+
+
+def query(served: Served, sql: str, params: Any = None) -> list[tuple]:
+    """Run ``sql`` on the served warehouse (committed); its rows, if it returns any."""
+    raw = connect_raw(served.warehouse)
+    try:
+        with raw.cursor() as cur:
+            cur.execute(sql, params)
+            rows = cur.fetchall() if cur.description else []
+        raw.commit()
+        return rows
+    finally:
+        raw.close()
 
 
 @contextmanager

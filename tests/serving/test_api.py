@@ -19,23 +19,11 @@ from src.serving.db import AsyncDatabase
 from src.serving.resources import resources_of
 from src.serving.routes import encode_cursor
 from src.utils.connections import connect_raw
-from tests.serving.conftest import MODELS, Served
+from tests.serving.conftest import MODELS, Served, query
 
 pytestmark = [pytest.mark.postgres, pytest.mark.anyio]
 
 RENAMED_AT = datetime(2026, 11, 23, tzinfo=UTC)  # after both loaded days
-
-
-def sql(served: Served, statement: str, params=None) -> list[tuple]:
-    raw = connect_raw(served.warehouse)
-    try:
-        with raw.cursor() as cur:
-            cur.execute(statement, params)
-            rows = cur.fetchall() if cur.description else []
-        raw.commit()
-        return rows
-    finally:
-        raw.close()
 
 
 async def get(served: Served, path: str, **params) -> httpx.Response:
@@ -59,10 +47,8 @@ async def every_page(served: Served, path: str, **params) -> list[dict]:
 @pytest.fixture(scope="session")
 def renamed(served: Served) -> list[str]:
     """Three instruments renamed after the loaded days: two versions each."""
-    codes = [
-        c
-        for (c,) in sql(served, "SELECT instrument_code FROM silver.instrument ORDER BY 1 LIMIT 3")
-    ]
+    first = "SELECT instrument_code FROM silver.instrument ORDER BY 1 LIMIT 3"
+    codes = [code for (code,) in query(served, first)]
     raw = connect_raw(served.warehouse)
     with raw.cursor() as cur:
         cur.execute(f"SELECT {SET_SYSTEM_TIME}(%s)", (RENAMED_AT,))
@@ -96,13 +82,13 @@ async def test_every_generated_route_is_in_the_openapi_document(served: Served) 
 async def test_a_list_pages_through_every_current_row_once(served: Served) -> None:
     items = await every_page(served, "/silver/trade", limit=37)
     got = [item["trade_id"] for item in items]
-    expected = [str(t) for (t,) in sql(served, "SELECT trade_id FROM silver.trade ORDER BY 1")]
+    expected = [str(t) for (t,) in query(served, "SELECT trade_id FROM silver.trade ORDER BY 1")]
     assert got == expected
     assert len(got) > 37 * 3  # really paged
 
 
 async def test_filters_use_the_key_and_indexed_columns(served: Served) -> None:
-    [(day, count)] = sql(
+    [(day, count)] = query(
         served, "SELECT trade_date, count(*) FROM silver.trade GROUP BY 1 ORDER BY 2 DESC LIMIT 1"
     )
     items = await every_page(served, "/silver/trade", trade_date=day.isoformat(), limit=1000)
@@ -144,7 +130,7 @@ async def test_history_lists_every_version_of_one_key(served: Served, renamed) -
 
 
 async def test_a_composite_key_reads_one_row_with_exact_money(served: Served) -> None:
-    [(day, portfolio, instrument, value)] = sql(
+    [(day, portfolio, instrument, value)] = query(
         served,
         "SELECT business_date, portfolio_code, instrument_code, market_value"
         " FROM gold.position_eod WHERE market_value IS NOT NULL ORDER BY 1, 2, 3 LIMIT 1",
@@ -163,13 +149,13 @@ FROM silver.minute_bar WHERE minute_bar_id = %s::uuid"""
 
 
 async def test_paging_is_stable_while_rows_are_inserted(served: Served) -> None:
-    before = [str(k) for (k,) in sql(served, "SELECT minute_bar_id FROM silver.minute_bar")]
+    before = [str(k) for (k,) in query(served, "SELECT minute_bar_id FROM silver.minute_bar")]
     seen: list[str] = []
     async with httpx.AsyncClient(base_url=served.url, timeout=30) as client:
         page = (await client.get("/silver/minute_bar", params={"limit": 500})).json()
         seen += [i["minute_bar_id"] for i in page["items"]]
         for n, new_id in enumerate((FIRST, LAST), 1):  # both sides of the cursor, mid-paging
-            sql(served, COPY_BAR, (new_id, n, before[0]))
+            query(served, COPY_BAR, (new_id, n, before[0]))
         while page["next"]:
             params = {"limit": 500, "after": page["next"]}
             page = (await client.get("/silver/minute_bar", params=params)).json()
@@ -229,7 +215,7 @@ async def test_the_api_cannot_write_even_as_a_superuser(served: Served) -> None:
                 await session.execute(text("DELETE FROM silver.trade"))
     finally:
         await db.dispose()
-    assert sql(served, "SELECT count(*) FROM silver.trade")[0][0] > 0
+    assert query(served, "SELECT count(*) FROM silver.trade")[0][0] > 0
 
 
 # ---------------------------------------------------------------- the desk's endpoints
@@ -237,7 +223,7 @@ async def test_the_api_cannot_write_even_as_a_superuser(served: Served) -> None:
 
 async def test_latest_price_is_the_newest_minute_bar(served: Served) -> None:
     expected = dict(
-        sql(
+        query(
             served,
             "SELECT DISTINCT ON (instrument_code) instrument_code, close::numeric"
             " FROM silver.minute_bar ORDER BY instrument_code, bar_time DESC",
@@ -250,11 +236,11 @@ async def test_latest_price_is_the_newest_minute_bar(served: Served) -> None:
 
 
 async def test_bars_of_a_symbol_over_a_range(served: Served) -> None:
-    [(symbol,)] = sql(served, "SELECT instrument_code FROM gold.daily_bar ORDER BY 1 LIMIT 1")
+    [(symbol,)] = query(served, "SELECT instrument_code FROM gold.daily_bar ORDER BY 1 LIMIT 1")
     minute = (
         await get(served, f"/desk/bars/{symbol}/minute", start="2026-11-20", end="2026-11-20")
     ).json()
-    [(count,)] = sql(
+    [(count,)] = query(
         served,
         "SELECT count(*) FROM silver.minute_bar WHERE instrument_code = %s"
         " AND bar_time >= '2026-11-20' AND bar_time < '2026-11-21'",
@@ -269,10 +255,10 @@ async def test_bars_of_a_symbol_over_a_range(served: Served) -> None:
 
 
 async def test_positions_and_pnl_of_a_portfolio(served: Served) -> None:
-    [(portfolio,)] = sql(served, "SELECT min(portfolio_code) FROM gold.portfolio_value_daily")
+    [(portfolio,)] = query(served, "SELECT min(portfolio_code) FROM gold.portfolio_value_daily")
     body = (await get(served, f"/desk/portfolios/{portfolio}/positions", date="2026-11-20")).json()
     values = dict(
-        sql(
+        query(
             served,
             "SELECT currency_code, market_value FROM gold.portfolio_value_daily"
             " WHERE portfolio_code = %s AND business_date = '2026-11-20'",

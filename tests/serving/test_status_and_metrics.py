@@ -12,30 +12,17 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from src.utils.connections import connect_raw
-from tests.serving.conftest import Served
+from tests.serving.conftest import Served, query
 
 pytestmark = [pytest.mark.postgres, pytest.mark.anyio]
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def rows(served: Served, sql: str) -> list[tuple]:
-    raw = connect_raw(served.warehouse)
-    try:
-        with raw.cursor() as cur:
-            cur.execute(sql)
-            found = cur.fetchall() if cur.description else []
-        raw.commit()
-        return found
-    finally:
-        raw.close()
-
-
 @pytest.fixture(scope="session")
 def failed_gold(served: Served) -> str:
     """A later date of position_to_gold that failed: the page shows it as the problem."""
-    rows(
+    query(
         served,
         "INSERT INTO medallion.load_log (job, logical_date, batch_id, status, message)"
         " VALUES ('position_to_gold', '2026-11-21', gen_random_uuid(), 'failed',"
@@ -88,7 +75,7 @@ def test_the_status_page_in_a_real_browser(served: Served, failed_gold: str, tmp
     page = _Text()
     page.feed(dom)
     expected = dict(
-        rows(
+        query(
             served,
             "SELECT job, rows_written FROM medallion.load_log"
             " WHERE status = 'succeeded' AND logical_date = '2026-11-20'",
@@ -99,7 +86,7 @@ def test_the_status_page_in_a_real_browser(served: Served, failed_gold: str, tmp
         cells = page.rows[job]
         assert cells[1] == "2026-11-20" and cells[2] == f"{written:,}", (job, cells)
         assert re.fullmatch(r"(just now|\d+ min ago|\d+ h( \d+ min)? ago)", cells[5]), cells
-    rules = rows(
+    rules = query(
         served,
         "SELECT rule, count(*) FROM silver.quarantine WHERE job = 'trade_to_silver'"
         " AND logical_date = '2026-11-20' GROUP BY 1 ORDER BY 2 DESC, 1",
@@ -119,7 +106,7 @@ def samples(text: str) -> dict[tuple[str, frozenset], float]:
 
 async def test_metrics_count_requests_and_read_the_load_log(served: Served) -> None:
     async with httpx.AsyncClient(base_url=served.url) as client:
-        [(trade_id,)] = rows(served, "SELECT trade_id FROM silver.trade LIMIT 1")
+        [(trade_id,)] = query(served, "SELECT trade_id FROM silver.trade LIMIT 1")
         assert (await client.get(f"/silver/trade/{trade_id}")).status_code == 200
         assert (await client.get("/silver/trade/not-a-uuid")).status_code == 422
         found = samples((await client.get("/metrics")).text)
@@ -132,7 +119,7 @@ async def test_metrics_count_requests_and_read_the_load_log(served: Served) -> N
     assert value("medallion_api_errors_total", **route, status="422") >= 1
     assert value("medallion_api_request_seconds_count", **route) >= 2
     assert value("medallion_api_request_seconds_bucket", **route, le="+Inf") >= 2
-    [(written, rejected)] = rows(
+    [(written, rejected)] = query(
         served,
         "SELECT rows_written, rows_rejected FROM medallion.load_log"
         " WHERE job = 'trade_to_silver' AND logical_date = '2026-11-20'",
@@ -145,7 +132,7 @@ async def test_metrics_count_requests_and_read_the_load_log(served: Served) -> N
     assert 0 <= value("medallion_load_freshness_seconds", **labels) < 3600
     day = value("medallion_load_last_logical_date_timestamp_seconds", **labels)
     assert datetime.fromtimestamp(day, UTC) == datetime(2026, 11, 20, tzinfo=UTC)
-    rules = rows(
+    rules = query(
         served,
         "SELECT rule, count(*) FROM silver.quarantine WHERE job = 'trade_to_silver'"
         " AND logical_date = '2026-11-20' GROUP BY 1",

@@ -107,25 +107,17 @@ class Steps:
         self.create(view, sql, table=table)
         return sql
 
-    def stage(
-        self,
-        pub: Publication,
-        view: str,
-        types: dict[str, str],
-        *,
-        name: str = "",
-        read_once: bool = False,
-    ) -> str:
-        """Stage ``view`` (as ``name``, default its own); ``types`` casts some columns.
-
-        ``read_once``: the published SQL reads it once (a full snapshot's diff), so it is
-        published from the view itself: a million-row snapshot took 1 s to copy."""
-        if read_once and not types:
-            return pub.stage_view(view, name or view)
+    def stage(self, pub: Publication, view: str, types: dict[str, str], *, name: str = "") -> str:
+        """Stage ``view`` (as ``name``, default its own); ``types`` casts some columns."""
         columns = ", ".join(
             f'"{c}"::{types[c]} AS "{c}"' if c in types else f'"{c}"' for c in self.schema[view]
         )
         return pub.stage_query(f'SELECT {columns} FROM "{view}"', name or view)
+
+    def stage_read_once(self, pub: Publication, view: str) -> str:
+        """Stage ``view`` for SQL that reads it once (a full snapshot's diff): it is
+        published from the view itself, since a million-row snapshot took 1 s to copy."""
+        return pub.stage_view(view, view)
 
     def scalar(self, view: str) -> Any:
         return fetch_rows(self.raw, f'SELECT * FROM "{view}" LIMIT 1')[0][0]

@@ -38,17 +38,13 @@ class SparkSteps:
         self.frames[view] = register(df, view)
         return text
 
-    def stage(
-        self,
-        pub: Publication,
-        view: str,
-        types: dict[str, str],
-        *,
-        name: str = "",
-        read_once: bool = False,  # a frame outside the database is copied in all the same
-    ) -> str:
+    def stage(self, pub: Publication, view: str, types: dict[str, str], *, name: str = "") -> str:
         """Stage ``view`` (as ``name``, default its own) with COPY from Spark."""
         return pub.stage(self.frames[view], name or view, types=types)
+
+    def stage_read_once(self, pub: Publication, view: str) -> str:
+        """A frame outside the database is copied in all the same."""
+        return self.stage(pub, view, {})
 
     def columns(self, view: str) -> list[str]:
         return list(self.frames[view].columns)

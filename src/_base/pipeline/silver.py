@@ -104,7 +104,7 @@ def snapshot_steps(
 ) -> None:
     """Merge the day's snapshot into history; a rejected row never closes its version."""
     steps.step("snapshot", spec.snapshot)
-    snapshot = steps.stage(pub, "snapshot", {}, read_once=True)  # by the merge's one diff
+    snapshot = steps.stage_read_once(pub, "snapshot")  # by the merge's one diff
     result.rejected = quarantine_rejects(spec, steps, pub)
     for sql in temporal_merge_sql(spec.hist, spec.keys, spec.columns, snapshot, valid="is_valid"):
         pub.execute(sql)
