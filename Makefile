@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help setup uv venv jdbc browser demo test lint format pg-start pg-stop pg-status \
-	pg-reset dags airflow-ui serve clean-loads bench clean
+	pg-reset dags airflow-ui serve clean-loads bench bench-tools clean
 DATE ?= 2026-11-20
 DB ?=
 
@@ -49,7 +49,10 @@ serve: setup ## serve the demo warehouse's read API and status page on http://12
 	@$(RUN) python scripts/serve.py
 
 browser: ## install headless Chromium for the status page's test (Debian's chromium)
-	@bash scripts/setup_chromium.sh
+	@bash scripts/setup_debian_tool.sh chromium chromium "headless browser for the status page test"
+
+bench-tools: ## install wrk, the HTTP load generator bench/bench_api.py drives the API with
+	@bash scripts/setup_debian_tool.sh wrk wrk "HTTP load for bench/bench_api.py"
 
 test: setup browser ## run the whole test suite (starts its own PostgreSQL unless PGHOST is set)
 	@$(RUN) pytest $(PYTEST_ARGS)
@@ -78,7 +81,7 @@ pg-reset: venv ## stop the embedded PostgreSQL and delete its data
 clean-loads: setup ## mark loads whose process died as failed, drop their staging tables (DB=name)
 	@$(RUN) python scripts/clean_loads.py $(DB)
 
-bench: setup ## run the benchmarks in bench/ (minutes; prints tables of ratios)
+bench: setup bench-tools ## run the benchmarks in bench/ (minutes; prints tables of ratios)
 	@for b in bench/bench_*.py; do $(RUN) python $$b || exit 1; done
 
 clean: ## remove caches (keeps .venv and the embedded server's data)

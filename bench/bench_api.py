@@ -1,19 +1,26 @@
 """Benchmark the read API (issue 13): throughput and latency against asyncpg direct.
 
-    uv run python bench/bench_api.py [--seconds 5] [--concurrency 1 16 64] [--keys 500000]
+    uv run python bench/bench_api.py [--seconds 6] [--concurrency 1 16 64] [--keys 500000]
+                                     [--workers 1 2]
 
 On one server (the configured one or a throw-away embedded one): the demo warehouse with
 one loaded day, and an instrument history of 2 x ``--keys`` rows (every instrument
 renamed once). The API runs as ``make serve`` runs it (scripts/serve.py in its own
-process, as the read-only API role); the load comes from an async client (httpx) in this
-process. The baseline is the same SQL each endpoint runs, through an asyncpg pool of the
-same size, as the same role, in the same run. Three requests:
+processes, as the read-only API role), once per ``--workers`` count, all at once on
+their own ports. The load comes from wrk (``make bench-tools`` installs it; a C client
+that leaves the cores to the server), each request for a random key; without wrk, from
+an httpx client in this process, which then competes with the API for the CPU. The
+baseline is the same SQL each endpoint runs, through an asyncpg pool of one connection
+per concurrent caller, as the same role. Each cell alternates baseline and API runs
+(A B C C B A) so that a drift in the machine's speed does not favour either. Three
+requests:
 
 - as-of: one instrument as of a time between its two versions (``/silver/instrument/{code}``);
 - latest price: ``/desk/prices/latest?symbol=``;
 - minute bars: one symbol-day, ``/desk/bars/{symbol}/minute``.
 
-Target: API throughput >= 50% of direct. p50 and p99 latencies are reported.
+Target: API throughput >= 50% of direct. p50 and p99 latencies are reported (for wrk,
+the worse of a cell's two runs).
 """
 
 from __future__ import annotations
@@ -22,13 +29,15 @@ import argparse
 import asyncio
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -42,8 +51,12 @@ from src._base.pipeline.catalogue import load_catalogue
 from src._base.pipeline.daily import run_transforms
 from src._base.pipeline.run_config import RunConfig
 from src.config import PROJECT_ROOT, SRC_PATH, ConnectionSettings, load_settings
+from src.demo.api import LATEST_PRICE, MINUTE_BARS
 from src.demo.generator import SourceSpec, generate_day
+from src.demo.tables.silver.instrument_hist import InstrumentHist
 from src.serving.db import api_connection
+from src.serving.resources import resource_of
+from src.serving.routes import item_statements
 from src.utils.connections import connect_raw, execute_autocommit
 from src.utils.embedded_postgres import server_for
 from src.utils.pg_binaries import free_port
@@ -66,7 +79,7 @@ def prepare(server: ConnectionSettings, landing: Path, keys: int) -> ConnectionS
     run_transforms(None, cfg, load_catalogue(SRC_PATH, "demo").entries, workers=2)
     raw = connect_raw(warehouse)
     with raw.cursor() as cur:
-        cur.execute(f"SET {REWRITE_SETTING} = on")
+        cur.execute(f"SET LOCAL {REWRITE_SETTING} = on")  # history written in the past
         cur.execute(f"SELECT {SET_SYSTEM_TIME}(%s)", (T1,))
         cur.execute(
             "INSERT INTO silver.instrument_hist (instrument_code, name, asset_class_type_id,"
@@ -79,74 +92,113 @@ def prepare(server: ConnectionSettings, landing: Path, keys: int) -> ConnectionS
         cur.execute(f"SELECT {SET_SYSTEM_TIME}(%s)", (T2,))
         cur.execute("UPDATE silver.instrument_hist SET name = 'Renamed ' || instrument_code"
                     " WHERE instrument_code LIKE 'X%%' AND sys_end = 'infinity'")  # fmt: skip
+        cur.execute("SELECT count(*) FROM silver.instrument_hist WHERE instrument_code LIKE 'X%%'")
+        [(versions,)] = cur.fetchall()
     raw.commit()
     raw.close()
+    if versions != 2 * keys:
+        raise SystemExit(f"expected {2 * keys} instrument versions, found {versions}")
     execute_autocommit(warehouse, "VACUUM ANALYZE")
     return warehouse
 
 
-# The SQL each endpoint runs (src/serving/routes.py, src/demo/api.py), for the baseline.
-AS_OF_SQL = """SELECT instrument_code, name, asset_class_type_id, exchange_type_id,
-    currency_type_id, sys_start, NULLIF(sys_end, 'infinity') AS sys_end
-FROM silver.instrument_hist WHERE instrument_code = $1 AND sys_start <= $2 AND sys_end > $2"""
+# What the desk runs first to tell an unknown symbol (a 404) from one without bars.
 KNOWN_SQL = "SELECT 1 FROM silver.instrument_hist WHERE instrument_code = $1 LIMIT 1"
-LATEST_SQL = """SELECT DISTINCT ON (instrument_code) instrument_code AS symbol,
-    close::numeric AS price, bar_time AS time, 'minute_bar' AS source
-FROM silver.minute_bar WHERE $1::text IS NULL OR instrument_code = $1
-ORDER BY instrument_code, bar_time DESC"""
-BARS_SQL = """SELECT bar_time AS time, open, high, low, close, volume, vwap
-FROM silver.minute_bar WHERE instrument_code = $1 AND bar_time >= $2 AND bar_time < $3
-ORDER BY bar_time"""
 
 
 @dataclass(frozen=True)
 class Case:
+    """One request: its URL for a random key (wrk: a Lua expression), and the baseline."""
+
     name: str
-    api: Callable[[httpx.AsyncClient, random.Random], Awaitable[None]]
+    path: Callable[[random.Random], str]  # for httpx
+    lua: str  # the same path, as a Lua expression wrk evaluates per request
     direct: Callable[[asyncpg.Connection, random.Random], Awaitable[None]]
 
 
 def cases(keys: int, symbols: list[str]) -> list[Case]:
-    start = datetime.combine(DAY, datetime.min.time(), tzinfo=UTC)
+    day_start = datetime.combine(DAY, datetime.min.time(), tzinfo=UTC)
+    as_of_sql = item_statements(resource_of(InstrumentHist))[1].sql
+    as_of = AS_OF.strftime("%Y-%m-%dT%H:%M:%SZ")
+    lua_symbols = "{" + ", ".join(f'"{s}"' for s in symbols) + "}"
+    pick = f"({lua_symbols})[math.random(1, {len(symbols)})]"
 
     def code(rng: random.Random) -> str:
         return f"X{rng.randint(1, keys):07d}"
 
-    async def api_as_of(client: httpx.AsyncClient, rng: random.Random) -> None:
-        response = await client.get(f"/silver/instrument/{code(rng)}", params={"as_of": AS_OF})
-        assert response.status_code == 200, response.text
-
     async def direct_as_of(conn: asyncpg.Connection, rng: random.Random) -> None:
-        assert await conn.fetch(AS_OF_SQL, code(rng), AS_OF)
-
-    async def api_latest(client: httpx.AsyncClient, rng: random.Random) -> None:
-        response = await client.get("/desk/prices/latest", params={"symbol": rng.choice(symbols)})
-        assert response.status_code == 200, response.text
+        assert await conn.fetch(as_of_sql, code(rng), AS_OF)
 
     async def direct_latest(conn: asyncpg.Connection, rng: random.Random) -> None:
         symbol = rng.choice(symbols)
         assert await conn.fetch(KNOWN_SQL, symbol)
-        assert await conn.fetch(LATEST_SQL, symbol)
-
-    async def api_bars(client: httpx.AsyncClient, rng: random.Random) -> None:
-        params = {"start": DAY.isoformat(), "end": DAY.isoformat()}
-        response = await client.get(f"/desk/bars/{rng.choice(symbols)}/minute", params=params)
-        assert response.status_code == 200, response.text
+        assert await conn.fetch(LATEST_PRICE, symbol)
 
     async def direct_bars(conn: asyncpg.Connection, rng: random.Random) -> None:
         symbol = rng.choice(symbols)
         assert await conn.fetch(KNOWN_SQL, symbol)
-        assert await conn.fetch(BARS_SQL, symbol, start, start + timedelta(days=1))
+        assert await conn.fetch(MINUTE_BARS, symbol, day_start, day_start + timedelta(days=1))
 
+    bars_query = f"start={DAY}&end={DAY}"
     return [
-        Case("as-of lookup by key", api_as_of, direct_as_of),
-        Case("latest price", api_latest, direct_latest),
-        Case("minute bars, one symbol-day", api_bars, direct_bars),
+        Case(
+            "as-of lookup by key",
+            lambda rng: f"/silver/instrument/{code(rng)}?as_of={as_of}",
+            f'string.format("/silver/instrument/X%07d?as_of={as_of}", math.random(1, {keys}))',
+            direct_as_of,
+        ),
+        Case(
+            "latest price",
+            lambda rng: f"/desk/prices/latest?symbol={rng.choice(symbols)}",
+            f'"/desk/prices/latest?symbol=" .. {pick}',
+            direct_latest,
+        ),
+        Case(
+            "minute bars, one symbol-day",
+            lambda rng: f"/desk/bars/{rng.choice(symbols)}/minute?{bars_query}",
+            f'"/desk/bars/" .. {pick} .. "/minute?{bars_query}"',
+            direct_bars,
+        ),
     ]
 
 
+@dataclass
+class Run:
+    """Requests answered, seconds taken, and latencies (all, or wrk's p50/p99 in s)."""
+
+    requests: int
+    seconds: float
+    latencies: list[float] = field(default_factory=list)
+    p50: float | None = None
+    p99: float | None = None
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+    def percentile(self, q: int) -> float:
+        if q == 50 and self.p50 is not None:
+            return self.p50
+        if q == 99 and self.p99 is not None:
+            return self.p99
+        values = self.latencies
+        if len(values) < 2:
+            return values[0]
+        return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+    def __add__(self, other: Run) -> Run:
+        def worse(a: float | None, b: float | None) -> float | None:
+            return max(a, b) if a is not None and b is not None else None
+
+        return Run(
+            self.requests + other.requests, self.seconds + other.seconds,
+            self.latencies + other.latencies, worse(self.p50, other.p50),
+            worse(self.p99, other.p99),
+        )  # fmt: skip
+
+
 async def drive(workers: int, seconds: float, one: Callable[[random.Random], Awaitable[None]]):
-    """``workers`` loops calling ``one`` for ``seconds``; (requests per second, latencies)."""
+    """``workers`` loops calling ``one`` for ``seconds``."""
     latencies: list[float] = []
     deadline = time.perf_counter() + seconds
 
@@ -159,74 +211,172 @@ async def drive(workers: int, seconds: float, one: Callable[[random.Random], Awa
 
     started = time.perf_counter()
     await asyncio.gather(*(loop(n) for n in range(workers)))
-    return len(latencies) / (time.perf_counter() - started), latencies
+    return Run(len(latencies), time.perf_counter() - started, latencies)
 
 
-def percentile(values: list[float], q: float) -> float:
-    return (
-        statistics.quantiles(values, n=100, method="inclusive")[q - 1]
-        if len(values) > 1
-        else values[0]
-    )
+WRK_SCRIPT = """math.randomseed(%(seed)d)
+request = function()
+  return wrk.format("GET", %(path)s)
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT %%d %%d %%d %%f %%f\\n", summary.requests, summary.duration,
+    summary.errors.status + e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50) / 1e6, latency:percentile(99) / 1e6))
+end
+"""
 
 
-async def measure_cell(url: str, role: ConnectionSettings, case: Case, workers: int, seconds):
-    """One request at one concurrency: through the API, then directly."""
+def wrk_run(wrk: str, url: str, case: Case, workers: int, seconds: int, folder: Path) -> Run:
+    script = folder / "case.lua"
+    script.write_text(WRK_SCRIPT % {"seed": random.randrange(1 << 30), "path": case.lua})
+    command = [wrk, "-t", "1", "-c", str(workers), "-d", f"{seconds}s", "--timeout", "10s",
+               "-s", str(script), url]  # fmt: skip
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    line = next(line for line in out.splitlines() if line.startswith("RESULT "))
+    requests, micros, errors, p50, p99 = line.split()[1:]
+    if int(errors):
+        raise SystemExit(f"{case.name}: {errors} of {requests} requests failed:\n{out}")
+    return Run(int(requests), int(micros) / 1e6, p50=float(p50), p99=float(p99))
+
+
+async def httpx_run(url: str, case: Case, workers: int, seconds: float) -> Run:
     limits = httpx.Limits(max_connections=workers, max_keepalive_connections=workers)
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
 
-        async def through_api(rng: random.Random) -> None:
-            await case.api(client, rng)
+        async def one(rng: random.Random) -> None:
+            response = await client.get(case.path(rng))
+            assert response.status_code == 200, response.text
 
-        await through_api(random.Random(0))  # warm
-        api = await drive(workers, seconds, through_api)
+        await one(random.Random(0))  # warm
+        return await drive(workers, seconds, one)
+
+
+async def direct_run(role: ConnectionSettings, case: Case, workers: int, seconds: float) -> Run:
     pool = await asyncpg.create_pool(
         host=role.host, port=role.port, user=role.user, database=role.database,
         password=role.password.get_secret_value(), min_size=workers, max_size=workers,
     )  # fmt: skip
 
-    async def direct(rng: random.Random) -> None:
+    async def one(rng: random.Random) -> None:
         async with pool.acquire() as conn:
             await case.direct(conn, rng)
 
     try:
-        await direct(random.Random(0))
-        return api, await drive(workers, seconds, direct)
+        await one(random.Random(0))
+        return await drive(workers, seconds, one)
     finally:
         await pool.close()
 
 
-async def measure(url: str, role: ConnectionSettings, cases_: list[Case], levels, seconds):
-    rows = []
-    for case in cases_:
-        for workers in levels:
-            (api_rate, api_lat), (direct_rate, direct_lat) = await measure_cell(
-                url, role, case, workers, seconds
-            )
-            rows.append((case.name, workers, api_rate, direct_rate, api_lat, direct_lat))
-    return rows
+@dataclass
+class Cell:
+    case: str
+    workers: int
+    direct: Run
+    api: dict[int, Run]  # by worker processes
 
 
-def report(rows, keys: int, seconds: float) -> None:
-    print(f"\nRead API vs asyncpg direct, {seconds:.0f} s per cell; instrument history "
-          f"{2 * keys:,} rows\n")  # fmt: skip
-    header = (f"{'request':<30} {'conc':>4} {'API req/s':>10} {'direct/s':>10} {'ratio':>6} "
-              f"{'API p50':>8} {'API p99':>8} {'direct p99':>10}")  # fmt: skip
+def measure(
+    urls: dict[int, str], role: ConnectionSettings, cases_: list[Case], levels, seconds: float
+) -> list[Cell]:
+    """Every case at every level: direct, then each API, then back (A B C C B A)."""
+    wrk = shutil.which("wrk")
+    half = max(1, round(seconds / 2))
+    cells = []
+    with tempfile.TemporaryDirectory() as folder:
+
+        def api_run(url: str, case: Case, workers: int) -> Run:
+            if wrk:
+                return wrk_run(wrk, url, case, workers, half, Path(folder))
+            return asyncio.run(httpx_run(url, case, workers, half))
+
+        for case in cases_:
+            for workers in levels:
+                direct = asyncio.run(direct_run(role, case, workers, half))
+                api = {n: api_run(url, case, workers) for n, url in urls.items()}
+                for n, url in reversed(urls.items()):
+                    api[n] = api[n] + api_run(url, case, workers)
+                direct = direct + asyncio.run(direct_run(role, case, workers, half))
+                cells.append(Cell(case.name, workers, direct, api))
+    return cells
+
+
+def report(cells: list[Cell], keys: int, seconds: float, client: str) -> None:
+    print(f"\nRead API vs asyncpg direct, {seconds:.0f} s per cell and side; instrument "
+          f"history {2 * keys:,} rows; load from {client}\n")  # fmt: skip
+    processes = list(cells[0].api)
+    header = f"{'request':<28} {'conc':>4} {'direct/s':>9} {'p99':>7}"
+    for n in processes:
+        label = f"{n} worker{'s' if n > 1 else ''}"
+        header += f" | {label + ' /s':>13} {'ratio':>5} {'p50':>6} {'p99':>7}"
     print(header)
     print("-" * len(header))
-    for name, workers, api_rate, direct_rate, api_lat, direct_lat in rows:
-        p50, p99 = percentile(api_lat, 50) * 1000, percentile(api_lat, 99) * 1000
-        direct_p99 = percentile(direct_lat, 99) * 1000
-        print(f"{name:<30} {workers:>4} {api_rate:>10,.0f} {direct_rate:>10,.0f} "
-              f"{api_rate / direct_rate:>6.0%} {p50:>6.1f}ms {p99:>6.1f}ms "
-              f"{direct_p99:>8.1f}ms")  # fmt: skip
+    for cell in cells:
+        line = (f"{cell.case:<28} {cell.workers:>4} {cell.direct.rate:>9,.0f} "
+                f"{cell.direct.percentile(99) * 1000:>5.1f}ms")  # fmt: skip
+        for n in processes:
+            run = cell.api[n]
+            p50, p99 = run.percentile(50) * 1000, run.percentile(99) * 1000
+            line += (f" | {run.rate:>13,.0f} {run.rate / cell.direct.rate:>5.0%} "
+                     f"{p50:>4.1f}ms {p99:>5.1f}ms")  # fmt: skip
+        print(line)
+
+
+@contextmanager
+def api_servers(
+    server: ConnectionSettings, passfile: Path, counts: Sequence[int]
+) -> Iterator[dict[int, str]]:
+    """scripts/serve.py with each worker count, on its own port; their base URLs."""
+    env = {
+        **os.environ,
+        "PGHOST": server.host,
+        "PGPORT": str(server.port),
+        "PGUSER": server.user,
+        "MEDALLION_API_PASSFILE": str(passfile),
+    }
+    if server.password is not None:
+        env["PGPASSWORD"] = server.password.get_secret_value()
+    processes, urls = [], {}
+    try:
+        for count in counts:
+            port = free_port()
+            command = [
+                sys.executable, str(PROJECT_ROOT / "scripts" / "serve.py"), "--database",
+                WAREHOUSE, "--project", "demo", "--port", str(port), "--log-level", "WARNING",
+                "--workers", str(count),
+            ]  # fmt: skip
+            processes.append(subprocess.Popen(command, env=env))
+            urls[count] = f"http://127.0.0.1:{port}"
+        for process, url in zip(processes, urls.values(), strict=True):
+            _wait_healthy(process, url)
+        yield urls
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
+
+
+def _wait_healthy(process: subprocess.Popen, url: str) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(url + "/health", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"the API at {url} did not start")
+        time.sleep(0.2)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=5.0, help="per request and level")
+    parser.add_argument("--seconds", type=float, default=6.0, help="per cell and side")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
     parser.add_argument("--keys", type=int, default=500_000, help="instruments (2 versions each)")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="API processes")
     args = parser.parse_args(argv)
     settings = load_settings()
     with server_for(settings) as server, tempfile.TemporaryDirectory() as folder:
@@ -241,40 +391,12 @@ def main(argv: list[str] | None = None) -> int:
             cur.execute("SELECT DISTINCT instrument_code FROM silver.minute_bar ORDER BY 1")
             symbols = [s for (s,) in cur.fetchall()]
         raw.close()
-        port = free_port()
-        env = {
-            **os.environ,
-            "PGHOST": server.host,
-            "PGPORT": str(server.port),
-            "PGUSER": server.user,
-            "MEDALLION_API_PASSFILE": str(passfile),
-        }
-        if server.password is not None:
-            env["PGPASSWORD"] = server.password.get_secret_value()
-        command = [
-            sys.executable, str(PROJECT_ROOT / "scripts" / "serve.py"), "--database", WAREHOUSE,
-            "--project", "demo", "--port", str(port), "--log-level", "WARNING",
-        ]  # fmt: skip
-        api = subprocess.Popen(command, env=env)
-        try:
-            url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(url + "/health", timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if api.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit("the API did not start")
-                time.sleep(0.2)
-            rows = asyncio.run(
-                measure(url, role, cases(args.keys, symbols), args.concurrency, args.seconds)
-            )
-        finally:
-            api.terminate()
-            api.wait(timeout=30)
-        report(rows, args.keys, args.seconds)
+        with api_servers(server, passfile, args.workers) as urls:
+            cells = measure(urls, role, cases(args.keys, symbols), args.concurrency, args.seconds)
+        client = (
+            "wrk" if shutil.which("wrk") else "httpx in this process (no wrk: make bench-tools)"
+        )
+        report(cells, args.keys, args.seconds, client)
     return 0
 
 

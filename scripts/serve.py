@@ -2,6 +2,7 @@
 
     uv run python scripts/serve.py                          # demo, on 127.0.0.1:8000
     uv run python scripts/serve.py --database demo --port 8080 --layer silver --layer gold
+    uv run python scripts/serve.py --workers 2              # two processes, one port
     uv run python scripts/serve.py --add-key risk-desk      # prints a new API key once
 
 Connects where the build does (PGHOST/PGPORT/PGUSER, DATABASE_URL, or the embedded
@@ -17,19 +18,16 @@ stops it. Exit code 0 after a clean stop, 1 when the database or the project can
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from src._base.build.discovery import load_projects
-from src.config import PROJECT_ROOT, ConnectionSettings, Settings
-from src.serving.app import check_served, project_app
-from src.serving.db import AsyncDatabase, api_connection
-from src.serving.keys import add_key, load_keys
-from src.serving.resources import SERVED_LAYERS, Resource
+from src.config import PROJECT_ROOT, Settings
+from src.serving.keys import add_key
+from src.serving.resources import SERVED_LAYERS
+from src.serving.server import ServeOptions, serve
 from src.utils.cli import run_main
-from src.utils.connections import ensure_server
 from src.utils.errors import ConfigError
 
 LAYERS = ("bronze", "silver", "gold", "common")
@@ -39,8 +37,6 @@ DEFAULT_KEYS = PROJECT_ROOT / ".local" / "api" / "keys"
 
 
 def _body(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
-
     keys_file = args.keys or settings.api_keys
     if args.add_key:
         target = keys_file or DEFAULT_KEYS
@@ -50,27 +46,22 @@ def _body(args: argparse.Namespace, settings: Settings) -> int:
             f"{key}\nServe with MEDALLION_API_KEYS={target} (or --keys {target}).\n"
         )
         return 0
-    keys = load_keys(keys_file) if keys_file else None
     layers = tuple(args.layer or SERVED_LAYERS)
     unknown = [layer for layer in layers if layer not in LAYERS]
     if unknown:
         raise ConfigError(f"--layer {unknown[0]}: not a layer. Layers: {', '.join(LAYERS)}.")
+    if args.workers < 1:
+        raise ConfigError(f"--workers {args.workers}: give 1 or more (about one per core).")
     # unknown names get a did-you-mean
     [project] = load_projects(settings.src_path, args.project or args.database)
-    owner = ensure_server(settings, database=args.database)
-    conn = owner if args.as_owner else api_connection(owner, settings.api_passfile)
-    app = project_app(conn, settings.src_path, project, layers=layers, keys=keys)
-    asyncio.run(_check(conn, app.state.resources))  # a clear error before listening
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level.lower())
+    options = ServeOptions(
+        args.database, project.name, layers=layers, keys=keys_file, as_owner=args.as_owner
+    )
+    serve(
+        settings, options, host=args.host, port=args.port, workers=args.workers,
+        log_level=args.log_level,
+    )  # fmt: skip
     return 0
-
-
-async def _check(conn: ConnectionSettings, resources: Sequence[Resource]) -> None:
-    db = AsyncDatabase.connect(conn, pool_size=1)
-    try:
-        await check_served(db, resources)
-    finally:
-        await db.dispose()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -94,6 +85,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--as-owner",
         action="store_true",
         help="connect as the build's user, not the read-only API role (not least privilege)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes (default 1; about one per spare core serves more)",
     )
     parser.add_argument("--log-level", dest="log_level", default="INFO")
     return run_main(_body, parser, argv)

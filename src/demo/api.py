@@ -15,14 +15,14 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+import asyncpg
+from fastapi import APIRouter, HTTPException, Query, Response
 from pydantic import AwareDatetime, BaseModel
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from src.serving.db import fetch_dicts
-from src.serving.routes import Session
+from src.serving.db import read_rows
+from src.serving.routes import Reader, json_response
 
 ROUTER = APIRouter(prefix="/desk", tags=["desk"])
 MAX_MINUTE_DAYS = 7
@@ -86,17 +86,14 @@ class Pnl(BaseModel):
     total: dict[str, Decimal]  # by currency
 
 
-async def _known(db: AsyncSession, what: str, value: str) -> None:
+async def _known(db: asyncpg.Pool, what: str, value: str) -> None:
     """404 for a symbol or portfolio silver never held, with examples of known ones."""
     table, column = {
         "symbol": ("silver.instrument_hist", "instrument_code"),
         "portfolio": ("silver.portfolio_hist", "portfolio_code"),
     }[what]
-    found = await fetch_dicts(db, f"SELECT 1 FROM {table} WHERE {column} = :v LIMIT 1", v=value)
-    if not found:
-        some = await fetch_dicts(
-            db, f"SELECT DISTINCT {column} AS c FROM {table} ORDER BY 1 LIMIT 5"
-        )
+    if not await read_rows(db, f"SELECT 1 FROM {table} WHERE {column} = $1 LIMIT 1", value):
+        some = await read_rows(db, f"SELECT DISTINCT {column} AS c FROM {table} ORDER BY 1 LIMIT 5")
         examples = ", ".join(r["c"] for r in some) or "none loaded yet"
         raise HTTPException(404, f"unknown {what} '{value}'; known ones include {examples}")
 
@@ -111,101 +108,110 @@ def _range(start: date, end: date, most: int, what: str) -> None:
 
 
 async def _symbol_range(
-    db: AsyncSession, symbol: str, start: date, end: date, most: int, what: str
+    db: asyncpg.Pool, symbol: str, start: date, end: date, most: int, what: str
 ) -> None:
     _range(start, end, most, what)
     await _known(db, "symbol", symbol)
 
 
+LATEST_PRICES = """SELECT DISTINCT ON (instrument_code) instrument_code AS symbol,
+    close::numeric AS price, bar_time AS time, 'minute_bar' AS source
+FROM silver.minute_bar ORDER BY instrument_code, bar_time DESC"""
+# One symbol's (a separate statement: a prepared plan serves one shape well, not two).
+LATEST_PRICE = """SELECT instrument_code AS symbol, close::numeric AS price, bar_time AS time,
+    'minute_bar' AS source
+FROM silver.minute_bar WHERE instrument_code = $1 ORDER BY bar_time DESC LIMIT 1"""
+
+MINUTE_BARS = """SELECT bar_time AS time, open, high, low, close, volume, vwap
+FROM silver.minute_bar WHERE instrument_code = $1 AND bar_time >= $2 AND bar_time < $3
+ORDER BY bar_time"""
+
+
 @ROUTER.get("/prices/latest", response_model=list[Price], summary="Latest price per symbol")
-async def latest_prices(db: Session, symbol: str | None = None) -> list[dict[str, Any]]:
-    if symbol is not None:
-        await _known(db, "symbol", symbol)
-    return await fetch_dicts(
-        db,
-        """SELECT DISTINCT ON (instrument_code) instrument_code AS symbol,
-                  close::numeric AS price, bar_time AS time, 'minute_bar' AS source
-           FROM silver.minute_bar
-           WHERE CAST(:symbol AS text) IS NULL OR instrument_code = :symbol
-           ORDER BY instrument_code, bar_time DESC""",
-        symbol=symbol,
-    )
+async def latest_prices(db: Reader, symbol: str | None = None) -> Response:
+    if symbol is None:
+        return json_response(await read_rows(db, LATEST_PRICES))
+    await _known(db, "symbol", symbol)
+    return json_response(await read_rows(db, LATEST_PRICE, symbol))
 
 
 @ROUTER.get("/bars/{symbol}/minute", response_model=list[MinuteBar], summary="Minute bars")
-async def minute_bars(db: Session, symbol: str, start: date, end: date) -> list[dict[str, Any]]:
+async def minute_bars(db: Reader, symbol: str, start: date, end: date) -> Response:
     await _symbol_range(db, symbol, start, end, MAX_MINUTE_DAYS, "minute bars")
-    return await fetch_dicts(
+    bars = await read_rows(
         db,
-        """SELECT bar_time AS time, open, high, low, close, volume, vwap
-           FROM silver.minute_bar
-           WHERE instrument_code = :symbol AND bar_time >= :start AND bar_time < :end
-           ORDER BY bar_time""",
-        symbol=symbol,
-        start=datetime.combine(start, time.min, tzinfo=UTC),
-        end=datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC),
+        MINUTE_BARS,
+        symbol,
+        datetime.combine(start, time.min, tzinfo=UTC),
+        datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC),
     )
+    return json_response(bars)
 
 
 @ROUTER.get("/bars/{symbol}/daily", response_model=list[DailyBar], summary="Daily bars")
-async def daily_bars(db: Session, symbol: str, start: date, end: date) -> list[dict[str, Any]]:
+async def daily_bars(db: Reader, symbol: str, start: date, end: date) -> Response:
     await _symbol_range(db, symbol, start, end, MAX_DAILY_DAYS, "daily bars")
-    return await fetch_dicts(
+    bars = await read_rows(
         db,
         """SELECT business_date AS date, open, high, low, close, volume, vwap
            FROM gold.daily_bar
-           WHERE instrument_code = :symbol AND business_date BETWEEN :start AND :end
+           WHERE instrument_code = $1 AND business_date BETWEEN $2 AND $3
            ORDER BY business_date""",
-        symbol=symbol,
-        start=start,
-        end=end,
+        symbol,
+        start,
+        end,
     )
+    return json_response(bars)
 
 
 @ROUTER.get(
     "/portfolios/{portfolio}/positions", response_model=Positions, summary="Positions on a date"
 )
 async def positions(
-    db: Session,
+    db: Reader,
     portfolio: str,
     day: Annotated[date, Query(alias="date")],
     as_of: Annotated[AwareDatetime | None, Query(description="as reported at this time")] = None,
-) -> dict[str, Any]:
+) -> Response:
     await _known(db, "portfolio", portfolio)
-    source = "gold.position_eod__as_of(:as_of)" if as_of else "gold.position_eod"
-    rows = await fetch_dicts(
+    source = "gold.position_eod__as_of($3)" if as_of else "gold.position_eod"
+    held = await read_rows(
         db,
         f"""SELECT instrument_code, currency_code, quantity, close_price, market_value
             FROM {source}
-            WHERE portfolio_code = :portfolio AND business_date = :day
+            WHERE portfolio_code = $1 AND business_date = $2
             ORDER BY instrument_code""",
-        portfolio=portfolio,
-        day=day,
-        **({"as_of": as_of} if as_of else {}),
+        portfolio,
+        day,
+        *([as_of] if as_of else []),
     )
     totals: dict[str, Decimal] = {}
-    for row in rows:
+    for row in held:
         if row["market_value"] is not None:
             currency = row["currency_code"]
             totals[currency] = totals.get(currency, Decimal(0)) + row["market_value"]
-    return {"portfolio": portfolio, "date": day, "positions": rows, "market_value": totals}
+    return json_response(
+        {"portfolio": portfolio, "date": day, "positions": held, "market_value": totals}
+    )
 
 
 @ROUTER.get("/portfolios/{portfolio}/pnl", response_model=Pnl, summary="Daily P&L over a range")
-async def pnl(db: Session, portfolio: str, start: date, end: date) -> dict[str, Any]:
+async def pnl(db: Reader, portfolio: str, start: date, end: date) -> Response:
     _range(start, end, MAX_DAILY_DAYS, "P&L")
     await _known(db, "portfolio", portfolio)
-    days = await fetch_dicts(
+    days = await read_rows(
         db,
         """SELECT business_date AS date, currency_code, market_value, pnl
            FROM gold.portfolio_value_daily
-           WHERE portfolio_code = :portfolio AND business_date BETWEEN :start AND :end
+           WHERE portfolio_code = $1 AND business_date BETWEEN $2 AND $3
            ORDER BY business_date, currency_code""",
-        portfolio=portfolio,
-        start=start,
-        end=end,
+        portfolio,
+        start,
+        end,
     )
     total: dict[str, Decimal] = {}
     for row in days:
         total[row["currency_code"]] = total.get(row["currency_code"], Decimal(0)) + row["pnl"]
-    return {"portfolio": portfolio, "start": start, "end": end, "days": days, "total": total}
+    return json_response(
+        {"portfolio": portfolio, "start": start, "end": end, "days": days, "total": total}
+    )

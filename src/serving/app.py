@@ -17,10 +17,11 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
+import asyncpg
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from jinja2 import Environment, FileSystemLoader
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -34,7 +35,7 @@ from src.serving.db import AsyncDatabase
 from src.serving.keys import ApiKeys
 from src.serving.metrics import Metrics, MetricsMiddleware
 from src.serving.resources import SERVED_LAYERS, Resource, resources_of
-from src.serving.routes import Session, resource_router
+from src.serving.routes import Reader, resource_router
 from src.serving.status import read_status
 from src.utils.errors import DefinitionError
 
@@ -48,6 +49,7 @@ def project_app(
     *,
     layers: Sequence[str] = SERVED_LAYERS,
     keys: ApiKeys | None = None,
+    metrics_dir: Path | None = None,
 ) -> FastAPI:
     """The app of one loaded project: its tables' routes, its own (``api.py``), and the
     status page and metrics of its transforms."""
@@ -58,6 +60,7 @@ def project_app(
         routers=project_routers(src_path, project),
         catalogue=load_catalogue(src_path, project.name),
         keys=keys,
+        metrics_dir=metrics_dir,
     )
 
 
@@ -84,18 +87,21 @@ def create_app(
     routers: Sequence[APIRouter] = (),
     catalogue: Catalogue | None = None,
     keys: ApiKeys | None = None,
+    metrics_dir: Path | None = None,
 ) -> FastAPI:
     """An app serving ``models`` (a project's table classes) of ``layers`` from ``conn``,
     and ``routers`` beside them; with ``catalogue``, the status page (``/``) and the
-    warehouse metrics; with ``keys``, every route but ``/health`` wants one."""
+    warehouse metrics; with ``keys``, every route but ``/health`` wants one. With
+    ``metrics_dir``, one of several worker processes (see :class:`Metrics`)."""
     resources = resources_of(models, layers)
-    metrics = Metrics()
+    metrics = Metrics(metrics_dir)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.db = AsyncDatabase.connect(conn)
         try:
             version = await check_served(app.state.db, resources)
+            await app.state.db.open()
             log.info("serving %s (PostgreSQL %s)", conn.describe(), version)
             yield
         finally:
@@ -106,7 +112,7 @@ def create_app(
         description=f"Read API over the {', '.join(layers)} tables of '{conn.database}'.",
         lifespan=lifespan,
     )
-    app.state.resources = resources
+    app.state.conn, app.state.resources = conn, resources
     for resource in resources:
         app.include_router(resource_router(resource))
     for router in routers:
@@ -118,15 +124,15 @@ def create_app(
         return {"status": "ok", "database": conn.database, "postgres": version}
 
     @app.get("/metrics", tags=["service"], summary="Prometheus metrics", response_class=Response)
-    async def prometheus(db: Session) -> Response:
+    async def prometheus(db: Reader) -> Response:
         if catalogue is not None:
             metrics.warehouse(await read_status(db, conn.database, catalogue))
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     if catalogue is not None:
 
         @app.get("/", tags=["service"], summary="Status page", response_class=HTMLResponse)
-        async def status_page(db: Session) -> HTMLResponse:
+        async def status_page(db: Reader) -> HTMLResponse:
             status = await read_status(db, conn.database, catalogue)
             page = TEMPLATES.get_template("status.html").render(
                 status=status, ago=ago, stale_after=STALE_AFTER.total_seconds()
@@ -213,11 +219,26 @@ def _error_handlers(app: FastAPI, served: Sequence[str]) -> None:
             )
         return JSONResponse({"detail": detail}, status_code=exc.status_code)
 
-    @app.exception_handler(OperationalError)
-    @app.exception_handler(InterfaceError)
-    async def database_down(request: Request, exc: DBAPIError) -> JSONResponse:
-        log.warning("%s %s: database unavailable: %s", request.method, request.url.path, exc.orig)
+    async def database_down(request: Request, exc: Exception) -> JSONResponse:
+        reason = exc.orig if isinstance(exc, DBAPIError) else exc
+        log.warning("%s %s: database unavailable: %s", request.method, request.url.path, reason)
         return JSONResponse(
             {"detail": "the warehouse database is unavailable; try again shortly"},
             status_code=503,
         )
+
+    for failure in UNAVAILABLE:
+        app.add_exception_handler(failure, database_down)
+
+
+# What a lost or refused connection raises, through a session or asyncpg's pool: a 503.
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    OperationalError,
+    InterfaceError,
+    ConnectionError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,  # class 08
+    asyncpg.InvalidAuthorizationSpecificationError,  # class 28: the role refused
+    asyncpg.OperatorInterventionError,  # class 57: shutdown, cancelled by the server
+    asyncpg.InsufficientResourcesError,  # class 53: too many connections
+)

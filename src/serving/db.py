@@ -5,7 +5,14 @@
         rows = (await session.execute(select(InstrumentHist))).scalars().all()
     await db.dispose()
 
-``db.get_session`` is also a FastAPI dependency's body (:func:`src.serving.routes.session`).
+``db.get_session`` is also a FastAPI dependency's body (:func:`src.serving.routes.session`)
+for a project's own endpoints that want the ORM.
+
+The API's own reads (the generated routes, the demo's desk, the status page) skip the
+ORM: they go through asyncpg's pool (:meth:`AsyncDatabase.open`, then ``db.pool``, the
+``Reader`` dependency) with :func:`read_rows`, on SQL compiled once per shape
+(:func:`compile_for_asyncpg`) that asyncpg prepares once per connection. A session cost
+about a millisecond of Python a request, the pool a tenth of that.
 
 ``conn`` comes from :func:`src.utils.connections.ensure_server` (libpq variables,
 ``DATABASE_URL`` with or without ``+asyncpg``, or the embedded server), so the API
@@ -22,7 +29,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import URL, text
+import asyncpg
+from sqlalchemy import URL, Executable, text
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -35,10 +44,46 @@ from src.config import ConnectionSettings, Settings, read_pgpass, resolve_connec
 from src.utils.connections import sqlalchemy_url
 from src.utils.errors import AuthenticationFailed, ConfigError, DatabaseUnreachable
 
+# What a pooled connection the server closed (a restart, a failover, a terminated backend)
+# raises on its next statement; asyncpg only notices when the connection is used.
+CONNECTION_LOST: tuple[type[Exception], ...] = (
+    asyncpg.PostgresConnectionError,  # class 08, and a connection already closed
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.InternalClientError,  # the server's goodbye arrived just as a query left
+    ConnectionError,
+)
 
-async def fetch_dicts(session: AsyncSession, sql: str, **params: Any) -> list[dict[str, Any]]:
-    """The rows of a textual query, as dicts keyed by column name."""
-    return [dict(row) for row in (await session.execute(text(sql), params)).mappings()]
+
+async def read_rows(pool: asyncpg.Pool, sql: str, *args: Any) -> list[dict[str, Any]]:
+    """The rows of ``sql`` (parameters ``$1``, ``$2``...) as dicts by column; asyncpg
+    prepares each statement once per connection. A read that meets a connection the
+    server closed is repeated once on a new one (every pooled connection is replaced: a
+    restart closes them all); what the repeat raises goes to the caller."""
+    try:
+        records = await pool.fetch(sql, *args)
+    except CONNECTION_LOST:
+        await pool.expire_connections()
+        records = await pool.fetch(sql, *args)
+    return [dict(record) for record in records]
+
+
+@dataclass(frozen=True)
+class Statement:
+    """SQL in asyncpg's ``$n`` form and the names its parameters bind in order."""
+
+    sql: str
+    names: tuple[str, ...]
+
+    async def rows(self, pool: asyncpg.Pool, **values: Any) -> list[dict[str, Any]]:
+        """The statement's rows for ``values`` (one per name), as dicts by column."""
+        return await read_rows(pool, self.sql, *(values[name] for name in self.names))
+
+
+def compile_for_asyncpg(query: Executable) -> Statement:
+    """``query`` (SQLAlchemy Core, parameters as ``bindparam``) compiled once for asyncpg."""
+    compiled = query.compile(dialect=asyncpg_dialect())
+    return Statement(compiled.string, tuple(compiled.positiontup or ()))
 
 
 def database_for(settings: Settings, database: str | None = None) -> AsyncDatabase:
@@ -67,38 +112,67 @@ def async_url(conn: ConnectionSettings) -> URL:
     return sqlalchemy_url(conn, driver="asyncpg")
 
 
+# Every connection the API opens: read-only by default whatever role it is, times in UTC.
+SERVER_SETTINGS = {
+    "application_name": "medallion-api",
+    "TimeZone": "UTC",
+    "default_transaction_read_only": "on",
+}
+
+
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """The pool's reset on release: nothing to undo. asyncpg still rolls back an open
+    transaction itself; the API never changes session state (its endpoints must not
+    ``SET`` without ``LOCAL``), so the default reset's round trip is saved."""
+
+
 @dataclass
 class AsyncDatabase:
-    """One database's async engine and the sessions made from it."""
+    """One database's async engine and the sessions made from it; once :meth:`open`,
+    also asyncpg's pool for the API's fixed reads (``pool``)."""
 
     conn: ConnectionSettings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    pool_size: int
+    pool: asyncpg.Pool | None = None
 
     @classmethod
-    def connect(cls, conn: ConnectionSettings, *, pool_size: int = 10) -> AsyncDatabase:
+    def connect(cls, conn: ConnectionSettings, *, pool_size: int = 16) -> AsyncDatabase:
         """An engine for ``conn`` (no connection is opened until first use; see
         :meth:`check`). Its sessions are read-only: the API never writes, whatever role it
-        connects as."""
-        # Autocommit: a read needs no BEGIN and no ROLLBACK (nor a ping per checkout), one
-        # round trip instead of four; 'read only' is the server's default for the session,
-        # so nothing can write all the same. A dropped connection fails its request with a
-        # 503 and is replaced.
+        connects as. ``pool_size`` bounds the connections of :meth:`open`'s pool; requests
+        beyond it wait for one instead of opening and closing connections."""
+        # Autocommit: a read needs no BEGIN and no ROLLBACK, one round trip instead of
+        # three; 'read only' is the server's default for the session, so nothing can write
+        # all the same. Sessions serve a project's own ORM-style endpoints, not the hot
+        # reads: a few connections, each pinged on checkout so that one the server cut
+        # (a restart) is replaced instead of failing its request.
         engine = create_async_engine(
             async_url(conn),
-            pool_size=pool_size,
-            max_overflow=pool_size,
+            pool_size=2,
+            max_overflow=max(pool_size - 2, 0),
+            pool_pre_ping=True,
             isolation_level="AUTOCOMMIT",
-            connect_args={
-                "timeout": conn.connect_timeout,
-                "server_settings": {
-                    "application_name": "medallion-api",
-                    "TimeZone": "UTC",
-                    "default_transaction_read_only": "on",
-                },
-            },
+            connect_args={"timeout": conn.connect_timeout, "server_settings": SERVER_SETTINGS},
         )
-        return cls(conn, engine, async_sessionmaker(engine, expire_on_commit=False))
+        return cls(conn, engine, async_sessionmaker(engine, expire_on_commit=False), pool_size)
+
+    async def open(self) -> asyncpg.Pool:
+        """Open asyncpg's pool (one connection now, up to ``pool_size``), or raise the
+        build's errors. Statements are prepared once per connection and reused."""
+        if self.pool is None:
+            conn = self.conn
+            try:
+                self.pool = await asyncpg.create_pool(
+                    host=conn.host, port=conn.port, user=conn.user, database=conn.database,
+                    password=conn.password.get_secret_value() if conn.password else None,
+                    timeout=conn.connect_timeout, server_settings=SERVER_SETTINGS,
+                    min_size=1, max_size=self.pool_size, reset=_keep_session,
+                )  # fmt: skip
+            except Exception as exc:  # OSError, TimeoutError or asyncpg's own classes
+                raise _connect_error(conn, exc) from None
+        return self.pool
 
     @asynccontextmanager
     async def get_session(self) -> AsyncIterator[AsyncSession]:
@@ -127,6 +201,9 @@ class AsyncDatabase:
             return [row[0] for row in found]
 
     async def dispose(self) -> None:
+        if self.pool is not None:
+            await self.pool.close()
+            self.pool = None
         await self.engine.dispose()
 
 

@@ -11,23 +11,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+import asyncpg
 
 from src._base.functions.load_log import LOAD_LOG
 from src._base.pipeline.catalogue import Catalogue
-from src.serving.db import fetch_dicts
+from src.serving.db import read_rows
 
 LAST_SUCCESS = f"""
 SELECT DISTINCT ON (job) job, logical_date, rows_read, rows_written, rows_rejected,
        finished_at
-FROM {LOAD_LOG} WHERE status = 'succeeded' AND job = ANY(:jobs)
+FROM {LOAD_LOG} WHERE status = 'succeeded' AND job = ANY($1)
 ORDER BY job, logical_date DESC
 """
 
 LATEST_ATTEMPT = f"""
 SELECT DISTINCT ON (job) job, logical_date, status, message, started_at
-FROM {LOAD_LOG} WHERE job = ANY(:jobs)
+FROM {LOAD_LOG} WHERE job = ANY($1)
 ORDER BY job, started_at DESC
 """
 
@@ -59,12 +58,13 @@ class WarehouseStatus:
         return found
 
 
-async def read_status(db: AsyncSession, database: str, catalogue: Catalogue) -> WarehouseStatus:
-    """The state of every transform of ``catalogue`` in ``database``, the session's."""
-    jobs = catalogue.names()
-    [now] = (await db.execute(text("SELECT clock_timestamp()"))).scalars()
-    success = {r["job"]: r for r in await fetch_dicts(db, LAST_SUCCESS, jobs=jobs)}
-    latest = {r["job"]: r for r in await fetch_dicts(db, LATEST_ATTEMPT, jobs=jobs)}
+async def read_status(db: asyncpg.Pool, database: str, catalogue: Catalogue) -> WarehouseStatus:
+    """The state of every transform of ``catalogue`` in ``database``, the pool's."""
+    jobs = list(catalogue.names())
+    [clock] = await read_rows(db, "SELECT clock_timestamp() AS now")
+    now = clock["now"]
+    success = {r["job"]: r for r in await read_rows(db, LAST_SUCCESS, jobs)}
+    latest = {r["job"]: r for r in await read_rows(db, LATEST_ATTEMPT, jobs)}
     statuses = []
     for entry in catalogue.entries:
         status = TransformStatus(entry.name, entry.layer)
@@ -87,7 +87,7 @@ async def read_status(db: AsyncSession, database: str, catalogue: Catalogue) -> 
 
 
 async def _add_rejects(
-    db: AsyncSession, catalogue: Catalogue, statuses: list[TransformStatus]
+    db: asyncpg.Pool, catalogue: Catalogue, statuses: list[TransformStatus]
 ) -> None:
     """Rejects by rule of each transform's last loaded day, from its quarantine table."""
     by_name = {s.name: s for s in statuses}
@@ -98,14 +98,14 @@ async def _add_rejects(
             tables.setdefault(quarantine, []).append(entry.name)
     for table, jobs in tables.items():
         days = [by_name[j].last_date for j in jobs]
-        rows = await fetch_dicts(
+        rows = await read_rows(
             db,
             f"""SELECT q.job, q.rule, count(*) AS n
-                FROM {table} q JOIN unnest(CAST(:jobs AS text[]), CAST(:days AS date[]))
+                FROM {table} q JOIN unnest($1::text[], $2::date[])
                      AS last(job, day) ON last.job = q.job AND last.day = q.logical_date
                 GROUP BY 1, 2 ORDER BY 1, 3 DESC, 2""",
-            jobs=jobs,
-            days=days,
+            jobs,
+            days,
         )
         for row in rows:
             by_name[row["job"]].rejects[row["rule"]] = row["n"]

@@ -5,12 +5,14 @@ the API says with the database at that moment, so their order does not matter.""
 
 from __future__ import annotations
 
+import stat
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,9 +20,12 @@ import uvicorn
 from fastapi import FastAPI
 
 from src._base.build.discovery import load_projects
+from src._base.build.roles import api_role as api_role_name
+from src._base.build.roles import ensure_api_role
 from src.config import SRC_PATH, ConnectionSettings
 from src.demo.generator import SourceSpec
 from src.serving.app import project_app
+from src.serving.db import api_connection
 from src.utils.connections import connect_raw
 from src.utils.pg_binaries import free_port
 from tests.demo.conftest import DemoEnv, demo_databases, load_days
@@ -82,6 +87,29 @@ def served(pg_server: ConnectionSettings, tmp_path_factory) -> Iterator[Served]:
         app = project_app(env.warehouse, SRC_PATH, PROJECT)
         with serving(app) as url:
             yield Served(url, env, app)
+
+
+@dataclass(frozen=True)
+class ApiRole:
+    conn: ConnectionSettings  # the served warehouse as the API role
+    passfile: Path  # where its password is kept
+
+
+@pytest.fixture(scope="session")
+def api_role(served: Served, tmp_path_factory) -> ApiRole:
+    """The served warehouse's API role, made as the build makes it."""
+    passfile = tmp_path_factory.mktemp("api") / "pgpass"
+    role, new = ensure_api_role(served.warehouse, ("silver", "gold"), passfile)
+    assert new and role == api_role_name(served.warehouse.database)
+    assert stat.S_IMODE(passfile.stat().st_mode) == 0o600
+    # a second build keeps the password it stored
+    assert ensure_api_role(served.warehouse, ("silver", "gold"), passfile) == (role, False)
+    return ApiRole(api_connection(served.warehouse, passfile), passfile)
+
+
+@pytest.fixture(scope="session")
+def as_api(api_role: ApiRole) -> ConnectionSettings:
+    return api_role.conn
 
 
 @pytest.fixture

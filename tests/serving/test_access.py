@@ -10,29 +10,15 @@ import psycopg2
 import pytest
 
 from scripts import serve
-from src._base.build.roles import api_role, ensure_api_role
 from src._base.build.steps import build_in_database
 from src.config import SRC_PATH, ConnectionSettings
 from src.serving.app import project_app
-from src.serving.db import api_connection
 from src.serving.keys import add_key, load_keys
 from src.utils.connections import connect_raw, execute_autocommit
 from src.utils.errors import ConfigError
 from tests.serving.conftest import PROJECT, Served, serving
 
 pytestmark = [pytest.mark.postgres, pytest.mark.anyio]
-
-
-@pytest.fixture(scope="session")
-def as_api(served: Served, tmp_path_factory) -> ConnectionSettings:
-    """The served warehouse as its API role (made as the build makes it)."""
-    passfile = tmp_path_factory.mktemp("api") / "pgpass"
-    role, new = ensure_api_role(served.warehouse, ("silver", "gold"), passfile)
-    assert new and role == api_role(served.warehouse.database)
-    assert stat.S_IMODE(passfile.stat().st_mode) == 0o600
-    # a second build keeps the password it stored
-    assert ensure_api_role(served.warehouse, ("silver", "gold"), passfile) == (role, False)
-    return api_connection(served.warehouse, passfile)
 
 
 def _refused(conn: ConnectionSettings, sql: str) -> str:
@@ -147,3 +133,33 @@ def test_serve_refuses_a_database_without_its_api_role(
     monkeypatch.setenv("MEDALLION_API_PASSFILE", str(tmp_path / "none"))
     assert serve.main(["--database", project.name]) == 1
     assert f"No password for the API role {project.name}_api" in caplog.text
+
+
+async def test_cut_connections_are_replaced_and_a_refused_database_is_a_503(
+    served: Served, as_api
+) -> None:
+    """Connections the server cut (a restart, a failover) are replaced without a failed
+    request; while the database refuses the role, a 503 that says so, never a 500; once
+    it is back, answers again."""
+    owner, role = served.warehouse, as_api.user
+    cut = f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{role}'"
+    paths = ("/silver/trade", "/desk/prices/latest", "/")
+    with serving(project_app(as_api, SRC_PATH, PROJECT)) as url:
+        async with httpx.AsyncClient(base_url=url) as client:
+
+            async def statuses() -> list[int]:
+                return [(await client.get(path)).status_code for path in paths]
+
+            assert await statuses() == [200, 200, 200]
+            execute_autocommit(owner, cut)
+            assert await statuses() == [200, 200, 200]
+            execute_autocommit(owner, f'ALTER ROLE "{role}" NOLOGIN')
+            try:
+                execute_autocommit(owner, cut)
+                for path in paths:
+                    down = await client.get(path)
+                    assert down.status_code == 503, (path, down.text)
+                    assert "database is unavailable" in down.json()["detail"]
+            finally:
+                execute_autocommit(owner, f'ALTER ROLE "{role}" LOGIN')
+            assert await statuses() == [200, 200, 200]

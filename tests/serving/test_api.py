@@ -7,7 +7,9 @@ from decimal import Decimal
 
 import httpx
 import pytest
+from fastapi.routing import APIRoute
 from openapi_spec_validator import validate
+from pydantic import TypeAdapter
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, create_engine
@@ -274,3 +276,41 @@ async def test_positions_and_pnl_of_a_portfolio(served: Served) -> None:
     for currency, total in pnl["total"].items():
         days = [Decimal(d["pnl"]) for d in pnl["days"] if d["currency_code"] == currency]
         assert Decimal(total) == sum(days)
+
+
+async def test_every_answer_is_exactly_what_its_response_model_says(
+    served: Served, renamed
+) -> None:
+    """Rows are written to JSON without being validated again (src/serving/routes.py,
+    json_response): each body must be what the route's model makes of it, byte for byte,
+    for every served table and every desk endpoint."""
+    [(portfolio,)] = query(served, "SELECT min(portfolio_code) FROM gold.portfolio_value_daily")
+    [(symbol,)] = query(served, "SELECT min(instrument_code) FROM silver.minute_bar")
+    asks: list[tuple[str, dict]] = [
+        ("/desk/prices/latest", {}),
+        ("/desk/prices/latest", {"symbol": symbol}),
+        (f"/desk/bars/{symbol}/minute", {"start": "2026-11-20", "end": "2026-11-20"}),
+        (f"/desk/bars/{symbol}/daily", {"start": "2026-11-19", "end": "2026-11-20"}),
+        (f"/desk/portfolios/{portfolio}/positions", {"date": "2026-11-20"}),
+        (f"/desk/portfolios/{portfolio}/pnl", {"start": "2026-11-19", "end": "2026-11-20"}),
+        (f"/silver/instrument/{renamed[0]}", {}),
+        (f"/silver/instrument/{renamed[0]}", {"as_of": RENAMED_AT - timedelta(hours=1)}),
+        (f"/silver/instrument/{renamed[0]}/history", {}),
+    ]
+    for resource in resources_of(MODELS):
+        asks.append((resource.path, {"limit": 20}))
+        rows = (await get(served, resource.path, limit=1)).json()["items"]
+        if rows:
+            asks.append((resource.path + "".join(f"/{rows[0][k]}" for k in resource.keys), {}))
+    routes = [r for r in served.app.routes if isinstance(r, APIRoute)]
+    checked = 0
+    async with httpx.AsyncClient(base_url=served.url, timeout=30) as client:
+        for path, params in asks:
+            response = await client.get(path, params=params)
+            assert response.status_code == 200, (path, response.text)
+            [route] = [r for r in routes if r.path_regex.match(path)]
+            model = TypeAdapter(route.response_model)
+            body = response.content
+            assert model.dump_json(model.validate_json(body)) == body, path
+            checked += bool(response.json())
+    assert checked > len(asks) * 0.8  # most answers hold rows
