@@ -10,10 +10,10 @@ processes, as the read-only API role), once per ``--workers`` count, all at once
 their own ports. The load comes from wrk (``make bench-tools`` installs it; a C client
 that leaves the cores to the server), each request for a random key; without wrk, from
 an httpx client in this process, which then competes with the API for the CPU. The
-baseline is the same SQL each endpoint runs, through an asyncpg pool of one connection
-per concurrent caller, as the same role. Each cell alternates baseline and API runs
-(A B C C B A) so that a drift in the machine's speed does not favour either. Three
-requests:
+baseline is the same SQL each endpoint runs, through an asyncpg pool as large as one API
+process's (16 connections; fewer at lower concurrency), as the same role. Each cell
+alternates baseline and API runs (A B C C B A) so that a drift in the machine's speed
+does not favour either. Three requests:
 
 - as-of: one instrument as of a time between its two versions (``/silver/instrument/{code}``);
 - latest price: ``/desk/prices/latest?symbol=``;
@@ -252,10 +252,17 @@ async def httpx_run(url: str, case: Case, workers: int, seconds: float) -> Run:
         return await drive(workers, seconds, one)
 
 
+# The baseline's connections: as many as one API process opens (AsyncDatabase's
+# pool_size); more concurrent callers wait for one, as they do in the API. (64 backends
+# on a small machine answer fewer queries a second than 16.)
+DIRECT_POOL = 16
+
+
 async def direct_run(role: ConnectionSettings, case: Case, workers: int, seconds: float) -> Run:
     pool = await asyncpg.create_pool(
         host=role.host, port=role.port, user=role.user, database=role.database,
-        password=role.password.get_secret_value(), min_size=workers, max_size=workers,
+        password=role.password.get_secret_value(), min_size=min(workers, DIRECT_POOL),
+        max_size=min(workers, DIRECT_POOL),
     )  # fmt: skip
 
     async def one(rng: random.Random) -> None:
