@@ -162,9 +162,10 @@ def test_drift_is_reported_with_the_difference(make_project, pg_server, caplog) 
     )
     assert "drift in silver.entity0002: column amount is in the model but not" in caplog.text
     assert (
-        f"rebuild it (drops its data: python scripts/orchestrate_build.py postgres {project.name}"
-        " --rebuild) or change it with a migration" in caplog.text
+        f"write a migration (uv run python scripts/migrate.py {project.name} revision "
+        "--autogenerate" in caplog.text
     )
+    assert f"scripts/orchestrate_build.py postgres {project.name} --rebuild" in caplog.text
 
 
 def test_rebuild_drops_and_recreates_on_a_local_server(make_project, pg_server, caplog) -> None:

@@ -17,6 +17,7 @@ from src._base.build.discovery import load_projects
 from src._base.build.drift import column_drift, reflect_columns
 from src._base.build.project import LoadedProject
 from src._base.build.report import StepResult, timed
+from src._base.migrations.revisions import record_project, stamp_head
 from src._base.tables.ddl import TableDDL, execute_ddl, render_table, table_of
 from src.config import ConnectionSettings
 from src.utils.cli import SUPPORTED_ENGINES
@@ -100,17 +101,26 @@ def create_tables(engine: Engine, project: LoadedProject) -> StepResult:
         schemas = {table_of(m).schema for m in project.models}
         catalog["columns"] = reflect_columns(connection, schemas)
         for model in table_order(project.models):
-            ddl = render_table(model)
-            if table_of(model).fullname in catalog["tables"]:
+            table = table_of(model)
+            if table.fullname in catalog["tables"]:
+                columns = catalog["columns"].get((table.schema, table.name), [])
+                ddl = render_table(model, [c["name"] for c in columns])
                 _complete_existing_table(connection, model, ddl, catalog, result)
             else:
-                _create_new_table(connection, ddl, result)
+                _create_new_table(connection, render_table(model), result)
+        record_project(connection, project.name)
         if any(line.startswith("drift in ") for line in result.failed):
             result.failed.append(
-                f"the database no longer matches the table classes: rebuild it (drops its data: "
-                f"python scripts/orchestrate_build.py postgres {project.name} --rebuild) or "
-                "change it with a migration, then build again"
+                "the database no longer matches the table classes: write a migration "
+                f"(uv run python scripts/migrate.py {project.name} revision --autogenerate -m "
+                f'"<what changed>"), apply it (scripts/migrate.py {project.name} upgrade head) '
+                "and build again; or rebuild it, which drops its data (uv run python "
+                f"scripts/orchestrate_build.py postgres {project.name} --rebuild)"
             )
+        else:
+            stamped = stamp_head(connection, project)
+            if stamped is not None:
+                result.created.append(f"migration history at {stamped}")
     return result
 
 

@@ -6,6 +6,7 @@ Rendering needs no server: the same text is pinned by golden files in the tests.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Table
@@ -60,15 +61,35 @@ def table_of(model: type) -> Table:
     return table
 
 
-def temporal_names(table: Table) -> temporal.TemporalNames:
+def temporal_names(
+    table: Table, column_order: Sequence[str] | None = None
+) -> temporal.TemporalNames:
+    """The generated names of a temporal table; its columns in ``column_order`` (the
+    database's, for a table that exists: a column a migration added comes last there,
+    wherever the class declares it) or the table's."""
     system = set(temporal.SYSTEM_COLUMNS)
+    columns = [c.name for c in table.columns if c.name not in system]
+    if column_order is not None:
+        position = {name: n for n, name in enumerate(column_order)}
+        columns.sort(key=lambda name: position.get(name, len(position)))
     return temporal.TemporalNames(
         schema=table.schema,
         hist=table.name,
         keys=tuple(c.name for c in table.primary_key.columns if c.name not in system),
-        columns=tuple(c.name for c in table.columns if c.name not in system),
+        columns=tuple(columns),
         key_column="sys_end" if "sys_end" in table.primary_key.columns else "sys_start",
     )
+
+
+def versioning_ddl(names: temporal.TemporalNames, ddl: TableDDL) -> None:
+    """Add what versioning derives from a temporal table to ``ddl``: the period check and
+    current-key index, the trigger functions and triggers, the current-state view and the
+    as-of functions."""
+    ddl.indexes.extend(temporal.constraints(names))
+    ddl.functions.update(temporal.trigger_functions(names))
+    ddl.functions.update(temporal.as_of_functions(names))
+    ddl.triggers.update(temporal.triggers(names))
+    ddl.views.update(temporal.current_view(names))
 
 
 SAFE_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -85,8 +106,9 @@ def check_identifiers(model: type, table: Table) -> None:
         )
 
 
-def render_table(model: type) -> TableDDL:
-    """The DDL for one table class, including what its table type adds."""
+def render_table(model: type, column_order: Sequence[str] | None = None) -> TableDDL:
+    """The DDL for one table class, including what its table type adds (see
+    :func:`temporal_names` for ``column_order``)."""
     table = table_of(model)
     check_identifiers(model, table)
     table_type: TableType | None = getattr(model, "__table_type__", None)
@@ -97,10 +119,5 @@ def render_table(model: type) -> TableDDL:
     ]
     ddl = TableDDL(qualified(table.schema, table.name), table_type, create, indexes)
     if table_type is not None and table_type.versioned:
-        names = temporal_names(table)
-        ddl.indexes.extend(temporal.constraints(names))
-        ddl.functions.update(temporal.trigger_functions(names))
-        ddl.functions.update(temporal.as_of_functions(names))
-        ddl.triggers.update(temporal.triggers(names))
-        ddl.views.update(temporal.current_view(names))
+        versioning_ddl(temporal_names(table, column_order), ddl)
     return ddl

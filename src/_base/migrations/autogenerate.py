@@ -1,0 +1,156 @@
+"""Autogenerate that knows table types.
+
+Around every column change of a temporal table it writes ``drop_current_view`` before
+and ``regenerate_versioning`` after (with the columns the table will have, in the
+database's order); a new temporal table gets ``create_versioning``, a dropped one
+``drop_versioning`` first. Dropping a temporal column or table loses it from every
+version of history: refused unless allowed by name (``-x allow_history_loss=...``).
+The framework's own objects (the current-key index, staging tables in ``medallion``)
+are never reported as drift.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from alembic.operations import ops
+from sqlalchemy import Column, Connection, MetaData, inspect
+
+from src._base.functions.temporal import SYSTEM_COLUMNS
+from src._base.migrations.operations import (
+    CreateVersioningOp,
+    DropCurrentViewOp,
+    DropVersioningOp,
+    RegenerateVersioningOp,
+)
+from src.utils.errors import ConfigError
+
+ALLOW_LOSS = "allow_history_loss"  # -x allow_history_loss=schema.table[.column],...
+
+
+def include_name(schemas: set[str]) -> Callable[..., bool]:
+    """Compare only the project's schemas."""
+
+    def include(name: str | None, type_: str, parent_names: dict[str, Any]) -> bool:
+        return name in schemas if type_ == "schema" else True
+
+    return include
+
+
+def include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    """Leave out what the framework makes beside a table class (the current-key index)."""
+    return not (type_ == "index" and reflected and compare_to is None and
+                (name or "").endswith("_current_key"))  # fmt: skip
+
+
+class Versioning:
+    """``process_revision_directives`` for a project: ``temporal`` are its temporal
+    tables as ``(schema, name)``; ``allowed`` the losses named on the command line."""
+
+    def __init__(self, metadata: MetaData, temporal: set[tuple[str, str]], allowed: set[str]):
+        self.metadata, self.temporal, self.allowed = metadata, temporal, allowed
+
+    def __call__(self, context: Any, revision: Any, directives: list[Any]) -> None:
+        script = directives[0]
+        if script.upgrade_ops is None:
+            return
+        connection: Connection = context.connection
+        before = self._columns(connection)
+        after = self._rewrite(script.upgrade_ops, before, refuse=True)
+        self._rewrite(script.downgrade_ops, after, refuse=False)
+
+    def _columns(self, connection: Connection) -> dict[tuple[str, str], tuple[list, list]]:
+        """Every temporal table's (keys, columns) in the database now, in its order."""
+        inspector = inspect(connection)
+        found = {}
+        for schema in {s for s, _ in self.temporal} | self._db_schemas():
+            for table in inspector.get_table_names(schema=schema):
+                columns = [c["name"] for c in inspector.get_columns(table, schema=schema)]
+                if not set(SYSTEM_COLUMNS) <= set(columns):
+                    continue
+                key = inspector.get_pk_constraint(table, schema=schema)["constrained_columns"]
+                found[(schema, table)] = (
+                    [c for c in key if c not in SYSTEM_COLUMNS],
+                    [c for c in columns if c not in SYSTEM_COLUMNS],
+                )
+        return found
+
+    def _db_schemas(self) -> set[str]:
+        return {t.schema for t in self.metadata.tables.values() if t.schema}
+
+    def _rewrite(self, container: Any, state: dict, *, refuse: bool) -> dict:
+        """Wrap the container's temporal changes; the tables' columns once it has run."""
+        state = {k: (list(v[0]), list(v[1])) for k, v in state.items()}
+        rewritten: list[Any] = []
+        for op in container.ops:
+            if isinstance(op, ops.ModifyTableOps) and (op.schema, op.table_name) in state:
+                rewritten += self._modify(op, state, refuse)
+            elif isinstance(op, ops.CreateTableOp) and self._is_temporal(op):
+                table_columns = [c for c in op.columns if isinstance(c, Column)]
+                plain = [c for c in table_columns if c.name not in SYSTEM_COLUMNS]
+                keys = [c.name for c in plain if c.primary_key]
+                columns = [c.name for c in plain]
+                state[(op.schema, op.table_name)] = (keys, columns)
+                rewritten += [op, self._op(CreateVersioningOp, op.schema, op.table_name, state)]
+            elif isinstance(op, ops.DropTableOp) and (op.schema, op.table_name) in state:
+                if refuse:
+                    self._refuse(f"{op.schema}.{op.table_name}", "table")
+                rewritten += [DropVersioningOp(op.table_name, schema=op.schema), op]
+                state.pop((op.schema, op.table_name))
+            else:
+                rewritten.append(op)
+        container.ops = rewritten
+        return state
+
+    def _is_temporal(self, op: ops.CreateTableOp) -> bool:
+        names = {getattr(c, "name", None) for c in op.columns}
+        return set(SYSTEM_COLUMNS) <= names
+
+    def _modify(self, op: ops.ModifyTableOps, state: dict, refuse: bool) -> list[Any]:
+        columns = state[(op.schema, op.table_name)][1]
+        changed = False
+        for change in op.ops:
+            if isinstance(change, ops.AddColumnOp):
+                columns.append(change.column.name)
+                changed = True
+            elif isinstance(change, ops.DropColumnOp):
+                if refuse:
+                    self._refuse(f"{op.schema}.{op.table_name}.{change.column_name}", "column")
+                columns.remove(change.column_name)
+                changed = True
+            elif isinstance(change, ops.AlterColumnOp):
+                changed = True
+        if not changed:
+            return [op]
+        return [
+            DropCurrentViewOp(op.table_name, schema=op.schema),
+            op,
+            self._op(RegenerateVersioningOp, op.schema, op.table_name, state),
+        ]
+
+    @staticmethod
+    def _op(kind: type, schema: str, table: str, state: dict) -> Any:
+        keys, columns = state[(schema, table)]
+        return kind(table, schema=schema, keys=list(keys), columns=list(columns))
+
+    def _refuse(self, name: str, what: str) -> None:
+        table = name.rsplit(".", 1)[0] if what == "column" else name
+        if name in self.allowed or table in self.allowed:
+            return
+        raise ConfigError(
+            f"Dropping the temporal {what} {name} deletes it from every version of history, "
+            "which temporal tables exist to keep. If you mean it, generate the revision "
+            f"again with -x {ALLOW_LOSS}={name} (before the command: scripts/migrate.py "
+            f"<database> -x {ALLOW_LOSS}={name} revision --autogenerate -m ...)."
+        )
+
+
+def allowed_losses(x_arguments: dict[str, str]) -> set[str]:
+    return {n.strip() for n in x_arguments.get(ALLOW_LOSS, "").split(",") if n.strip()}
+
+
+def temporal_tables(tables: Iterable[Any]) -> set[tuple[str, str]]:
+    return {(t.schema, t.name) for t in tables if set(SYSTEM_COLUMNS) <= set(t.columns.keys())}

@@ -1,0 +1,209 @@
+"""Alembic operations for temporal tables, usable in any revision as ``op.<name>``.
+
+    op.drop_current_view("instrument_hist", schema="silver")
+    op.add_column("instrument_hist", sa.Column("isin", sa.String(12)), schema="silver")
+    op.regenerate_versioning("instrument_hist", schema="silver",
+                             keys=["instrument_code"], columns=[..., "isin"])
+    op.rename_temporal_column("instrument_hist", "name", "long_name", schema="silver")
+
+Autogenerate writes the first three around every column change of a temporal table
+(:mod:`.autogenerate`); ``rename_temporal_column`` is for renames, which it cannot
+detect. ``columns`` are the table's non-system columns after the change, in the
+database's order; without them (hand-written revisions) they are read from the database,
+which offline SQL (``--sql``) cannot do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from alembic.autogenerate import renderers
+from alembic.autogenerate.api import AutogenContext
+from alembic.operations import MigrateOperation, Operations
+
+from src._base.functions.temporal import TemporalNames
+from src._base.migrations import versioning
+from src._base.tables.ddl import execute_ddl
+from src.utils.errors import ConfigError
+
+
+class VersioningOp(MigrateOperation):
+    """One table's versioning objects; ``columns`` and ``keys`` as the table has them
+    once the revision's change is made (None: read from the database)."""
+
+    name = ""  # the op.<name> it is called as
+
+    def __init__(
+        self,
+        table_name: str,
+        *,
+        schema: str,
+        keys: Sequence[str] | None = None,
+        columns: Sequence[str] | None = None,
+        key_column: str = "sys_start",
+    ) -> None:
+        self.table_name, self.schema, self.key_column = table_name, schema, key_column
+        self.keys = list(keys) if keys is not None else None
+        self.columns = list(columns) if columns is not None else None
+
+    @classmethod
+    def call(cls, operations: Operations, table_name: str, **kwargs: Any) -> Any:
+        return operations.invoke(cls(table_name, **kwargs))
+
+    def names(self, operations: Operations) -> TemporalNames:
+        if self.columns is not None and self.keys is not None:
+            return versioning.names_of(
+                self.schema, self.table_name, self.keys, self.columns, self.key_column
+            )
+        if operations.migration_context.as_sql:
+            raise ConfigError(
+                f"op.{self.name}('{self.table_name}', schema='{self.schema}'): offline SQL "
+                "(--sql) cannot read the table's columns; give keys=[...] and columns=[...] "
+                "(the non-system columns after the change, in the database's order)."
+            )
+        return versioning.reflected_names(operations.get_bind(), self.schema, self.table_name)
+
+    def statements(self, names: TemporalNames) -> list[str]:
+        raise NotImplementedError
+
+    def render(self) -> str:
+        args = [repr(self.table_name), f"schema={self.schema!r}"]
+        if self.keys is not None:
+            args.append(f"keys={self.keys!r}")
+        if self.columns is not None:
+            args.append(f"columns={self.columns!r}")
+        if self.key_column != "sys_start":
+            args.append(f"key_column={self.key_column!r}")
+        return f"op.{self.name}({', '.join(args)})"
+
+
+def run_sql(operations: Operations, statements: Sequence[str]) -> None:
+    """Run statements verbatim (function bodies hold ``%`` and ``:``), or print them."""
+    context = operations.migration_context
+    if context.as_sql:
+        for statement in statements:
+            context.impl.static_output(statement.strip() + ";")
+        return
+    connection = operations.get_bind()
+    for statement in statements:
+        execute_ddl(connection, statement)
+
+
+def _register(cls: type[VersioningOp]) -> type[VersioningOp]:
+    Operations.register_operation(cls.name, "call")(cls)
+
+    @Operations.implementation_for(cls)
+    def run(operations: Operations, operation: VersioningOp) -> None:
+        run_sql(operations, operation.statements(operation.names(operations)))
+
+    @renderers.dispatch_for(cls)
+    def render(context: AutogenContext, operation: VersioningOp) -> str:
+        return operation.render()
+
+    return cls
+
+
+@_register
+class DropCurrentViewOp(VersioningOp):
+    """Drop the current-state view, keeping its grants (before a column change)."""
+
+    name = "drop_current_view"
+
+    def names(self, operations: Operations) -> TemporalNames:  # the view's name is enough
+        return versioning.names_of(self.schema, self.table_name, [], [], self.key_column)
+
+    def statements(self, names: TemporalNames) -> list[str]:
+        return versioning.drop_view_sql(names)
+
+    def render(self) -> str:
+        return f"op.{self.name}({self.table_name!r}, schema={self.schema!r})"
+
+
+@_register
+class RegenerateVersioningOp(VersioningOp):
+    """Rebuild trigger functions, view and as-of functions (after a column change)."""
+
+    name = "regenerate_versioning"
+
+    def statements(self, names: TemporalNames) -> list[str]:
+        return versioning.regenerate_sql(names)
+
+
+@_register
+class CreateVersioningOp(VersioningOp):
+    """Everything the build adds to a new temporal table (after ``create_table``)."""
+
+    name = "create_versioning"
+
+    def statements(self, names: TemporalNames) -> list[str]:
+        return versioning.create_sql(names)
+
+
+@_register
+class DropVersioningOp(VersioningOp):
+    """Everything ``create_versioning`` made (before ``drop_table``)."""
+
+    name = "drop_versioning"
+
+    def names(self, operations: Operations) -> TemporalNames:
+        return versioning.names_of(self.schema, self.table_name, [], [], self.key_column)
+
+    def statements(self, names: TemporalNames) -> list[str]:
+        return versioning.drop_sql(names)
+
+    def render(self) -> str:
+        return f"op.{self.name}({self.table_name!r}, schema={self.schema!r})"
+
+
+@Operations.register_operation("rename_temporal_column")
+class RenameTemporalColumnOp(MigrateOperation):
+    """Rename a column of a temporal table in every version, and rebuild what lists it."""
+
+    def __init__(
+        self,
+        table_name: str,
+        old: str,
+        new: str,
+        *,
+        schema: str,
+        keys: Sequence[str] | None = None,
+        columns: Sequence[str] | None = None,
+    ) -> None:
+        self.table_name, self.old, self.new, self.schema = table_name, old, new, schema
+        self.keys, self.columns = keys, columns
+
+    @classmethod
+    def rename_temporal_column(
+        cls, operations: Operations, table_name: str, old: str, new: str, **kwargs: Any
+    ) -> Any:
+        return operations.invoke(cls(table_name, old, new, **kwargs))
+
+    def reverse(self) -> RenameTemporalColumnOp:
+        columns = None if self.columns is None else [
+            self.old if c == self.new else c for c in self.columns
+        ]  # fmt: skip
+        keys = None if self.keys is None else [self.old if c == self.new else c for c in self.keys]
+        return RenameTemporalColumnOp(
+            self.table_name, self.new, self.old, schema=self.schema, keys=keys, columns=columns
+        )
+
+
+@Operations.implementation_for(RenameTemporalColumnOp)
+def _rename(operations: Operations, operation: RenameTemporalColumnOp) -> None:
+    table = versioning.qualified(operation.schema, operation.table_name)
+    run_sql(operations, versioning.drop_view_sql(
+        versioning.names_of(operation.schema, operation.table_name, [], [], "sys_start")
+    ))  # fmt: skip
+    run_sql(
+        operations,
+        [
+            f"ALTER TABLE {table} RENAME COLUMN {versioning.quote(operation.old)} "
+            f"TO {versioning.quote(operation.new)}"
+        ],
+    )
+    regenerate = RegenerateVersioningOp(
+        operation.table_name, schema=operation.schema, keys=operation.keys,
+        columns=operation.columns,
+    )  # fmt: skip
+    run_sql(operations, regenerate.statements(regenerate.names(operations)))
