@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     api_passfile: Path = Field(
         PROJECT_ROOT / ".local" / "api" / "pgpass", validation_alias="MEDALLION_API_PASSFILE"
     )
+    # How long a migration waits for another one of the same database before giving up.
+    migration_lock_wait: float = Field(60.0, ge=0, validation_alias="MEDALLION_MIGRATION_LOCK_WAIT")
     embedded_port: int = Field(
         DEFAULT_EMBEDDED_PORT, ge=1024, le=65535, validation_alias="MEDALLION_EMBEDDED_PORT"
     )

@@ -20,8 +20,25 @@ from sqlmodel import SQLModel
 from bench.synthetic_project import write, write_project
 from src.config import ConnectionSettings, load_settings
 from src.orchestration.local_airflow import use_local_airflow
-from src.utils.connections import execute_autocommit
+from src.utils.connections import connect_raw, execute_autocommit
 from src.utils.embedded_postgres import server_for
+
+
+def run_sql(
+    conn: ConnectionSettings, statement: str, params: object = None, *, before: tuple = ()
+) -> list[tuple]:
+    """Run ``statement`` (after the ``before`` statements, in one transaction) and commit;
+    its rows, if it returns any."""
+    raw = connect_raw(conn)
+    try:
+        with raw, raw.cursor() as cur:
+            for earlier, earlier_params in before:
+                cur.execute(earlier, earlier_params)
+            cur.execute(statement, params)
+            return cur.fetchall() if cur.description else []
+    finally:
+        raw.close()
+
 
 # Airflow reads its configuration on first import: point it at a throw-away home (SQLite
 # metadata, the project's DAG folder) before any test imports it.

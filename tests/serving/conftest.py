@@ -26,8 +26,8 @@ from src.config import SRC_PATH, ConnectionSettings
 from src.demo.generator import SourceSpec
 from src.serving.app import project_app
 from src.serving.db import api_connection
-from src.utils.connections import connect_raw
 from src.utils.pg_binaries import free_port
+from tests.conftest import run_sql
 from tests.demo.conftest import DemoEnv, demo_databases, load_days
 
 DAYS = (date(2026, 11, 19), date(2026, 11, 20))
@@ -49,15 +49,7 @@ class Served:
 
 def query(served: Served, sql: str, params: Any = None) -> list[tuple]:
     """Run ``sql`` on the served warehouse (committed); its rows, if it returns any."""
-    raw = connect_raw(served.warehouse)
-    try:
-        with raw.cursor() as cur:
-            cur.execute(sql, params)
-            rows = cur.fetchall() if cur.description else []
-        raw.commit()
-        return rows
-    finally:
-        raw.close()
+    return run_sql(served.warehouse, sql, params)
 
 
 @contextmanager

@@ -31,10 +31,12 @@ from src._base.tables.ddl import table_of
 from src.config import ConnectionSettings, load_settings
 from src.utils.connections import create_db_engine, ensure_server
 from src.utils.errors import ConfigError
+from src.utils.log import configure_logging
 
 log = logging.getLogger(__name__)
 
-LOCK_WAIT_SECONDS = 60
+# The advisory lock a migration holds on its database for its whole run.
+MIGRATION_LOCK = "hashtext('medallion.migrations')"
 
 
 def project_metadata(project: LoadedProject) -> MetaData:
@@ -48,7 +50,10 @@ def project_metadata(project: LoadedProject) -> MetaData:
 def run(context: Any) -> None:
     config = context.config
     project: LoadedProject | None = config.attributes.get("project")
-    settings = config.attributes.get("settings") or load_settings()
+    settings = config.attributes.get("settings")
+    if settings is None:  # alembic's own command line: this is the entry point
+        settings = load_settings()
+        configure_logging(settings.log_level)
     if project is None:
         name = config.get_main_option("medallion_project")
         if not name:
@@ -86,7 +91,7 @@ def run(context: Any) -> None:
     try:
         with engine.connect() as connection:
             _check_project(connection, project.name, conn)
-            _lock(connection, conn)
+            _lock(connection, conn, settings.migration_lock_wait)
             try:
                 context.configure(connection=connection, **options)
                 with context.begin_transaction():
@@ -115,16 +120,18 @@ def _check_project(connection: Connection, project: str, conn: ConnectionSetting
         )
 
 
-def _lock(connection: Connection, conn: ConnectionSettings) -> None:
-    """Hold the database's migration lock (a second run waits, then gives up clearly)."""
-    key = text("SELECT pg_try_advisory_lock(hashtext('medallion.migrations'))")
-    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+def _lock(connection: Connection, conn: ConnectionSettings, wait: float) -> None:
+    """Hold the database's migration lock (a second run waits ``wait`` seconds, then
+    gives up clearly)."""
+    key = text(f"SELECT pg_try_advisory_lock({MIGRATION_LOCK})")
+    deadline = time.monotonic() + wait
     while not connection.execute(key).scalar():
         connection.commit()
         if time.monotonic() > deadline:
             raise ConfigError(
-                f"another migration of {conn.describe()} has held its lock for "
-                f"{LOCK_WAIT_SECONDS} s; let it finish (or stop it) and run this again."
+                f"another migration of {conn.describe()} has held its lock for {wait:g} s; "
+                "let it finish (or stop it) and run this again (MEDALLION_MIGRATION_LOCK_WAIT "
+                "sets how long to wait)."
             )
         log.info("waiting for another migration of %s to finish", conn.describe())
         time.sleep(0.5)

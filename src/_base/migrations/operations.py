@@ -22,8 +22,9 @@ from alembic.autogenerate import renderers
 from alembic.autogenerate.api import AutogenContext
 from alembic.operations import MigrateOperation, Operations
 
-from src._base.functions.temporal import TemporalNames
+from src._base.functions.temporal import TRIGGER_NAMES, TemporalNames
 from src._base.migrations import versioning
+from src._base.naming import qualified, quote
 from src._base.tables.ddl import execute_ddl
 from src.utils.errors import ConfigError
 
@@ -191,19 +192,68 @@ class RenameTemporalColumnOp(MigrateOperation):
 
 @Operations.implementation_for(RenameTemporalColumnOp)
 def _rename(operations: Operations, operation: RenameTemporalColumnOp) -> None:
-    table = versioning.qualified(operation.schema, operation.table_name)
+    if operations.migration_context.as_sql and (operation.columns is None or not operation.keys):
+        raise ConfigError(
+            f"op.rename_temporal_column('{operation.table_name}', '{operation.old}', "
+            f"'{operation.new}', schema='{operation.schema}'): offline SQL (--sql) cannot read "
+            "the table's columns; give keys=[...] and columns=[...] (the non-system columns "
+            "after the rename, in the database's order)."
+        )
+    table = qualified(operation.schema, operation.table_name)
     run_sql(operations, versioning.drop_view_sql(
         versioning.names_of(operation.schema, operation.table_name, [], [], "sys_start")
     ))  # fmt: skip
     run_sql(
         operations,
-        [
-            f"ALTER TABLE {table} RENAME COLUMN {versioning.quote(operation.old)} "
-            f"TO {versioning.quote(operation.new)}"
-        ],
+        [f"ALTER TABLE {table} RENAME COLUMN {quote(operation.old)} " f"TO {quote(operation.new)}"],
     )
     regenerate = RegenerateVersioningOp(
         operation.table_name, schema=operation.schema, keys=operation.keys,
         columns=operation.columns,
     )  # fmt: skip
     run_sql(operations, regenerate.statements(regenerate.names(operations)))
+
+
+@Operations.register_operation("backfill_history")
+class BackfillHistoryOp(MigrateOperation):
+    """Set a column in every version of a temporal table, current and closed, without
+    making new versions: the value a new column would have had all along.
+
+        op.backfill_history("instrument_hist", "isin", "upper(instrument_code)",
+                            schema="silver")
+
+    ``expression`` is SQL over the row's columns. It runs as the table's owner, with
+    the versioning triggers off for the UPDATE (history is rewritten in place, as
+    retention and repairs do). A constant belongs in the column's ``server_default``
+    instead, which PostgreSQL adds without touching a row. Every row is written while
+    the revision holds the table's lock: put a large backfill in a revision of its own.
+    """
+
+    def __init__(
+        self, table_name: str, column: str, expression: str, *, schema: str, where: str = ""
+    ) -> None:
+        self.table_name, self.column, self.expression = table_name, column, expression
+        self.schema, self.where = schema, where
+
+    @classmethod
+    def backfill_history(
+        cls, operations: Operations, table_name: str, column: str, expression: str, **kw: Any
+    ) -> Any:
+        return operations.invoke(cls(table_name, column, expression, **kw))
+
+
+@Operations.implementation_for(BackfillHistoryOp)
+def _backfill(operations: Operations, operation: BackfillHistoryOp) -> None:
+    table = qualified(operation.schema, operation.table_name)
+    where = f" WHERE {operation.where}" if operation.where else ""
+    # The versioning triggers are switched off around the UPDATE (a backfill is no
+    # change to version), and back on before the revision commits: switched per name, so
+    # a project's own triggers still fire. Only the table's owner may do either.
+    run_sql(
+        operations,
+        [
+            *(f"ALTER TABLE {table} DISABLE TRIGGER {name}" for name in TRIGGER_NAMES),
+            f"UPDATE {table} SET {quote(operation.column)} = {operation.expression}{where}",
+            *(f"ALTER TABLE {table} ENABLE TRIGGER {name}" for name in TRIGGER_NAMES),
+        ],
+    )

@@ -31,6 +31,7 @@ from src._base.pipeline.run_config import RunConfig
 from src.config import PROJECT_ROOT, ConnectionSettings
 from src.utils.connections import connect_raw
 from src.utils.errors import PipelineError
+from tests.conftest import run_sql
 
 pytestmark = pytest.mark.postgres
 
@@ -53,13 +54,7 @@ def cfg(conn: ConnectionSettings, day: date) -> RunConfig:
 
 
 def sql(conn: ConnectionSettings, statement: str, params=None) -> list[tuple]:
-    raw = connect_raw(conn)
-    try:
-        with raw, raw.cursor() as cur:
-            cur.execute(statement, params)
-            return cur.fetchall() if cur.description else []
-    finally:
-        raw.close()
+    return run_sql(conn, statement, params)
 
 
 def succeed(conn: ConnectionSettings, job: str, day: date) -> None:

@@ -1,0 +1,211 @@
+"""Migrations on a real server, through scripts/migrate.py and alembic itself: a temporal
+table changes shape without losing a version of its history."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from src._base.migrations.environment import MIGRATION_LOCK
+from src._base.migrations.revisions import ENVIRONMENT
+from src.config import PROJECT_ROOT
+from src.utils.connections import connect_raw
+from tests._base.migrations.conftest import T1, T3, TEMPORAL, Migrating
+
+pytestmark = pytest.mark.postgres
+
+HISTORY = ("SELECT thing_code, name, value, sys_start, sys_end FROM silver.thing0000_hist"
+           " ORDER BY thing_code, sys_start")  # fmt: skip
+ADD_ISIN = (
+    "    name: str\n",
+    "    name: str\n    isin: str | None = Field(default=None, max_length=12)\n",
+)
+
+
+def _add_isin(m: Migrating) -> str:
+    m.edit(TEMPORAL, *ADD_ISIN)
+    m.migrate("revision", "--autogenerate", "-m", "add isin")
+    [revision] = m.revisions()
+    return revision.read_text()
+
+
+def test_a_column_added_to_a_temporal_table_keeps_history_and_is_versioned(
+    migrating: Migrating, tmp_path
+) -> None:
+    m = migrating
+    before = m.sql(HISTORY)
+    text = _add_isin(m)
+    assert "op.drop_current_view(" in text and "op.regenerate_versioning(" in text
+    assert "columns=['thing_code', 'name', 'value', 'isin']" in text.replace('"', "'")
+    m.migrate("upgrade", "head")
+    assert m.sql(HISTORY) == before  # every version, untouched
+    assert m.columns("silver.thing0000")[-2:] == ["isin", "sys_start"]  # the view shows it
+    # the new column is versioned from now on
+    m.sql("UPDATE silver.thing0000_hist SET isin = 'US0001' WHERE thing_code = 'a'"
+          " AND sys_end = 'infinity'", at=T3)  # fmt: skip
+    versions = m.sql("SELECT name, isin FROM silver.thing0000_hist WHERE thing_code = 'a'"
+                     " ORDER BY sys_start")  # fmt: skip
+    assert versions == [("A", None), ("A2", None), ("A2", "US0001")]
+    as_of = "SELECT name, isin FROM silver.thing0000__as_of(%s) WHERE thing_code = 'a'"
+    assert m.sql(as_of, (T1,)) == [("A", None)]  # from before the migration
+    assert m.sql(as_of, (T3,)) == [("A2", "US0001")]
+    # the build agrees: nothing to create, no drift, twice
+    for _ in range(2):
+        out = m.build().stdout
+        assert "drift" not in out
+        assert [line.split()[2] for line in out.splitlines() if line.startswith("tables")] == ["0"]
+    # downgrade restores the previous shape, and versioning still works on it
+    m.migrate("downgrade", "-1")
+    assert "isin" not in m.columns("silver.thing0000_hist")
+    assert "isin" not in m.columns("silver.thing0000")
+    m.sql("UPDATE silver.thing0000_hist SET name = 'B2' WHERE thing_code = 'b'"
+          " AND sys_end = 'infinity'", at=T3)  # fmt: skip
+    assert m.sql("SELECT count(*) FROM silver.thing0000_hist WHERE thing_code = 'b'") == [(2,)]
+    m.migrate("upgrade", "head")
+    assert m.columns("silver.thing0000_hist")[-1] == "isin"
+    # alembic itself, with an ini file for this project
+    ini = tmp_path / "alembic.ini"
+    ini.write_text(
+        f"[alembic]\nscript_location = {ENVIRONMENT}\nversion_locations = "
+        f"{m.project.folder / 'migrations' / 'versions'}\nmedallion_project = {m.project.name}\n"
+    )
+    alembic = str(PROJECT_ROOT / ".venv" / "bin" / "alembic")
+    current = m.run([alembic, "-c", str(ini), "current"]).stdout
+    assert m.revisions()[0].name.split("_")[0] in current and "(head)" in current
+    assert "add isin" in m.run([alembic, "-c", str(ini), "history"]).stdout
+    m.run([alembic, "-c", str(ini), "downgrade", "-1"])
+    m.run([alembic, "-c", str(ini), "upgrade", "head"])
+    assert m.columns("silver.thing0000_hist")[-1] == "isin"
+
+
+def test_the_view_keeps_its_grants(migrating: Migrating) -> None:
+    m = migrating
+    grants = "SELECT grantee FROM information_schema.role_table_grants WHERE table_schema = "
+    grants += "'silver' AND table_name = 'thing0000' AND privilege_type = 'SELECT' ORDER BY 1"
+    before = m.sql(grants)
+    assert (f"{m.project.name}_api",) in before  # the API's role, granted by the build
+    _add_isin(m)
+    m.migrate("upgrade", "head")
+    assert m.sql(grants) == before
+
+
+def test_dropping_a_temporal_column_is_refused_unless_allowed(migrating: Migrating) -> None:
+    m = migrating
+    m.edit(TEMPORAL, "    value: float | None = None\n", "")
+    refused = m.migrate("revision", "--autogenerate", "-m", "drop value", ok=False)
+    assert refused.returncode == 1
+    assert "Dropping the temporal column silver.thing0000_hist.value" in refused.stderr
+    assert "-x allow_history_loss=silver.thing0000_hist.value" in refused.stderr
+    assert m.revisions() == []
+    m.migrate("-x", "allow_history_loss=silver.thing0000_hist.value", "revision",
+              "--autogenerate", "-m", "drop value")  # fmt: skip
+    [revision] = m.revisions()
+    assert "op.drop_column('thing0000_hist', 'value'" in revision.read_text().replace('"', "'")
+
+
+def test_upgrade_sql_prints_the_whole_change_without_a_server(migrating: Migrating) -> None:
+    m = migrating
+    _add_isin(m)
+    printed = m.migrate("upgrade", "head", "--sql", PGPORT="1").stdout
+    assert "ALTER TABLE silver.thing0000_hist ADD COLUMN isin VARCHAR(12);" in printed
+    assert 'DROP VIEW IF EXISTS "silver"."thing0000";' in printed
+    assert "CREATE OR REPLACE FUNCTION" in printed and "CREATE OR REPLACE VIEW" in printed
+    assert "INSERT INTO medallion.alembic_version" in printed or "UPDATE medallion" in printed
+
+
+def test_a_second_upgrade_waits_for_the_first_and_applies_nothing_twice(
+    migrating: Migrating,
+) -> None:
+    m = migrating
+    _add_isin(m)
+    holder = connect_raw(m.conn)
+    holder.autocommit = True
+    with holder.cursor() as cur:
+        cur.execute(f"SELECT pg_advisory_lock({MIGRATION_LOCK})")
+    try:
+        gave_up = m.migrate("upgrade", "head", ok=False, MEDALLION_MIGRATION_LOCK_WAIT="1")
+        assert gave_up.returncode == 1
+        assert "another migration of" in gave_up.stderr and "MEDALLION_MIGRATION_LOCK_WAIT" in (
+            gave_up.stderr
+        )
+        assert "isin" not in m.columns("silver.thing0000_hist")
+        script = str(PROJECT_ROOT / "scripts" / "migrate.py")
+        waiting = subprocess.Popen(
+            [sys.executable, script, m.project.name, "upgrade", "head"], env=m.env,
+            cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        time.sleep(3)
+        assert waiting.poll() is None  # still waiting for the lock
+    finally:
+        with holder.cursor() as cur:
+            cur.execute(f"SELECT pg_advisory_unlock({MIGRATION_LOCK})")
+        holder.close()
+    assert waiting.wait(timeout=60) == 0, waiting.stderr.read()
+    assert m.migrate("upgrade", "head").returncode == 0  # already there: nothing to do
+    assert m.columns("silver.thing0000_hist").count("isin") == 1
+    assert m.sql("SELECT count(*) FROM medallion.alembic_version") == [(1,)]
+
+
+def test_a_database_of_another_project_is_refused(migrating: Migrating) -> None:
+    m = migrating
+    _add_isin(m)
+    m.sql("UPDATE medallion.project SET name = 'other'")
+    refused = m.migrate("upgrade", "head", ok=False)
+    assert refused.returncode == 1 and "holds project 'other'" in refused.stderr
+    assert m.project.name in refused.stderr
+    assert m.build(ok=False).returncode == 1  # nor will the build touch it
+    m.sql("DROP TABLE medallion.project")
+    refused = m.migrate("upgrade", "head", ok=False)
+    assert "was not built for project" in refused.stderr
+    assert "isin" not in m.columns("silver.thing0000_hist")
+
+
+def test_a_failed_revision_leaves_the_previous_one(migrating: Migrating) -> None:
+    m = migrating
+    _add_isin(m)
+    m.migrate("upgrade", "head")
+    [first] = m.revisions()
+    m.edit(TEMPORAL, "    value: float | None = None\n", "    value: float | None = None\n"
+           "    rating: int | None = None\n")  # fmt: skip
+    m.migrate("revision", "--autogenerate", "-m", "add rating")
+    [second] = [r for r in m.revisions() if r != first]
+    text = second.read_text()
+    broken = text.replace("    # ### end Alembic commands ###", "    op.execute('SELECT 1/0')\n"
+                          "    # ### end Alembic commands ###", 1)  # fmt: skip
+    second.write_text(broken)
+    failed = m.migrate("upgrade", "head", ok=False)
+    assert failed.returncode == 1 and "division by zero" in failed.stderr
+    assert "rating" not in m.columns("silver.thing0000_hist")
+    assert m.columns("silver.thing0000")[-2:] == ["isin", "sys_start"]  # view intact
+    [(version,)] = m.sql("SELECT version_num FROM medallion.alembic_version")
+    assert first.name.startswith(version)
+    second.write_text(text)
+    m.migrate("upgrade", "head")
+    assert "rating" in m.columns("silver.thing0000")
+
+
+def test_a_new_database_is_built_at_the_head_revision(migrating: Migrating) -> None:
+    m = migrating
+    _add_isin(m)
+    [revision] = m.revisions()
+    head = revision.name.split("_")[0]
+    script = str(PROJECT_ROOT / "scripts" / "orchestrate_build.py")
+    out = m.run([sys.executable, script, "postgres", m.project.name, "--rebuild"]).stdout
+    assert "migration history at" not in out or head in out
+    assert m.sql("SELECT version_num FROM medallion.alembic_version") == [(head,)]
+    assert "isin" in m.columns("silver.thing0000_hist")  # made from the classes
+    assert "(head)" in m.migrate("current").stdout
+    assert "No changes" not in m.migrate("upgrade", "head").stderr  # nothing to apply
+
+
+def test_the_repository_s_alembic_ini_serves_the_demo_as_written(tmp_path) -> None:
+    """``alembic history`` and ``alembic upgrade head --sql`` from the repository root, as
+    a user types them (neither needs a server)."""
+    alembic = str(PROJECT_ROOT / ".venv" / "bin" / "alembic")
+    for command in (["history"], ["upgrade", "head", "--sql"]):
+        done = subprocess.run([alembic, *command], cwd=PROJECT_ROOT, capture_output=True,
+                              text=True, timeout=120)  # fmt: skip
+        assert done.returncode == 0, done.stderr
