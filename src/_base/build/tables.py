@@ -100,9 +100,11 @@ def create_tables(engine: Engine, project: LoadedProject) -> StepResult:
         catalog = _catalog(connection)
         schemas = {table_of(m).schema for m in project.models}
         catalog["columns"] = reflect_columns(connection, schemas)
+        existed = False
         for model in table_order(project.models):
             table = table_of(model)
             if table.fullname in catalog["tables"]:
+                existed = True
                 columns = catalog["columns"].get((table.schema, table.name), [])
                 ddl = render_table(model, [c["name"] for c in columns])
                 _complete_existing_table(connection, model, ddl, catalog, result)
@@ -117,7 +119,7 @@ def create_tables(engine: Engine, project: LoadedProject) -> StepResult:
                 "and build again; or rebuild it, which drops its data (uv run python "
                 f"scripts/orchestrate_build.py postgres {project.name} --rebuild)"
             )
-        else:
+        elif not existed:  # made from the classes just now: at the head revision
             stamped = stamp_head(connection, project)
             if stamped is not None:
                 result.created.append(f"migration history at {stamped}")

@@ -78,8 +78,10 @@ def recorded_project(connection: Connection) -> str | None:
 
 
 def stamp_head(connection: Connection, project: LoadedProject) -> str | None:
-    """Mark a database that matches the project's classes as at its head revision (the
-    build does this where no revision was ever applied); returns the revision stamped."""
+    """Mark a database just made from the project's classes as at its head revision (the
+    build does this for a new database); returns the revision stamped. A database built
+    before its project had revisions stays unstamped: ``scripts/migrate.py <db> stamp
+    head`` says it matches the classes, ``upgrade head`` applies every revision."""
     head = head_revision(project)
     if head is None:
         return None
