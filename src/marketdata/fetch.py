@@ -1,0 +1,169 @@
+"""Page through a query with any provider, waiting and retrying as vendors ask.
+
+    with httpx.Client(base_url=provider.base_url, timeout=10) as client:
+        for page in fetch_pages(client, provider, query):
+            ...
+    async with httpx.AsyncClient(base_url=provider.base_url, timeout=10) as client:
+        async for page in afetch_pages(client, provider, query):
+            ...
+
+Transient failures (429, 5xx, timeouts, reset connections, a malformed body) are
+retried with exponential backoff and jitter, or after ``Retry-After`` when the vendor
+gives one, up to ``attempts`` tries; then the last error is raised. A :class:`Terminal`
+failure (bad symbol or parameter, bad credentials, a ban) is raised at once and never
+retried. Between pages, the provider's rate-limit headers may ask for a pause.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+
+import httpx
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+)
+
+from src.marketdata.providers.base import Page, Provider, Query, Transient
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 5
+    base: float = 0.5  # seconds before the second try, doubling after
+    cap: float = 30.0  # longest backoff (a vendor's Retry-After may be longer)
+
+    def wait(self, state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, Transient) and error.retry_after is not None:
+            return error.retry_after
+        backoff = min(self.cap, self.base * 2 ** (state.attempt_number - 1))
+        return backoff * (0.5 + random.random() / 2)
+
+
+def _transport_error(provider: Provider, query: Query, exc: httpx.TransportError) -> Transient:
+    kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "connection failed"
+    return Transient(f"{provider.name} {','.join(query.symbols)}: {kind} ({exc!r})")
+
+
+def _page(provider: Provider, query: Query, response: httpx.Response) -> Page:
+    failure = provider.failure(response)
+    if failure is not None:
+        raise type(failure)(
+            f"{provider.name} {','.join(query.symbols)}: {failure}",
+            status=failure.status,
+            retry_after=failure.retry_after,
+        )
+    return provider.parse(response, query)
+
+
+def _log_retry(state: RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome else None
+    wait = state.next_action.sleep if state.next_action else 0
+    log.warning("%s; try %d again in %.1f s", error, state.attempt_number + 1, wait)
+
+
+@dataclass
+class _Paging:
+    """Where a query's paging stands: the next request, and what to do after a page."""
+
+    provider: Provider
+    query: Query
+    policy: RetryPolicy
+    cursor: str | None = None
+
+    def retry_options(self, sleep: Callable) -> dict:
+        return {
+            "retry": retry_if_exception_type(Transient),
+            "stop": stop_after_attempt(self.policy.attempts),
+            "wait": self.policy.wait,
+            "sleep": sleep,
+            "reraise": True,
+            "before_sleep": _log_retry,
+        }
+
+    def request(self) -> dict:
+        provider = self.provider
+        return {
+            "url": provider.path,
+            "params": provider.params(self.query, self.cursor),
+            "headers": provider.headers,
+        }
+
+    def failed(self, exc: httpx.TransportError) -> Transient:
+        return _transport_error(self.provider, self.query, exc)
+
+    def page(self, response: httpx.Response) -> Page:
+        return _page(self.provider, self.query, response)
+
+    def advance(self, page: Page, response: httpx.Response) -> float | None:
+        """None when the range is done; else the pause before the next page."""
+        if page.cursor is None:
+            return None
+        self.cursor = page.cursor
+        pause = self.provider.wait_after(response)
+        if pause > 0:
+            log.info("%s: rate limit reached; waiting %.1f s", self.provider.name, pause)
+        return pause
+
+
+def fetch_pages(
+    client: httpx.Client,
+    provider: Provider,
+    query: Query,
+    *,
+    policy: RetryPolicy = RetryPolicy(),
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[Page]:
+    """Every page of ``query``, in order (synchronous)."""
+    paging = _Paging(provider, query, policy)
+    while True:
+        for attempt in Retrying(**paging.retry_options(sleep)):
+            with attempt:
+                try:
+                    response = client.get(**paging.request())
+                except httpx.TransportError as exc:
+                    raise paging.failed(exc) from None
+                page = paging.page(response)
+        yield page
+        pause = paging.advance(page, response)
+        if pause is None:
+            return
+        if pause > 0:
+            sleep(pause)
+
+
+async def afetch_pages(
+    client: httpx.AsyncClient,
+    provider: Provider,
+    query: Query,
+    *,
+    policy: RetryPolicy = RetryPolicy(),
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> AsyncIterator[Page]:
+    """Every page of ``query``, in order (asynchronous)."""
+    paging = _Paging(provider, query, policy)
+    while True:
+        async for attempt in AsyncRetrying(**paging.retry_options(sleep)):
+            with attempt:
+                try:
+                    response = await client.get(**paging.request())
+                except httpx.TransportError as exc:
+                    raise paging.failed(exc) from None
+                page = paging.page(response)
+        yield page
+        pause = paging.advance(page, response)
+        if pause is None:
+            return
+        if pause > 0:
+            await sleep(pause)

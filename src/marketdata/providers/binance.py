@@ -1,0 +1,132 @@
+"""Binance spot klines (public): ``GET /api/v3/klines``.
+
+The body is an array of 12-element arrays ``[openTime ms, open, high, low, close,
+volume, closeTime, quoteVolume, trades, takerBuyBase, takerBuyQuote, "0"]`` with prices
+and volumes as strings. There is no page token: the next page starts at the last open
+time + 1 ms. Every response says the weight used this minute
+(``X-MBX-USED-WEIGHT-1M``; 6000 allowed, a klines request weighs 2). 429 and 418 (an IP
+ban) carry ``Retry-After``; a 5xx means the outcome is unknown; other errors are
+``{"code": -1121, "msg": "Invalid symbol."}``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+import httpx
+
+from src.marketdata.bars import Bar, Timeframe, ms_of, utc_from_ms
+from src.marketdata.providers.base import (
+    FetchError,
+    Page,
+    Provider,
+    Query,
+    Terminal,
+    Transient,
+    body_message,
+    retry_after,
+)
+
+INTERVALS = {Timeframe.M1: "1m", Timeframe.M5: "5m", Timeframe.M15: "15m",
+             Timeframe.H1: "1h", Timeframe.D1: "1d"}  # fmt: skip
+WEIGHT_HEADER = "X-MBX-USED-WEIGHT-1M"
+
+
+@dataclass
+class Binance(Provider):
+    name: str = "binance"
+    path: str = "/api/v3/klines"
+    page_limit: int = 1000
+    weight_limit: int = 6000  # per minute
+    request_weight: int = 2
+
+    def params(self, query: Query, cursor: str | None) -> dict[str, str]:
+        if len(query.symbols) != 1:
+            raise ValueError("Binance klines are asked one symbol at a time")
+        start = int(cursor) if cursor else ms_of(query.start)
+        return {
+            "symbol": query.symbols[0],
+            "interval": INTERVALS[query.timeframe],
+            "startTime": str(start),
+            "endTime": str(ms_of(query.end) - 1),
+            "limit": str(self.page_limit),
+        }
+
+    def parse(self, response: httpx.Response, query: Query) -> Page:
+        symbol = query.symbols[0]
+        try:
+            rows = response.json()
+            if not isinstance(rows, list):
+                raise ValueError("not an array")
+            bars = [_bar(symbol, row) for row in rows]
+        except (ValueError, TypeError, IndexError, InvalidOperation) as exc:
+            raise Transient(
+                f"{self.name} {symbol}: a malformed klines body ({exc}): "
+                f"{response.text[:120]!r}",
+                status=response.status_code,
+            ) from None
+        end = ms_of(query.end)
+        kept = [bar for bar in bars if ms_of(bar.time) < end]
+        last = ms_of(bars[-1].time) if bars else None
+        more = len(rows) >= self.page_limit and last is not None and last + 1 < end
+        return Page(kept, str(last + 1) if more else None, raw_rows=len(rows))
+
+    def failure(self, response: httpx.Response) -> FetchError | None:
+        status = response.status_code
+        if status < 400:
+            return None
+        message = f"{self.name}: HTTP {status}: {body_message(response)}"
+        if status == 429:
+            return Transient(message, status=status, retry_after=retry_after(response))
+        if status == 418:
+            wait = retry_after(response)
+            return Terminal(
+                f"{message}. Binance banned this IP address"
+                + (f" for {wait:.0f} s" if wait else "")
+                + " for ignoring 429s: wait it out, then ingest with fewer workers.",
+                status=status,
+                retry_after=wait,
+            )
+        if status >= 500:
+            return Transient(message, status=status)
+        return Terminal(message, status=status)
+
+    def wait_after(self, response: httpx.Response) -> float:
+        """Until the next minute when this minute's weight would be exceeded."""
+        try:
+            used = int(response.headers.get(WEIGHT_HEADER, "0"))
+        except ValueError:
+            return 0.0
+        if used + self.request_weight <= self.weight_limit:
+            return 0.0
+        return 60.0 - time.time() % 60.0 + 0.05
+
+    def price_params(self, symbol: str) -> tuple[str, dict[str, str]]:
+        """The ticker price request: ``GET /api/v3/ticker/price?symbol=``."""
+        return "/api/v3/ticker/price", {"symbol": symbol}
+
+    def parse_price(self, response: httpx.Response) -> tuple[str, Decimal]:
+        try:
+            body = response.json()
+            return str(body["symbol"]), Decimal(str(body["price"]))
+        except (ValueError, KeyError, TypeError, InvalidOperation) as exc:
+            raise Transient(f"{self.name}: a malformed ticker body ({exc})") from None
+
+
+def _bar(symbol: str, row: list) -> Bar:
+    if len(row) < 9:
+        raise ValueError(f"a kline has {len(row)} fields, not 12")
+    volume, quote = Decimal(row[5]), Decimal(row[7])
+    return Bar(
+        symbol=symbol,
+        time=utc_from_ms(int(row[0])),
+        open=Decimal(row[1]),
+        high=Decimal(row[2]),
+        low=Decimal(row[3]),
+        close=Decimal(row[4]),
+        volume=volume,
+        trade_count=int(row[8]),
+        vwap=quote / volume if volume else None,
+    )
