@@ -31,7 +31,7 @@ from src._base.build.discovery import import_file
 from src._base.build.project import LoadedProject
 from src._base.pipeline.catalogue import Catalogue, load_catalogue
 from src.config import ConnectionSettings
-from src.serving.db import AsyncDatabase
+from src.serving.db import CONNECTION_LOST, AsyncDatabase
 from src.serving.keys import ApiKeys
 from src.serving.metrics import Metrics, MetricsMiddleware
 from src.serving.resources import SERVED_LAYERS, Resource, resources_of
@@ -231,13 +231,13 @@ def _error_handlers(app: FastAPI, served: Sequence[str]) -> None:
         app.add_exception_handler(failure, database_down)
 
 
-# What a lost or refused connection raises, through a session or asyncpg's pool: a 503.
+# What a lost or refused connection raises, through a session or asyncpg's pool (after
+# read_rows' one retry): a 503.
 UNAVAILABLE: tuple[type[Exception], ...] = (
+    *CONNECTION_LOST,
     OperationalError,
     InterfaceError,
-    ConnectionError,
     TimeoutError,
-    asyncpg.PostgresConnectionError,  # class 08
     asyncpg.InvalidAuthorizationSpecificationError,  # class 28: the role refused
     asyncpg.OperatorInterventionError,  # class 57: shutdown, cancelled by the server
     asyncpg.InsufficientResourcesError,  # class 53: too many connections
