@@ -81,6 +81,17 @@ class Settings(BaseSettings):
     api_passfile: Path = Field(
         PROJECT_ROOT / ".local" / "api" / "pgpass", validation_alias="MEDALLION_API_PASSFILE"
     )
+    # Market-data vendors: where to reach them (tests and proxies point elsewhere) and keys.
+    binance_base_url: str = Field(
+        "https://api.binance.com", validation_alias="MEDALLION_BINANCE_BASE_URL"
+    )
+    alpaca_base_url: str = Field(
+        "https://data.alpaca.markets", validation_alias="MEDALLION_ALPACA_BASE_URL"
+    )
+    alpaca_key_id: SecretStr | None = Field(None, validation_alias="MEDALLION_ALPACA_KEY_ID")
+    alpaca_secret_key: SecretStr | None = Field(
+        None, validation_alias="MEDALLION_ALPACA_SECRET_KEY"
+    )
     # How long a migration waits for another one of the same database before giving up.
     migration_lock_wait: float = Field(60.0, ge=0, validation_alias="MEDALLION_MIGRATION_LOCK_WAIT")
     embedded_port: int = Field(

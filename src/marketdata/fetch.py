@@ -22,6 +22,9 @@ import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from email.utils import parsedate_to_datetime
 
 import httpx
 from tenacity import (
@@ -33,6 +36,7 @@ from tenacity import (
 )
 
 from src.marketdata.providers.base import Page, Provider, Query, Transient
+from src.marketdata.providers.binance import Binance
 
 log = logging.getLogger(__name__)
 
@@ -56,14 +60,20 @@ def _transport_error(provider: Provider, query: Query, exc: httpx.TransportError
     return Transient(f"{provider.name} {','.join(query.symbols)}: {kind} ({exc!r})")
 
 
-def _page(provider: Provider, query: Query, response: httpx.Response) -> Page:
+def _check(provider: Provider, query: Query, response: httpx.Response) -> None:
+    """Raise the provider's judgement of a failed response, naming the symbols."""
     failure = provider.failure(response)
     if failure is not None:
         raise type(failure)(
             f"{provider.name} {','.join(query.symbols)}: {failure}",
             status=failure.status,
             retry_after=failure.retry_after,
+            symbol=query.symbols[0] if len(query.symbols) == 1 else None,
         )
+
+
+def _page(provider: Provider, query: Query, response: httpx.Response) -> Page:
+    _check(provider, query, response)
     return provider.parse(response, query)
 
 
@@ -167,3 +177,29 @@ async def afetch_pages(
             return
         if pause > 0:
             await sleep(pause)
+
+
+async def afetch_price(
+    client: httpx.AsyncClient,
+    provider: Binance,
+    symbol: str,
+    *,
+    policy: RetryPolicy = RetryPolicy(),
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> tuple[Decimal, datetime | None]:
+    """One symbol's latest price and the exchange's clock when it answered (its HTTP
+    ``Date``), retried like a page."""
+    path, params = provider.price_params(symbol)
+    query = Query((symbol,), datetime.min, datetime.min)
+    async for attempt in AsyncRetrying(**_Paging(provider, query, policy).retry_options(sleep)):
+        with attempt:
+            try:
+                response = await client.get(path, params=params, headers=provider.headers)
+            except httpx.TransportError as exc:
+                raise _transport_error(provider, query, exc) from None
+            _check(provider, query, response)
+            answered, price = provider.parse_price(response)
+            if answered != symbol:
+                raise Transient(f"{provider.name}: asked the price of {symbol}, got {answered}")
+    date = response.headers.get("Date")
+    return price, parsedate_to_datetime(date).astimezone(UTC) if date else None

@@ -33,6 +33,7 @@ def alembic_config(
     """The Alembic configuration of ``project`` (its revisions, the shared environment)."""
     config = Config(file_=str(ini) if ini else None, cmd_opts=cmd_opts)  # type: ignore[arg-type]
     config.set_main_option("script_location", str(ENVIRONMENT))
+    config.set_main_option("path_separator", "os")  # a folder's name may hold spaces
     config.set_main_option("version_locations", str(versions_folder(project)))
     config.set_main_option("medallion_project", project.name)
     config.set_section_option("post_write_hooks", "hooks", "black")

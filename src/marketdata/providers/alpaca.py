@@ -102,7 +102,7 @@ class Alpaca(Provider):
         status = response.status_code
         if status < 400:
             return None
-        message = f"{self.name}: HTTP {status}: {body_message(response)}"
+        message = f"HTTP {status}: {body_message(response)}"
         if status == 429:
             return Transient(message, status=status, retry_after=self._until_reset(response))
         if status >= 500:

@@ -44,10 +44,15 @@ class FetchError(MedallionError):
     """A request that failed; ``retry_after`` in seconds when the vendor said."""
 
     def __init__(
-        self, message: str, *, status: int | None = None, retry_after: float | None = None
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+        symbol: str | None = None,
     ):
         super().__init__(message)
-        self.status, self.retry_after = status, retry_after
+        self.status, self.retry_after, self.symbol = status, retry_after, symbol
 
 
 class Transient(FetchError):

@@ -77,7 +77,7 @@ class Binance(Provider):
         status = response.status_code
         if status < 400:
             return None
-        message = f"{self.name}: HTTP {status}: {body_message(response)}"
+        message = f"HTTP {status}: {body_message(response)}"
         if status == 429:
             return Transient(message, status=status, retry_after=retry_after(response))
         if status == 418:

@@ -69,7 +69,7 @@ def test_a_column_added_to_a_temporal_table_keeps_history_and_is_versioned(
     # alembic itself, with an ini file for this project
     ini = tmp_path / "alembic.ini"
     ini.write_text(
-        f"[alembic]\nscript_location = {ENVIRONMENT}\nversion_locations = "
+        f"[alembic]\nscript_location = {ENVIRONMENT}\npath_separator = os\nversion_locations = "
         f"{m.project.folder / 'migrations' / 'versions'}\nmedallion_project = {m.project.name}\n"
     )
     alembic = str(PROJECT_ROOT / ".venv" / "bin" / "alembic")

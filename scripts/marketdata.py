@@ -1,0 +1,97 @@
+"""Market data from the command line.
+
+    uv run python scripts/marketdata.py collect --symbols BTCUSDT,ETHUSDT [--database demo]
+        [--minutes N]
+
+``collect`` stores each symbol's price once a minute in ``bronze.br_price`` until
+stopped (SIGTERM or Ctrl-C end it after the minute in hand; exit code 0), or for
+``--minutes`` minutes. A minute it could not price is stored as a gap with its reason.
+The exchange is reached at MEDALLION_BINANCE_BASE_URL (default Binance's public API);
+the database as the build scripts reach it (PGHOST/PGPORT/PGUSER, DATABASE_URL or the
+embedded server). Exit code 0, or 1 with one line saying what to fix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import signal
+from collections.abc import Sequence
+
+import typer
+
+from src.config import load_settings
+from src.marketdata.collector import run_collector
+from src.marketdata.providers.binance import Binance
+from src.utils.connections import ensure_server
+from src.utils.errors import ConfigError, MedallionError
+from src.utils.log import configure_logging
+
+log = logging.getLogger(__name__)
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    help=__doc__.splitlines()[0],
+)  # fmt: skip
+
+
+@app.callback()
+def commands() -> None:
+    """Market data: collect prices (more commands to come with ingestion)."""
+
+
+SYMBOL = re.compile(r"^[A-Z0-9]{2,20}$")
+
+
+def parse_symbols(text: str) -> list[str]:
+    symbols = [s.strip().upper() for s in text.split(",") if s.strip()]
+    bad = [s for s in symbols if not SYMBOL.match(s)]
+    if not symbols or bad:
+        raise ConfigError(
+            f"--symbols {text!r}: give exchange symbols separated by commas, e.g. "
+            f"BTCUSDT,ETHUSDT{' (not ' + ', '.join(bad) + ')' if bad else ''}."
+        )
+    return list(dict.fromkeys(symbols))
+
+
+@app.command()
+def collect(
+    symbols: str = typer.Option(..., help="exchange symbols, comma-separated: BTCUSDT,ETHUSDT"),
+    database: str = typer.Option("demo", help="the database whose bronze.br_price is filled"),
+    minutes: int | None = typer.Option(None, min=1, help="stop after this many minutes"),
+    log_level: str = typer.Option("INFO", help="DEBUG, INFO, WARNING or ERROR"),
+) -> None:
+    """Store each symbol's price once a minute until stopped."""
+    configure_logging(log_level)
+    settings = load_settings()
+    wanted = parse_symbols(symbols)
+    conn = ensure_server(settings, database=database)
+    provider = Binance(base_url=settings.binance_base_url)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for stopping in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(stopping, stop.set)
+        done = await run_collector(conn, provider, wanted, stop=stop, minutes=minutes)
+        log.info("collected %d minute(s): %d prices, %d gaps, %d rows stored",
+                 done.minutes, done.prices, done.gaps, done.stored)  # fmt: skip
+
+    asyncio.run(run())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    configure_logging("INFO")
+    try:
+        app(args=list(argv) if argv is not None else None, prog_name="marketdata.py")
+    except SystemExit as exc:  # Typer's own ending: usage errors (2) become 1, as documented
+        return 0 if exc.code in (0, None) else 1
+    except MedallionError as exc:
+        log.error("%s", exc)
+        log.debug("traceback", exc_info=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,172 @@
+"""The minute price collector: each symbol's price once a minute into ``bronze.br_price``.
+
+    stop = asyncio.Event()
+    await run_collector(conn, Binance(base_url=...), ["BTCUSDT", "ETHUSDT"], stop=stop)
+
+At the start of every UTC minute it asks the exchange for each symbol's price (all at
+once), and stores one row per symbol and minute: the exact decimal price, the exchange's
+clock, the source. A symbol the exchange would not price after the retries, and a minute
+the collector was not running for (the machine slept, the process was stopped), are
+stored as gaps: no price, and the reason. Nothing is invented. Rows are keyed by source,
+symbol and minute, so running a minute twice stores it once. Setting ``stop`` (SIGTERM
+and Ctrl-C do, in ``scripts/marketdata.py``) ends the loop after the minute in hand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import asyncpg
+import httpx
+
+from src.config import ConnectionSettings
+from src.marketdata.fetch import RetryPolicy, afetch_price
+from src.marketdata.providers.base import FetchError, Terminal
+from src.marketdata.providers.binance import Binance
+
+log = logging.getLogger(__name__)
+
+MINUTE = timedelta(minutes=1)
+INSERT = """
+INSERT INTO bronze.br_price (source, symbol, minute, price, exchange_time, loaded_at,
+                             gap_reason, effective_time)
+SELECT source, symbol, minute, price, exchange_time, clock_timestamp(), gap_reason, minute
+FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::numeric[], $5::timestamptz[],
+            $6::text[]) AS r(source, symbol, minute, price, exchange_time, gap_reason)
+ON CONFLICT (source, symbol, minute) DO NOTHING
+RETURNING 1
+"""
+
+
+@dataclass(frozen=True)
+class PriceRow:
+    source: str
+    symbol: str
+    minute: datetime
+    price: Decimal | None
+    exchange_time: datetime | None
+    gap_reason: str | None = None
+
+
+@dataclass
+class Collected:
+    minutes: int = 0
+    prices: int = 0
+    gaps: int = 0
+    stored: int = 0  # rows new to the table (a minute run twice stores once)
+    gap_reasons: list[str] = field(default_factory=list)
+
+
+def floor_minute(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(second=0, microsecond=0)
+
+
+async def collect_minute(
+    client: httpx.AsyncClient,
+    provider: Binance,
+    symbols: Sequence[str],
+    minute: datetime,
+    *,
+    policy: RetryPolicy = RetryPolicy(),
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> tuple[list[PriceRow], list[Terminal]]:
+    """Every symbol's price for ``minute``, asked at once: a gap for each whose failure
+    outlasted the retries; a symbol that cannot be priced at all (a :class:`Terminal`
+    failure: unknown symbol, a ban) gets no row and comes back in the second list."""
+
+    async def one(symbol: str) -> PriceRow | Terminal:
+        try:
+            price, at = await afetch_price(client, provider, symbol, policy=policy, sleep=sleep)
+        except Terminal as exc:
+            return exc
+        except FetchError as exc:
+            log.warning("%s %s at %s: no price (%s)", provider.name, symbol, minute, exc)
+            return PriceRow(provider.name, symbol, minute, None, None, str(exc)[:500])
+        return PriceRow(provider.name, symbol, minute, price, at)
+
+    answers = await asyncio.gather(*(one(symbol) for symbol in symbols))
+    rows = [a for a in answers if isinstance(a, PriceRow)]
+    return rows, [a for a in answers if isinstance(a, Terminal)]
+
+
+async def store(connection: asyncpg.Connection, rows: Sequence[PriceRow]) -> int:
+    """Insert ``rows`` (a minute already stored is left as it is); how many were new."""
+    columns = zip(*((r.source, r.symbol, r.minute, r.price, r.exchange_time, r.gap_reason)
+                    for r in rows), strict=True)  # fmt: skip
+    return len(await connection.fetch(INSERT, *(list(c) for c in columns))) if rows else 0
+
+
+def _missed(provider: str, symbols: Sequence[str], after: datetime, until: datetime) -> list:
+    minute, rows = after + MINUTE, []
+    while minute < until:
+        reason = "the collector was not running at this minute"
+        rows += [PriceRow(provider, s, minute, None, None, reason) for s in symbols]
+        minute += MINUTE
+    return rows
+
+
+async def _wait(seconds: float, stop: asyncio.Event) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=max(seconds, 0.0))
+
+
+async def run_collector(
+    conn: ConnectionSettings,
+    provider: Binance,
+    symbols: Sequence[str],
+    *,
+    stop: asyncio.Event,
+    minutes: int | None = None,
+    policy: RetryPolicy = RetryPolicy(attempts=3, base=1.0, cap=10.0),
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    wait: Callable[[float, asyncio.Event], Awaitable[None]] = _wait,
+    timeout: float = 10.0,
+) -> Collected:
+    """Collect until ``stop`` is set (or for ``minutes`` minutes); what was stored. A
+    symbol with a terminal failure is dropped, logged; when none is left, the
+    :class:`Terminal` failure is raised."""
+    done = Collected()
+    active = list(symbols)
+    connection = await asyncpg.connect(
+        host=conn.host, port=conn.port, user=conn.user, database=conn.database,
+        password=conn.password.get_secret_value() if conn.password else None,
+        timeout=conn.connect_timeout,
+    )  # fmt: skip
+    last: datetime | None = None
+    try:
+        async with httpx.AsyncClient(base_url=provider.base_url, timeout=timeout) as client:
+            while not stop.is_set() and (minutes is None or done.minutes < minutes):
+                minute = floor_minute(now())
+                if last is None or minute > last:
+                    rows = _missed(provider.name, active, last, minute) if last else []
+                    found, failed = await collect_minute(
+                        client, provider, active, minute, policy=policy
+                    )
+                    rows += found
+                    for failure in failed:
+                        log.error("%s; no longer collected", failure)
+                    stopped = {f.symbol for f in failed}
+                    active = [symbol for symbol in active if symbol not in stopped]
+                    done.stored += await store(connection, rows)
+                    done.minutes += 1
+                    done.prices += sum(r.price is not None for r in rows)
+                    gaps = [r for r in rows if r.price is None]
+                    done.gaps += len(gaps)
+                    done.gap_reasons += [
+                        f"{r.symbol} {r.minute:%H:%M}: {r.gap_reason}" for r in gaps
+                    ]
+                    log.info("%s: %d prices, %d gaps", minute.strftime("%Y-%m-%d %H:%M"),
+                             len(rows) - len(gaps), len(gaps))  # fmt: skip
+                    last = minute
+                    if not active:
+                        raise failed[0]
+                await wait((minute + MINUTE - now()).total_seconds(), stop)
+    finally:
+        await connection.close()
+    return done
