@@ -1,7 +1,7 @@
 """Market data from the command line.
 
     uv run python scripts/marketdata.py collect --symbols BTCUSDT,ETHUSDT [--database demo]
-        [--minutes N]
+        [--minutes N] [--metrics-port 9108]
 
 ``collect`` stores each symbol's price once a minute in ``bronze.br_price`` until
 stopped (SIGTERM or Ctrl-C end it after the minute in hand; exit code 0), or for
@@ -23,6 +23,7 @@ import typer
 
 from src.config import load_settings
 from src.marketdata.collector import run_collector
+from src.marketdata.metrics import MarketMetrics
 from src.marketdata.providers.binance import Binance
 from src.utils.connections import ensure_server
 from src.utils.errors import ConfigError, MedallionError
@@ -59,6 +60,9 @@ def collect(
     symbols: str = typer.Option(..., help="exchange symbols, comma-separated: BTCUSDT,ETHUSDT"),
     database: str = typer.Option("demo", help="the database whose bronze.br_price is filled"),
     minutes: int | None = typer.Option(None, min=1, help="stop after this many minutes"),
+    metrics_port: int | None = typer.Option(
+        None, min=1, max=65535, help="serve Prometheus metrics on 127.0.0.1:PORT while running"
+    ),
     log_level: str = typer.Option("INFO", help="DEBUG, INFO, WARNING or ERROR"),
 ) -> None:
     """Store each symbol's price once a minute until stopped."""
@@ -67,13 +71,19 @@ def collect(
     wanted = parse_symbols(symbols)
     conn = ensure_server(settings, database=database)
     provider = Binance(base_url=settings.binance_base_url)
+    metrics = MarketMetrics()
+    if metrics_port is not None:
+        metrics.serve(metrics_port)
+        log.info("metrics on http://127.0.0.1:%d/metrics", metrics_port)
 
     async def run() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for stopping in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(stopping, stop.set)
-        done = await run_collector(conn, provider, wanted, stop=stop, minutes=minutes)
+        done = await run_collector(
+            conn, provider, wanted, stop=stop, minutes=minutes, metrics=metrics
+        )
         log.info("collected %d minute(s): %d prices, %d gaps, %d rows stored",
                  done.minutes, done.prices, done.gaps, done.stored)  # fmt: skip
 

@@ -27,6 +27,7 @@ import httpx
 
 from src.config import ConnectionSettings
 from src.marketdata.fetch import RetryPolicy, afetch_price
+from src.marketdata.metrics import MarketMetrics
 from src.marketdata.providers.base import FetchError, Terminal
 from src.marketdata.providers.binance import Binance
 
@@ -75,6 +76,7 @@ async def collect_minute(
     *,
     policy: RetryPolicy = RetryPolicy(),
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    metrics: MarketMetrics | None = None,
 ) -> tuple[list[PriceRow], list[Terminal]]:
     """Every symbol's price for ``minute``, asked at once: a gap for each whose failure
     outlasted the retries; a symbol that cannot be priced at all (a :class:`Terminal`
@@ -82,7 +84,9 @@ async def collect_minute(
 
     async def one(symbol: str) -> PriceRow | Terminal:
         try:
-            price, at = await afetch_price(client, provider, symbol, policy=policy, sleep=sleep)
+            price, at = await afetch_price(
+                client, provider, symbol, policy=policy, sleep=sleep, metrics=metrics
+            )
         except Terminal as exc:
             return exc
         except FetchError as exc:
@@ -127,6 +131,7 @@ async def run_collector(
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     wait: Callable[[float, asyncio.Event], Awaitable[None]] = _wait,
     timeout: float = 10.0,
+    metrics: MarketMetrics | None = None,
 ) -> Collected:
     """Collect until ``stop`` is set (or for ``minutes`` minutes); what was stored. A
     symbol with a terminal failure is dropped, logged; when none is left, the
@@ -146,7 +151,7 @@ async def run_collector(
                 if last is None or minute > last:
                     rows = _missed(provider.name, active, last, minute) if last else []
                     found, failed = await collect_minute(
-                        client, provider, active, minute, policy=policy
+                        client, provider, active, minute, policy=policy, metrics=metrics
                     )
                     rows += found
                     for failure in failed:
@@ -154,6 +159,10 @@ async def run_collector(
                     stopped = {f.symbol for f in failed}
                     active = [symbol for symbol in active if symbol not in stopped]
                     done.stored += await store(connection, rows)
+                    if metrics is not None:
+                        for row in rows:
+                            counter = metrics.prices if row.price is not None else metrics.gaps
+                            counter.labels(row.source, row.symbol).inc()
                     done.minutes += 1
                     done.prices += sum(r.price is not None for r in rows)
                     gaps = [r for r in rows if r.price is None]

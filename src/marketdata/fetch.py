@@ -21,6 +21,7 @@ import logging
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -35,7 +36,8 @@ from tenacity import (
     stop_after_attempt,
 )
 
-from src.marketdata.providers.base import Page, Provider, Query, Transient
+from src.marketdata.metrics import MarketMetrics
+from src.marketdata.providers.base import FetchError, Page, Provider, Query, Transient
 from src.marketdata.providers.binance import Binance
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,25 @@ def _check(provider: Provider, query: Query, response: httpx.Response) -> None:
 def _page(provider: Provider, query: Query, response: httpx.Response) -> Page:
     _check(provider, query, response)
     return provider.parse(response, query)
+
+
+@contextmanager
+def _counted(metrics: MarketMetrics | None, provider: Provider, symbol: str) -> Iterator[None]:
+    """Count one request by outcome and time it (when metrics are kept)."""
+    started = time.perf_counter()
+    outcome = "ok"
+    try:
+        yield
+    except Transient:
+        outcome = "transient"
+        raise
+    except FetchError:
+        outcome = "terminal"
+        raise
+    finally:
+        if metrics is not None:
+            metrics.requests.labels(provider.name, symbol, outcome).inc()
+            metrics.latency.labels(provider.name).observe(time.perf_counter() - started)
 
 
 def _log_retry(state: RetryCallState) -> None:
@@ -186,13 +207,14 @@ async def afetch_price(
     *,
     policy: RetryPolicy = RetryPolicy(),
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    metrics: MarketMetrics | None = None,
 ) -> tuple[Decimal, datetime | None]:
     """One symbol's latest price and the exchange's clock when it answered (its HTTP
     ``Date``), retried like a page."""
     path, params = provider.price_params(symbol)
     query = Query((symbol,), datetime.min, datetime.min)
     async for attempt in AsyncRetrying(**_Paging(provider, query, policy).retry_options(sleep)):
-        with attempt:
+        with attempt, _counted(metrics, provider, symbol):
             try:
                 response = await client.get(path, params=params, headers=provider.headers)
             except httpx.TransportError as exc:

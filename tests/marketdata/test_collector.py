@@ -14,6 +14,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import httpx
 import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
@@ -22,8 +23,10 @@ from src._base.build.steps import build_in_database
 from src.config import PROJECT_ROOT, SRC_PATH, ConnectionSettings
 from src.marketdata.collector import run_collector
 from src.marketdata.fetch import RetryPolicy
+from src.marketdata.metrics import MarketMetrics
 from src.marketdata.providers.base import Terminal
 from src.marketdata.providers.binance import Binance
+from src.utils.pg_binaries import free_port
 from tests.conftest import run_sql
 
 pytestmark = [pytest.mark.postgres, pytest.mark.anyio]
@@ -70,24 +73,33 @@ def ticker(failing: set[tuple[str, int]]):
     return handle
 
 
-async def collect(warehouse, httpserver, clock, symbols, minutes, failing=frozenset()):
+async def collect(warehouse, httpserver, clock, symbols, minutes, failing=(), metrics=None):
     handler = ticker(set(failing))
     handler.clock = clock
     httpserver.expect_request("/api/v3/ticker/price").respond_with_handler(handler)
     provider = Binance(base_url=httpserver.url_for(""))
     return await run_collector(
         warehouse, provider, symbols, stop=asyncio.Event(), minutes=minutes, policy=FAST,
-        now=clock.now, wait=clock.wait,
+        now=clock.now, wait=clock.wait, metrics=metrics,
     )  # fmt: skip
+
+
+def sample(metrics: MarketMetrics, name: str, **labels: str) -> float:
+    return metrics.registry.get_sample_value(name, labels) or 0.0
 
 
 async def test_each_minute_prices_every_symbol_and_a_failure_is_a_gap(
     warehouse, httpserver: HTTPServer
 ) -> None:
-    clock = Clock()
+    clock, metrics = Clock(), MarketMetrics()
     done = await collect(warehouse, httpserver, clock, ["BTCUSDT", "ETHUSDT"], 3,
-                         failing={("ETHUSDT", 31)})  # fmt: skip
+                         failing={("ETHUSDT", 31)}, metrics=metrics)  # fmt: skip
     assert (done.minutes, done.prices, done.gaps, done.stored) == (3, 5, 1, 6)
+    eth = {"provider": "binance", "symbol": "ETHUSDT"}
+    assert sample(metrics, "medallion_marketdata_prices_total", **eth) == 2
+    assert sample(metrics, "medallion_marketdata_gaps_total", **eth) == 1
+    assert sample(metrics, "medallion_marketdata_requests_total", **eth, outcome="transient") == 2
+    assert sample(metrics, "medallion_marketdata_requests_total", **eth, outcome="ok") == 2
     rows = run_sql(warehouse, ROWS)
     minute = T0.replace(second=0)
     assert [(s, m - minute) for s, m, _, _ in rows] == [
@@ -132,14 +144,20 @@ def test_sigterm_ends_the_command_cleanly(
         {"symbol": "BTCUSDT", "price": "60000.5"}
     )
     env = {**os.environ, "MEDALLION_BINANCE_BASE_URL": httpserver.url_for("")}
+    port = free_port()
     command = [sys.executable, str(PROJECT_ROOT / "scripts" / "marketdata.py"), "collect",
-               "--symbols", "BTCUSDT", "--database", warehouse.database]  # fmt: skip
+               "--symbols", "BTCUSDT", "--database", warehouse.database,
+               "--metrics-port", str(port)]  # fmt: skip
     process = subprocess.Popen(command, env=env, cwd=PROJECT_ROOT, stderr=subprocess.PIPE,
                                text=True)  # fmt: skip
     deadline = time.monotonic() + 30
     while not run_sql(warehouse, "SELECT 1 FROM bronze.br_price"):
         assert process.poll() is None and time.monotonic() < deadline, process.stderr.read()
         time.sleep(0.2)
+    counted = 'medallion_marketdata_prices_total{provider="binance",symbol="BTCUSDT"} 1.0'
+    while counted not in httpx.get(f"http://127.0.0.1:{port}/metrics").text:  # served live
+        assert time.monotonic() < deadline, "the price never showed in the metrics"
+        time.sleep(0.1)
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=15) == 0
     assert "collected 1 minute(s): 1 prices, 0 gaps" in process.stderr.read()
