@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -30,10 +30,13 @@ from src.marketdata.fetch import RetryPolicy, afetch_price
 from src.marketdata.metrics import MarketMetrics
 from src.marketdata.providers.base import FetchError, Terminal
 from src.marketdata.providers.binance import Binance
+from src.utils.async_db import CONNECTION_LOST, asyncpg_arguments
 
 log = logging.getLogger(__name__)
 
 MINUTE = timedelta(minutes=1)
+# The database is away: the rows wait for the next minute, on a new connection.
+AWAY = (*CONNECTION_LOST, asyncpg.InterfaceError, OSError, TimeoutError)
 INSERT = """
 INSERT INTO bronze.br_price (source, symbol, minute, price, exchange_time, loaded_at,
                              gap_reason, effective_time)
@@ -61,7 +64,6 @@ class Collected:
     prices: int = 0
     gaps: int = 0
     stored: int = 0  # rows new to the table (a minute run twice stores once)
-    gap_reasons: list[str] = field(default_factory=list)
 
 
 def floor_minute(moment: datetime) -> datetime:
@@ -138,11 +140,8 @@ async def run_collector(
     :class:`Terminal` failure is raised."""
     done = Collected()
     active = list(symbols)
-    connection = await asyncpg.connect(
-        host=conn.host, port=conn.port, user=conn.user, database=conn.database,
-        password=conn.password.get_secret_value() if conn.password else None,
-        timeout=conn.connect_timeout,
-    )  # fmt: skip
+    connection: asyncpg.Connection | None = await _connect(conn)
+    pending: list[PriceRow] = []  # collected, not yet stored (the database was away)
     last: datetime | None = None
     try:
         async with httpx.AsyncClient(base_url=provider.base_url, timeout=timeout) as client:
@@ -158,7 +157,15 @@ async def run_collector(
                         log.error("%s; no longer collected", failure)
                     stopped = {f.symbol for f in failed}
                     active = [symbol for symbol in active if symbol not in stopped]
-                    done.stored += await store(connection, rows)
+                    pending += rows
+                    try:
+                        connection = connection or await _connect(conn)
+                        done.stored += await store(connection, pending)
+                        pending = []
+                    except AWAY as exc:
+                        log.warning("%d rows kept to store next minute: the database is "
+                                    "away (%s)", len(pending), exc)  # fmt: skip
+                        connection = await _close(connection)
                     if metrics is not None:
                         for row in rows:
                             counter = metrics.prices if row.price is not None else metrics.gaps
@@ -167,9 +174,6 @@ async def run_collector(
                     done.prices += sum(r.price is not None for r in rows)
                     gaps = [r for r in rows if r.price is None]
                     done.gaps += len(gaps)
-                    done.gap_reasons += [
-                        f"{r.symbol} {r.minute:%H:%M}: {r.gap_reason}" for r in gaps
-                    ]
                     log.info("%s: %d prices, %d gaps", minute.strftime("%Y-%m-%d %H:%M"),
                              len(rows) - len(gaps), len(gaps))  # fmt: skip
                     last = minute
@@ -177,5 +181,23 @@ async def run_collector(
                         raise failed[0]
                 await wait((minute + MINUTE - now()).total_seconds(), stop)
     finally:
-        await connection.close()
+        await _close(connection)
+    if pending:
+        log.error("%d collected rows were never stored: the database stayed away", len(pending))
     return done
+
+
+async def _connect(conn: ConnectionSettings) -> asyncpg.Connection:
+    return await asyncpg.connect(
+        **asyncpg_arguments(conn), server_settings={"application_name": "medallion-collector"}
+    )
+
+
+async def _close(connection: asyncpg.Connection | None) -> None:
+    """Close ``connection`` (a broken one is dropped); returns None, the state after."""
+    if connection is None:
+        return
+    try:
+        await connection.close(timeout=5)
+    except AWAY:
+        connection.terminate()

@@ -31,12 +31,13 @@ from src._base.build.discovery import import_file
 from src._base.build.project import LoadedProject
 from src._base.pipeline.catalogue import Catalogue, load_catalogue
 from src.config import ConnectionSettings
-from src.serving.db import CONNECTION_LOST, AsyncDatabase
+from src.serving.db import AsyncDatabase
 from src.serving.keys import ApiKeys
 from src.serving.metrics import Metrics, MetricsMiddleware
 from src.serving.resources import SERVED_LAYERS, Resource, resources_of
 from src.serving.routes import Reader, resource_router
 from src.serving.status import read_status
+from src.utils.async_db import CONNECTION_LOST
 from src.utils.errors import DefinitionError
 
 log = logging.getLogger(__name__)

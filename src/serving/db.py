@@ -41,18 +41,9 @@ from sqlalchemy.ext.asyncio import (
 
 from src._base.build.roles import api_role
 from src.config import ConnectionSettings, Settings, read_pgpass, resolve_connection
+from src.utils.async_db import CONNECTION_LOST, asyncpg_arguments
 from src.utils.connections import sqlalchemy_url
 from src.utils.errors import AuthenticationFailed, ConfigError, DatabaseUnreachable
-
-# What a pooled connection the server closed (a restart, a failover, a terminated backend)
-# raises on its next statement; asyncpg only notices when the connection is used.
-CONNECTION_LOST: tuple[type[Exception], ...] = (
-    asyncpg.PostgresConnectionError,  # class 08, and a connection already closed
-    asyncpg.AdminShutdownError,
-    asyncpg.CrashShutdownError,
-    asyncpg.InternalClientError,  # the server's goodbye arrived just as a query left
-    ConnectionError,
-)
 
 
 async def read_rows(pool: asyncpg.Pool, sql: str, *args: Any) -> list[dict[str, Any]]:
@@ -165,10 +156,8 @@ class AsyncDatabase:
             conn = self.conn
             try:
                 self.pool = await asyncpg.create_pool(
-                    host=conn.host, port=conn.port, user=conn.user, database=conn.database,
-                    password=conn.password.get_secret_value() if conn.password else None,
-                    timeout=conn.connect_timeout, server_settings=SERVER_SETTINGS,
-                    min_size=1, max_size=self.pool_size, reset=_keep_session,
+                    **asyncpg_arguments(conn), server_settings=SERVER_SETTINGS, min_size=1,
+                    max_size=self.pool_size, reset=_keep_session,
                 )  # fmt: skip
             except Exception as exc:  # OSError, TimeoutError or asyncpg's own classes
                 raise _connect_error(conn, exc) from None

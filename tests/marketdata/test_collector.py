@@ -128,6 +128,24 @@ async def test_minutes_the_collector_missed_are_gaps_and_reruns_store_nothing_tw
     assert again.stored == 0 and len(run_sql(warehouse, ROWS)) == 6
 
 
+async def test_rows_wait_for_a_database_that_went_away(warehouse, httpserver: HTTPServer) -> None:
+    """The collector's connection is cut after 14:31: 14:32 cannot be stored, and is
+    stored with 14:33 on a new connection."""
+    clock = Clock()
+    wait = clock.wait
+
+    async def cut_after_31(seconds: float, stop: asyncio.Event) -> None:
+        if clock.at.minute == 31:
+            run_sql(warehouse, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE application_name = 'medallion-collector'")  # fmt: skip
+        await wait(seconds, stop)
+
+    clock.wait = cut_after_31
+    done = await collect(warehouse, httpserver, clock, ["BTCUSDT"], 4)
+    assert done.stored == 4 and done.gaps == 0
+    assert [m.minute for _, m, _, _ in run_sql(warehouse, ROWS)] == [30, 31, 32, 33]
+
+
 async def test_an_unknown_symbol_is_dropped_and_alone_it_stops_the_collector(
     warehouse, httpserver: HTTPServer
 ) -> None:
