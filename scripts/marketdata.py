@@ -2,10 +2,13 @@
 
     uv run python scripts/marketdata.py collect --symbols BTCUSDT,ETHUSDT [--database demo]
         [--minutes N] [--metrics-port 9108]
+    uv run python scripts/marketdata.py status [--database demo]
 
 ``collect`` stores each symbol's price once a minute in ``bronze.br_price`` until
 stopped (SIGTERM or Ctrl-C end it after the minute in hand; exit code 0), or for
 ``--minutes`` minutes. A minute it could not price is stored as a gap with its reason.
+``status`` shows, per symbol, the last priced minute, its price and age, and the last
+day's prices and gaps.
 The exchange is reached at MEDALLION_BINANCE_BASE_URL (default Binance's public API);
 the database as the build scripts reach it (PGHOST/PGPORT/PGUSER, DATABASE_URL or the
 embedded server). Exit code 0, or 1 with one line saying what to fix.
@@ -18,11 +21,14 @@ import logging
 import re
 import signal
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import typer
+from rich.console import Console
+from rich.table import Table
 
 from src.config import load_settings
-from src.marketdata.collector import run_collector
+from src.marketdata.collector import collector_status, run_collector
 from src.marketdata.metrics import MarketMetrics
 from src.marketdata.providers.binance import Binance
 from src.utils.connections import ensure_server
@@ -38,7 +44,7 @@ app = typer.Typer(
 
 @app.callback()
 def commands() -> None:
-    """Market data: collect prices (more commands to come with ingestion)."""
+    """Market data: collect prices, and see what was collected."""
 
 
 SYMBOL = re.compile(r"^[A-Z0-9]{2,20}$")
@@ -88,6 +94,29 @@ def collect(
                  done.minutes, done.prices, done.gaps, done.stored)  # fmt: skip
 
     asyncio.run(run())
+
+
+@app.command()
+def status(
+    database: str = typer.Option("demo", help="the database whose bronze.br_price is read"),
+) -> None:
+    """Per symbol: the last priced minute, its price, and the last day's prices and gaps."""
+    settings = load_settings()
+    conn = ensure_server(settings, database=database)
+    now = datetime.now(UTC)
+    found = asyncio.run(collector_status(conn, now))
+    if not found:
+        typer.echo(f"No prices collected in {database} yet: run `marketdata.py collect`.")
+        return
+    table = Table(title=f"Minute prices in {database}, {now:%Y-%m-%d %H:%M} UTC")
+    for column in ("source", "symbol", "last priced", "price", "age", "prices 24h", "gaps 24h"):
+        table.add_column(column, justify="right" if column[0] in "pag" else "left")
+    for s in found:
+        age = f"{(now - s.last_priced).total_seconds() / 60:.0f} min" if s.last_priced else ""
+        last = f"{s.last_priced:%Y-%m-%d %H:%M}" if s.last_priced else "never"
+        table.add_row(s.source, s.symbol, last, f"{s.price.normalize():f}" if s.price else "",
+                      age, str(s.prices), str(s.gaps))  # fmt: skip
+    Console(width=120).print(table)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

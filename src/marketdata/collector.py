@@ -201,3 +201,33 @@ async def _close(connection: asyncpg.Connection | None) -> None:
         await connection.close(timeout=5)
     except AWAY:
         connection.terminate()
+
+
+STATUS = """
+SELECT source, symbol, max(minute) FILTER (WHERE price IS NOT NULL) AS last_priced,
+       (array_agg(price ORDER BY minute DESC) FILTER (WHERE price IS NOT NULL))[1] AS price,
+       count(*) FILTER (WHERE recent AND price IS NOT NULL) AS prices,
+       count(*) FILTER (WHERE recent AND price IS NULL) AS gaps
+FROM (SELECT *, minute > $1::timestamptz - interval '1 day' AS recent FROM bronze.br_price) p
+GROUP BY 1, 2 ORDER BY 1, 2
+"""
+
+
+@dataclass(frozen=True)
+class SymbolStatus:
+    source: str
+    symbol: str
+    last_priced: datetime | None
+    price: Decimal | None
+    prices: int  # in the 24 hours before the status was read
+    gaps: int
+
+
+async def collector_status(conn: ConnectionSettings, at: datetime) -> list[SymbolStatus]:
+    """Per source and symbol: the last priced minute and its price, and the last 24 hours'
+    prices and gaps."""
+    connection = await _connect(conn)
+    try:
+        return [SymbolStatus(**dict(row)) for row in await connection.fetch(STATUS, at)]
+    finally:
+        await connection.close()

@@ -19,6 +19,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from scripts import marketdata
 from src._base.build.steps import build_in_database
 from src.config import PROJECT_ROOT, SRC_PATH, ConnectionSettings
 from src.marketdata.collector import run_collector
@@ -46,8 +47,8 @@ class Clock:
     """Starts at T0; each wait moves it to the next minute (plus ``late`` extra minutes
     when asked), so a test runs many minutes in no time."""
 
-    def __init__(self) -> None:
-        self.at, self.skips = T0, {}
+    def __init__(self, start: datetime = T0) -> None:
+        self.at, self.skips = start, {}
 
     def now(self) -> datetime:
         return self.at
@@ -153,6 +154,23 @@ async def test_an_unknown_symbol_is_dropped_and_alone_it_stops_the_collector(
     assert done.prices == 2 and done.gaps == 0  # NOPE is not a gap: it is not a symbol
     with pytest.raises(Terminal, match=r"NOPE: HTTP 400: Invalid symbol"):
         await collect(warehouse, httpserver, Clock(), ["NOPE"], 2)
+
+
+def test_status_shows_each_symbol_s_last_price_and_its_day(
+    warehouse, httpserver: HTTPServer, use_test_server, capsys
+) -> None:
+    assert marketdata.main(["status", "--database", warehouse.database]) == 0
+    assert "No prices collected" in capsys.readouterr().out
+    start = datetime.now(UTC) - timedelta(minutes=10)
+    failing = {("ETHUSDT", (start + timedelta(minutes=2)).minute)}
+    asyncio.run(collect(warehouse, httpserver, Clock(start), ["BTCUSDT", "ETHUSDT"], 3, failing))
+    assert marketdata.main(["status", "--database", warehouse.database]) == 0
+    out = capsys.readouterr().out
+    eth = next(line for line in out.splitlines() if "ETHUSDT" in line)
+    last = start.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    assert f"{last:%Y-%m-%d %H:%M}" in eth  # minute 2 is a gap: minute 1 is the last priced
+    cells = [cell.strip() for cell in eth.split("│") if cell.strip()]
+    assert cells[-2:] == ["2", "1"]  # prices and gaps in the last day
 
 
 def test_sigterm_ends_the_command_cleanly(
