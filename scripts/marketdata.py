@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import signal
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -28,11 +27,11 @@ from rich.console import Console
 from rich.table import Table
 
 from src.config import load_settings
-from src.marketdata.collector import collector_status, run_collector
+from src.marketdata.collector import collector_status, parse_symbols, run_collector
 from src.marketdata.metrics import MarketMetrics
 from src.marketdata.providers.binance import Binance
 from src.utils.connections import ensure_server
-from src.utils.errors import ConfigError, MedallionError
+from src.utils.errors import MedallionError
 from src.utils.log import configure_logging
 
 log = logging.getLogger(__name__)
@@ -45,20 +44,6 @@ app = typer.Typer(
 @app.callback()
 def commands() -> None:
     """Market data: collect prices, and see what was collected."""
-
-
-SYMBOL = re.compile(r"^[A-Z0-9]{2,20}$")
-
-
-def parse_symbols(text: str) -> list[str]:
-    symbols = [s.strip().upper() for s in text.split(",") if s.strip()]
-    bad = [s for s in symbols if not SYMBOL.match(s)]
-    if not symbols or bad:
-        raise ConfigError(
-            f"--symbols {text!r}: give exchange symbols separated by commas, e.g. "
-            f"BTCUSDT,ETHUSDT{' (not ' + ', '.join(bad) + ')' if bad else ''}."
-        )
-    return list(dict.fromkeys(symbols))
 
 
 @app.command()

@@ -88,6 +88,8 @@ class Settings(BaseSettings):
     alpaca_base_url: str = Field(
         "https://data.alpaca.markets", validation_alias="MEDALLION_ALPACA_BASE_URL"
     )
+    # The symbols the collector DAG (demo_prices) prices each minute: "BTCUSDT,ETHUSDT".
+    collect_symbols: str | None = Field(None, validation_alias="MEDALLION_COLLECT_SYMBOLS")
     alpaca_key_id: SecretStr | None = Field(None, validation_alias="MEDALLION_ALPACA_KEY_ID")
     alpaca_secret_key: SecretStr | None = Field(
         None, validation_alias="MEDALLION_ALPACA_SECRET_KEY"

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -31,6 +32,7 @@ from src.marketdata.metrics import MarketMetrics
 from src.marketdata.providers.base import FetchError, Terminal
 from src.marketdata.providers.binance import Binance
 from src.utils.async_db import CONNECTION_LOST, asyncpg_arguments
+from src.utils.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,21 @@ FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::numeric[], $5::timest
 ON CONFLICT (source, symbol, minute) DO NOTHING
 RETURNING 1
 """
+
+
+SYMBOL = re.compile(r"^[A-Z0-9]{2,20}$")
+
+
+def parse_symbols(text: str, what: str = "--symbols") -> list[str]:
+    """``"btcusdt, ETHUSDT"`` → ``["BTCUSDT", "ETHUSDT"]``; a bad list names ``what``."""
+    symbols = [s.strip().upper() for s in text.split(",") if s.strip()]
+    bad = [s for s in symbols if not SYMBOL.match(s)]
+    if not symbols or bad:
+        raise ConfigError(
+            f"{what} {text!r}: give exchange symbols separated by commas, e.g. "
+            f"BTCUSDT,ETHUSDT{' (not ' + ', '.join(bad) + ')' if bad else ''}."
+        )
+    return list(dict.fromkeys(symbols))
 
 
 @dataclass(frozen=True)
@@ -201,6 +218,40 @@ async def _close(connection: asyncpg.Connection | None) -> None:
         await connection.close(timeout=5)
     except AWAY:
         connection.terminate()
+
+
+async def collect_once(
+    conn: ConnectionSettings,
+    provider: Binance,
+    symbols: Sequence[str],
+    minute: datetime,
+    *,
+    late_by: float,
+    grace: float = 60.0,
+    policy: RetryPolicy = RetryPolicy(attempts=3, base=1.0, cap=10.0),
+) -> Collected:
+    """Price ``minute`` once (a scheduled run's): asked ``late_by`` seconds after it
+    began, more than ``grace`` late, the exchange's current price is not that minute's,
+    so the minute is stored as a gap. Raises the :class:`Terminal` failure when no
+    symbol can be priced at all."""
+    minute = floor_minute(minute)
+    if late_by > grace:
+        reason = f"the run started {late_by:.0f} s after its minute began"
+        rows, failed = [PriceRow(provider.name, s, minute, None, None, reason) for s in symbols], []
+    else:
+        async with httpx.AsyncClient(base_url=provider.base_url, timeout=10.0) as client:
+            rows, failed = await collect_minute(client, provider, symbols, minute, policy=policy)
+    for failure in failed:
+        log.error("%s", failure)
+    if failed and not rows:
+        raise failed[0]
+    connection = await _connect(conn)
+    try:
+        stored = await store(connection, rows)
+    finally:
+        await connection.close()
+    prices = sum(r.price is not None for r in rows)
+    return Collected(minutes=1, prices=prices, gaps=len(rows) - prices, stored=stored)
 
 
 STATUS = """

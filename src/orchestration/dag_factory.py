@@ -39,7 +39,12 @@ from airflow.sdk import (
 
 from src._base.pipeline.catalogue import Catalogue, load_layer
 from src.config import load_settings
-from src.orchestration.operators import PublishLayerOperator, QualityOperator, TransformOperator
+from src.orchestration.operators import (
+    CollectPricesOperator,
+    PublishLayerOperator,
+    QualityOperator,
+    TransformOperator,
+)
 from src.utils.errors import DagSpecError, MedallionError
 
 QUALITY_NAME = re.compile(r"dq_[a-z][a-z0-9]*(_[a-z0-9]+)+")
@@ -208,4 +213,23 @@ def dag_factory(
         )
         for operator in operators.values():
             operator >> published
+    return dag
+
+
+def price_collector_dag(*, dag_id: str, database: str, doc_md: str | None = None) -> DAG:
+    """The minute price collector as a DAG: one run a minute, each pricing its minute
+    (:class:`~src.orchestration.operators.CollectPricesOperator`). Paused when first
+    seen: an option, switched on by unpausing it once MEDALLION_COLLECT_SYMBOLS is set."""
+    with DAG(
+        dag_id=dag_id,
+        schedule="* * * * *",
+        start_date=DEFAULT_START,
+        catchup=False,
+        max_active_runs=1,
+        is_paused_upon_creation=True,
+        default_args={"retries": 0},
+        tags=[database, "bronze", "prices"],
+        doc_md=doc_md,
+    ) as dag:
+        CollectPricesOperator(task_id="collect_prices", database=database)
     return dag

@@ -98,3 +98,36 @@ class PublishLayerOperator(BaseOperator):
         context["outlet_events"][self.asset].extra = {"dates": dates}
         log.info("published %s for %s", self.asset.uri, ", ".join(dates))
         return dates
+
+
+class CollectPricesOperator(BaseOperator):
+    """Price the minute of a scheduled run (its data interval's end) for the symbols in
+    MEDALLION_COLLECT_SYMBOLS, into ``bronze.br_price`` of ``database``. A run that
+    starts more than ``grace`` seconds late stores the minute as a gap: the exchange's
+    price then is not that minute's."""
+
+    ui_color = "#fce5cd"
+
+    def __init__(self, *, database: str, grace: float = 60.0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.database, self.grace = database, grace
+
+    def execute(self, context: Any) -> None:
+        import asyncio
+        from datetime import UTC, datetime
+
+        from src.config import load_settings, resolve_connection
+        from src.marketdata.collector import collect_once, parse_symbols
+        from src.marketdata.providers.binance import Binance
+
+        settings = load_settings()
+        symbols = parse_symbols(settings.collect_symbols or "", "MEDALLION_COLLECT_SYMBOLS")
+        minute = context["data_interval_end"]
+        late_by = (datetime.now(UTC) - minute).total_seconds()
+        conn = resolve_connection(settings, database=self.database)
+        provider = Binance(base_url=settings.binance_base_url)
+        done = asyncio.run(
+            collect_once(conn, provider, symbols, minute, late_by=late_by, grace=self.grace)
+        )
+        log.info("%s: %d prices, %d gaps, %d rows stored", minute.strftime("%Y-%m-%d %H:%M"),
+                 done.prices, done.gaps, done.stored)  # fmt: skip
