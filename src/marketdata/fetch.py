@@ -20,7 +20,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -56,27 +56,35 @@ class RetryPolicy:
         backoff = min(self.cap, self.base * 2 ** (state.attempt_number - 1))
         return backoff * (0.5 + random.random() / 2)
 
+    def options(self, sleep: Callable) -> dict:
+        """tenacity's ``Retrying`` / ``AsyncRetrying`` keywords: transient failures only."""
+        return {
+            "retry": retry_if_exception_type(Transient),
+            "stop": stop_after_attempt(self.attempts),
+            "wait": self.wait,
+            "sleep": sleep,
+            "reraise": True,
+            "before_sleep": _log_retry,
+        }
 
-def _transport_error(provider: Provider, query: Query, exc: httpx.TransportError) -> Transient:
+
+def _transport_error(
+    provider: Provider, symbols: Sequence[str], exc: httpx.TransportError
+) -> Transient:
     kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "connection failed"
-    return Transient(f"{provider.name} {','.join(query.symbols)}: {kind} ({exc!r})")
+    return Transient(f"{provider.name} {','.join(symbols)}: {kind} ({exc!r})")
 
 
-def _check(provider: Provider, query: Query, response: httpx.Response) -> None:
+def _check(provider: Provider, symbols: Sequence[str], response: httpx.Response) -> None:
     """Raise the provider's judgement of a failed response, naming the symbols."""
     failure = provider.failure(response)
     if failure is not None:
         raise type(failure)(
-            f"{provider.name} {','.join(query.symbols)}: {failure}",
+            f"{provider.name} {','.join(symbols)}: {failure}",
             status=failure.status,
             retry_after=failure.retry_after,
-            symbol=query.symbols[0] if len(query.symbols) == 1 else None,
+            symbol=symbols[0] if len(symbols) == 1 else None,
         )
-
-
-def _page(provider: Provider, query: Query, response: httpx.Response) -> Page:
-    _check(provider, query, response)
-    return provider.parse(response, query)
 
 
 @contextmanager
@@ -110,18 +118,7 @@ class _Paging:
 
     provider: Provider
     query: Query
-    policy: RetryPolicy
     cursor: str | None = None
-
-    def retry_options(self, sleep: Callable) -> dict:
-        return {
-            "retry": retry_if_exception_type(Transient),
-            "stop": stop_after_attempt(self.policy.attempts),
-            "wait": self.policy.wait,
-            "sleep": sleep,
-            "reraise": True,
-            "before_sleep": _log_retry,
-        }
 
     def request(self) -> dict:
         provider = self.provider
@@ -132,10 +129,11 @@ class _Paging:
         }
 
     def failed(self, exc: httpx.TransportError) -> Transient:
-        return _transport_error(self.provider, self.query, exc)
+        return _transport_error(self.provider, self.query.symbols, exc)
 
     def page(self, response: httpx.Response) -> Page:
-        return _page(self.provider, self.query, response)
+        _check(self.provider, self.query.symbols, response)
+        return self.provider.parse(response, self.query)
 
     def advance(self, page: Page, response: httpx.Response) -> float | None:
         """None when the range is done; else the pause before the next page."""
@@ -157,9 +155,9 @@ def fetch_pages(
     sleep: Callable[[float], None] = time.sleep,
 ) -> Iterator[Page]:
     """Every page of ``query``, in order (synchronous)."""
-    paging = _Paging(provider, query, policy)
+    paging = _Paging(provider, query)
     while True:
-        for attempt in Retrying(**paging.retry_options(sleep)):
+        for attempt in Retrying(**policy.options(sleep)):
             with attempt:
                 try:
                     response = client.get(**paging.request())
@@ -183,9 +181,9 @@ async def afetch_pages(
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> AsyncIterator[Page]:
     """Every page of ``query``, in order (asynchronous)."""
-    paging = _Paging(provider, query, policy)
+    paging = _Paging(provider, query)
     while True:
-        async for attempt in AsyncRetrying(**paging.retry_options(sleep)):
+        async for attempt in AsyncRetrying(**policy.options(sleep)):
             with attempt:
                 try:
                     response = await client.get(**paging.request())
@@ -212,14 +210,13 @@ async def afetch_price(
     """One symbol's latest price and the exchange's clock when it answered (its HTTP
     ``Date``), retried like a page."""
     path, params = provider.price_params(symbol)
-    query = Query((symbol,), datetime.min, datetime.min)
-    async for attempt in AsyncRetrying(**_Paging(provider, query, policy).retry_options(sleep)):
+    async for attempt in AsyncRetrying(**policy.options(sleep)):
         with attempt, _counted(metrics, provider, symbol):
             try:
                 response = await client.get(path, params=params, headers=provider.headers)
             except httpx.TransportError as exc:
-                raise _transport_error(provider, query, exc) from None
-            _check(provider, query, response)
+                raise _transport_error(provider, (symbol,), exc) from None
+            _check(provider, (symbol,), response)
             answered, price = provider.parse_price(response)
             if answered != symbol:
                 raise Transient(f"{provider.name}: asked the price of {symbol}, got {answered}")

@@ -11,7 +11,7 @@ are never reported as drift.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from alembic.operations import ops
@@ -24,6 +24,7 @@ from src._base.migrations.operations import (
     DropVersioningOp,
     RegenerateVersioningOp,
 )
+from src._base.migrations.versioning import temporal_names_of
 from src.utils.errors import ConfigError
 
 ALLOW_LOSS = "allow_history_loss"  # -x allow_history_loss=schema.table[.column],...
@@ -47,11 +48,12 @@ def include_object(
 
 
 class Versioning:
-    """``process_revision_directives`` for a project: ``temporal`` are its temporal
-    tables as ``(schema, name)``; ``allowed`` the losses named on the command line."""
+    """``process_revision_directives`` for a project (its tables in ``metadata``);
+    ``allowed``: the losses named on the command line."""
 
-    def __init__(self, metadata: MetaData, temporal: set[tuple[str, str]], allowed: set[str]):
-        self.metadata, self.temporal, self.allowed = metadata, temporal, allowed
+    def __init__(self, metadata: MetaData, allowed: set[str]):
+        self.schemas = {t.schema for t in metadata.tables.values() if t.schema}
+        self.allowed = allowed
 
     def __call__(self, context: Any, revision: Any, directives: list[Any]) -> None:
         script = directives[0]
@@ -66,20 +68,12 @@ class Versioning:
         """Every temporal table's (keys, columns) in the database now, in its order."""
         inspector = inspect(connection)
         found = {}
-        for schema in {s for s, _ in self.temporal} | self._db_schemas():
+        for schema in self.schemas:
             for table in inspector.get_table_names(schema=schema):
-                columns = [c["name"] for c in inspector.get_columns(table, schema=schema)]
-                if not set(SYSTEM_COLUMNS) <= set(columns):
-                    continue
-                key = inspector.get_pk_constraint(table, schema=schema)["constrained_columns"]
-                found[(schema, table)] = (
-                    [c for c in key if c not in SYSTEM_COLUMNS],
-                    [c for c in columns if c not in SYSTEM_COLUMNS],
-                )
+                names = temporal_names_of(inspector, schema, table)
+                if names is not None:
+                    found[(schema, table)] = (list(names.keys), list(names.columns))
         return found
-
-    def _db_schemas(self) -> set[str]:
-        return {t.schema for t in self.metadata.tables.values() if t.schema}
 
     def _rewrite(self, container: Any, state: dict, *, refuse: bool) -> dict:
         """Wrap the container's temporal changes; the tables' columns once it has run."""
@@ -150,7 +144,3 @@ class Versioning:
 
 def allowed_losses(x_arguments: dict[str, str]) -> set[str]:
     return {n.strip() for n in x_arguments.get(ALLOW_LOSS, "").split(",") if n.strip()}
-
-
-def temporal_tables(tables: Iterable[Any]) -> set[tuple[str, str]]:
-    return {(t.schema, t.name) for t in tables if set(SYSTEM_COLUMNS) <= set(t.columns.keys())}

@@ -24,7 +24,6 @@ from src._base.migrations.autogenerate import (
     allowed_losses,
     include_name,
     include_object,
-    temporal_tables,
 )
 from src._base.migrations.revisions import VERSION_TABLE, recorded_project
 from src._base.tables.ddl import table_of
@@ -74,9 +73,7 @@ def run(context: Any) -> None:
         "transaction_per_migration": True,
         "compare_type": True,
         "process_revision_directives": Versioning(
-            metadata,
-            temporal_tables(metadata.tables.values()),
-            allowed_losses(context.get_x_argument(as_dictionary=True)),
+            metadata, allowed_losses(context.get_x_argument(as_dictionary=True))
         ),
     }
     if context.is_offline_mode():

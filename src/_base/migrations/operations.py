@@ -34,6 +34,7 @@ class VersioningOp(MigrateOperation):
     once the revision's change is made (None: read from the database)."""
 
     name = ""  # the op.<name> it is called as
+    by_name = False  # True: the table's name is all the statements need, never its columns
 
     def __init__(
         self,
@@ -53,6 +54,8 @@ class VersioningOp(MigrateOperation):
         return operations.invoke(cls(table_name, **kwargs))
 
     def names(self, operations: Operations) -> TemporalNames:
+        if self.by_name:
+            return versioning.names_of(self.schema, self.table_name, [], [], self.key_column)
         if self.columns is not None and self.keys is not None:
             return versioning.names_of(
                 self.schema, self.table_name, self.keys, self.columns, self.key_column
@@ -110,15 +113,10 @@ class DropCurrentViewOp(VersioningOp):
     """Drop the current-state view, keeping its grants (before a column change)."""
 
     name = "drop_current_view"
-
-    def names(self, operations: Operations) -> TemporalNames:  # the view's name is enough
-        return versioning.names_of(self.schema, self.table_name, [], [], self.key_column)
+    by_name = True
 
     def statements(self, names: TemporalNames) -> list[str]:
         return versioning.drop_view_sql(names)
-
-    def render(self) -> str:
-        return f"op.{self.name}({self.table_name!r}, schema={self.schema!r})"
 
 
 @_register
@@ -146,15 +144,10 @@ class DropVersioningOp(VersioningOp):
     """Everything ``create_versioning`` made (before ``drop_table``)."""
 
     name = "drop_versioning"
-
-    def names(self, operations: Operations) -> TemporalNames:
-        return versioning.names_of(self.schema, self.table_name, [], [], self.key_column)
+    by_name = True
 
     def statements(self, names: TemporalNames) -> list[str]:
         return versioning.drop_sql(names)
-
-    def render(self) -> str:
-        return f"op.{self.name}({self.table_name!r}, schema={self.schema!r})"
 
 
 @Operations.register_operation("rename_temporal_column")
@@ -199,19 +192,15 @@ def _rename(operations: Operations, operation: RenameTemporalColumnOp) -> None:
             "the table's columns; give keys=[...] and columns=[...] (the non-system columns "
             "after the rename, in the database's order)."
         )
-    table = qualified(operation.schema, operation.table_name)
-    run_sql(operations, versioning.drop_view_sql(
-        versioning.names_of(operation.schema, operation.table_name, [], [], "sys_start")
-    ))  # fmt: skip
-    run_sql(
-        operations,
-        [f"ALTER TABLE {table} RENAME COLUMN {quote(operation.old)} " f"TO {quote(operation.new)}"],
+    table, schema = qualified(operation.schema, operation.table_name), operation.schema
+    operations.invoke(DropCurrentViewOp(operation.table_name, schema=schema))
+    rename = f"ALTER TABLE {table} RENAME COLUMN {quote(operation.old)} TO {quote(operation.new)}"
+    run_sql(operations, [rename])
+    operations.invoke(
+        RegenerateVersioningOp(
+            operation.table_name, schema=schema, keys=operation.keys, columns=operation.columns
+        )
     )
-    regenerate = RegenerateVersioningOp(
-        operation.table_name, schema=operation.schema, keys=operation.keys,
-        columns=operation.columns,
-    )  # fmt: skip
-    run_sql(operations, regenerate.statements(regenerate.names(operations)))
 
 
 @Operations.register_operation("backfill_history")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Connection, Inspector, inspect
 
 from src._base.functions.temporal import (
     SYSTEM_COLUMNS,
@@ -43,25 +43,33 @@ def names_of(
     return TemporalNames(schema, table, tuple(keys), tuple(columns), key_column)
 
 
+def temporal_names_of(inspector: Inspector, schema: str, table: str) -> TemporalNames | None:
+    """The generated names of ``schema.table`` as the database has it (None: the table
+    is not temporal)."""
+    columns = [c["name"] for c in inspector.get_columns(table, schema=schema)]
+    if not set(SYSTEM_COLUMNS) <= set(columns):
+        return None
+    key = inspector.get_pk_constraint(table, schema=schema)["constrained_columns"]
+    return names_of(
+        schema,
+        table,
+        [c for c in key if c not in SYSTEM_COLUMNS],
+        [c for c in columns if c not in SYSTEM_COLUMNS],
+        "sys_end" if "sys_end" in key else "sys_start",
+    )
+
+
 def reflected_names(connection: Connection, schema: str, table: str) -> TemporalNames:
     """The generated names of ``schema.table`` as the database has it now."""
     inspector = inspect(connection)
     if not inspector.has_table(table, schema=schema):
         raise DefinitionError(f"{schema}.{table} does not exist in this database")
-    columns = [c["name"] for c in inspector.get_columns(table, schema=schema)]
-    key = inspector.get_pk_constraint(table, schema=schema)["constrained_columns"]
-    system = set(SYSTEM_COLUMNS)
-    if not system <= set(columns):
+    names = temporal_names_of(inspector, schema, table)
+    if names is None:
         raise DefinitionError(
             f"{schema}.{table} is not a temporal table (it lacks sys_start and sys_end)"
         )
-    return names_of(
-        schema,
-        table,
-        [c for c in key if c not in system],
-        [c for c in columns if c not in system],
-        "sys_end" if "sys_end" in key else "sys_start",
-    )
+    return names
 
 
 def _literal(value: str) -> str:

@@ -21,13 +21,10 @@ from pydantic import SecretStr
 
 from src.marketdata.bars import Bar, Timeframe
 from src.marketdata.providers.base import (
-    FetchError,
     Page,
     Provider,
     Query,
-    Terminal,
     Transient,
-    body_message,
     retry_after,
 )
 from src.utils.errors import ConfigError
@@ -98,22 +95,16 @@ class Alpaca(Provider):
         kept = [b for b in bars if query.start <= b.time < query.end]
         return Page(kept, token or None, raw_rows=len(bars))
 
-    def failure(self, response: httpx.Response) -> FetchError | None:
-        status = response.status_code
-        if status < 400:
-            return None
-        message = f"HTTP {status}: {body_message(response)}"
-        if status == 429:
-            return Transient(message, status=status, retry_after=self._until_reset(response))
-        if status >= 500:
-            return Transient(message, status=status, retry_after=retry_after(response))
-        if status in (401, 403):
-            return Terminal(
-                f"{message}. Check MEDALLION_ALPACA_KEY_ID / MEDALLION_ALPACA_SECRET_KEY "
-                "(and that the keys may read this feed).",
-                status=status,
-            )
-        return Terminal(message, status=status)
+    def rate_limited_wait(self, response: httpx.Response) -> float | None:
+        return self._until_reset(response)
+
+    def terminal_hint(self, status: int, retry_after: float | None) -> str:
+        if status not in (401, 403):
+            return ""
+        return (
+            ". Check MEDALLION_ALPACA_KEY_ID / MEDALLION_ALPACA_SECRET_KEY (and that the keys "
+            "may read this feed)."
+        )
 
     def wait_after(self, response: httpx.Response) -> float:
         if response.headers.get("X-RateLimit-Remaining") != "0":

@@ -77,8 +77,28 @@ class Provider(ABC):
     @abstractmethod
     def parse(self, response: httpx.Response, query: Query) -> Page: ...
 
-    @abstractmethod
-    def failure(self, response: httpx.Response) -> FetchError | None: ...
+    def failure(self, response: httpx.Response) -> FetchError | None:
+        """Every vendor alike: 429 and 5xx are transient (429 waits as long as
+        :meth:`rate_limited_wait` says, a 5xx as ``Retry-After`` says), any other error
+        is terminal, with the vendor's :meth:`terminal_hint`."""
+        status = response.status_code
+        if status < 400:
+            return None
+        message = f"HTTP {status}: {body_message(response)}"
+        if status == 429:
+            return Transient(message, status=status, retry_after=self.rate_limited_wait(response))
+        if status >= 500:
+            return Transient(message, status=status, retry_after=retry_after(response))
+        wait = retry_after(response)
+        return Terminal(message + self.terminal_hint(status, wait), status=status, retry_after=wait)
+
+    def rate_limited_wait(self, response: httpx.Response) -> float | None:
+        """Seconds to wait after a 429 (None: back off)."""
+        return retry_after(response)
+
+    def terminal_hint(self, status: int, retry_after: float | None) -> str:
+        """What to do about a terminal status, appended to the vendor's message."""
+        return ""
 
     def wait_after(self, response: httpx.Response) -> float:
         return 0.0

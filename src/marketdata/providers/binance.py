@@ -19,14 +19,10 @@ import httpx
 
 from src.marketdata.bars import Bar, Timeframe, ms_of, utc_from_ms
 from src.marketdata.providers.base import (
-    FetchError,
     Page,
     Provider,
     Query,
-    Terminal,
     Transient,
-    body_message,
-    retry_after,
 )
 
 INTERVALS = {Timeframe.M1: "1m", Timeframe.M5: "5m", Timeframe.M15: "15m",
@@ -73,25 +69,14 @@ class Binance(Provider):
         more = len(rows) >= self.page_limit and last is not None and last + 1 < end
         return Page(kept, str(last + 1) if more else None, raw_rows=len(rows))
 
-    def failure(self, response: httpx.Response) -> FetchError | None:
-        status = response.status_code
-        if status < 400:
-            return None
-        message = f"HTTP {status}: {body_message(response)}"
-        if status == 429:
-            return Transient(message, status=status, retry_after=retry_after(response))
-        if status == 418:
-            wait = retry_after(response)
-            return Terminal(
-                f"{message}. Binance banned this IP address"
-                + (f" for {wait:.0f} s" if wait else "")
-                + " for ignoring 429s: wait it out, then ingest with fewer workers.",
-                status=status,
-                retry_after=wait,
-            )
-        if status >= 500:
-            return Transient(message, status=status)
-        return Terminal(message, status=status)
+    def terminal_hint(self, status: int, retry_after: float | None) -> str:
+        if status != 418:
+            return ""
+        banned = f" for {retry_after:.0f} s" if retry_after else ""
+        return (
+            f". Binance banned this IP address{banned} for ignoring 429s: wait it out, then "
+            "ingest with fewer workers."
+        )
 
     def wait_after(self, response: httpx.Response) -> float:
         """Until the next minute when this minute's weight would be exceeded."""
