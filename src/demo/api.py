@@ -42,7 +42,7 @@ class MinuteBar(BaseModel):
     high: float
     low: float
     close: float
-    volume: int
+    volume: float
     vwap: float | None
 
 
@@ -52,7 +52,7 @@ class DailyBar(BaseModel):
     high: Decimal
     low: Decimal
     close: Decimal
-    volume: int
+    volume: float
     vwap: Decimal | None
 
 

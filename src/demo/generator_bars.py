@@ -8,7 +8,6 @@ depends on which other days were generated, or in what order.
 from __future__ import annotations
 
 import string
-import uuid
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -17,7 +16,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
+
+from src.marketdata.landing import BAR_SCHEMA, UTC_US, bar_file, write_atomic
 
 if TYPE_CHECKING:
     from src.demo.generator import SourceSpec
@@ -35,21 +35,6 @@ CURRENCIES = ("USD", "EUR", "GBP", "JPY")
 NAME_SUFFIXES = ("Corp", "Inc", "Holdings", "Group", "PLC", "AG", "Trust", "Partners")
 BAR_ANOMALIES = ("bar_gap", "bar_high_below_open_close", "bar_negative_volume")
 S_UNIVERSE, S_PRICE, S_BAD_REFERENCE, S_BARS = 1, 2, 3, 4  # rng stream ids
-UTC_US = pa.timestamp("us", tz="UTC")
-BAR_SCHEMA = pa.schema(
-    [
-        ("timestamp", UTC_US),
-        ("open", pa.float64()),
-        ("high", pa.float64()),
-        ("low", pa.float64()),
-        ("close", pa.float64()),
-        ("volume", pa.int64()),
-        ("trade_count", pa.int64()),
-        ("vwap", pa.float64()),
-    ]
-)
-
-
 def rng_for(seed: int, ordinal: int, stream: int) -> np.random.Generator:
     """The one way to draw: a generator per (seed, day, stream)."""
     return np.random.default_rng([seed, ordinal, stream])
@@ -285,18 +270,6 @@ def _inject_bar_anomalies(
     }
 
 
-def bar_file(landing_dir: Path, symbol: str, day: date) -> Path:
-    """Where one instrument's bars of one day land (Hive-style partitions)."""
-    return (
-        landing_dir
-        / "bars_1m"
-        / f"symbol={symbol}"
-        / f"year={day.year}"
-        / f"month={day.month:02d}"
-        / f"day={day.day:02d}.parquet"
-    )
-
-
 def write_bar_files(landing_dir: Path, day: date, bars: Bars) -> list[Path]:
     """One Parquet file per listed instrument, each written atomically; stale ones removed."""
     stamps = day_start_us(day) + SESSION_OPEN_US + np.arange(SESSION_MINUTES) * MINUTE_US
@@ -308,22 +281,9 @@ def write_bar_files(landing_dir: Path, day: date, bars: Bars) -> list[Path]:
             for field in list(BAR_SCHEMA)[1:]
         ]
         table = pa.Table.from_arrays(arrays, schema=BAR_SCHEMA)
-        written.append(_write_atomic(table, bar_file(landing_dir, symbol, day)))
+        written.append(write_atomic(table, bar_file(landing_dir, symbol, day)))
     _remove_stale(landing_dir, day, set(bars.symbols))
     return written
-
-
-def _write_atomic(table: pa.Table, path: Path) -> Path:
-    """Write next to ``path`` under a hidden name, then rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        pq.write_table(table, temporary)
-        temporary.replace(path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _remove_stale(landing_dir: Path, day: date, symbols: set[str]) -> None:

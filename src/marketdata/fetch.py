@@ -71,8 +71,10 @@ class RetryPolicy:
 def _transport_error(
     provider: Provider, symbols: Sequence[str], exc: httpx.TransportError
 ) -> Transient:
-    kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "connection failed"
-    return Transient(f"{provider.name} {','.join(symbols)}: {kind} ({exc!r})")
+    timeout = isinstance(exc, httpx.TimeoutException)
+    what = "timed out" if timeout else "connection failed"
+    return Transient(f"{provider.name} {','.join(symbols)}: {what} ({exc!r})",
+                     kind="timeout" if timeout else "connection")  # fmt: skip
 
 
 def _check(provider: Provider, symbols: Sequence[str], response: httpx.Response) -> None:
@@ -84,6 +86,7 @@ def _check(provider: Provider, symbols: Sequence[str], response: httpx.Response)
             status=failure.status,
             retry_after=failure.retry_after,
             symbol=symbols[0] if len(symbols) == 1 else None,
+            kind=failure.kind,
         )
 
 
@@ -94,11 +97,10 @@ def _counted(metrics: MarketMetrics | None, provider: Provider, symbol: str) -> 
     outcome = "ok"
     try:
         yield
-    except Transient:
-        outcome = "transient"
-        raise
-    except FetchError:
-        outcome = "terminal"
+    except FetchError as exc:
+        outcome = "transient" if isinstance(exc, Transient) else "terminal"
+        if metrics is not None:
+            metrics.errors.labels(provider.name, symbol, exc.kind).inc()
         raise
     finally:
         if metrics is not None:
@@ -110,6 +112,25 @@ def _log_retry(state: RetryCallState) -> None:
     error = state.outcome.exception() if state.outcome else None
     wait = state.next_action.sleep if state.next_action else 0
     log.warning("%s; try %d again in %.1f s", error, state.attempt_number + 1, wait)
+
+
+@dataclass
+class Gate:
+    """One provider's pause, shared by all the workers of an ingest: when a response
+    says the rate limit is reached (its headers, or a 429's ``Retry-After``), every
+    worker's next request waits, not only the one that was told."""
+
+    resume_at: float = 0.0
+    clock: Callable[[], float] = time.monotonic
+
+    def hold(self, seconds: float | None) -> None:
+        if seconds:
+            self.resume_at = max(self.resume_at, self.clock() + seconds)
+
+    async def wait(self, sleep: Callable[[float], Awaitable[None]]) -> None:
+        delay = self.resume_at - self.clock()
+        if delay > 0:
+            await sleep(delay)
 
 
 @dataclass
@@ -179,23 +200,31 @@ async def afetch_pages(
     *,
     policy: RetryPolicy = RetryPolicy(),
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    gate: Gate | None = None,
+    metrics: MarketMetrics | None = None,
 ) -> AsyncIterator[Page]:
-    """Every page of ``query``, in order (asynchronous)."""
-    paging = _Paging(provider, query)
+    """Every page of ``query``, in order (asynchronous). Workers sharing a ``gate`` pause
+    together when the vendor says its limit is reached."""
+    paging, gate = _Paging(provider, query), gate or Gate()
     while True:
         async for attempt in AsyncRetrying(**policy.options(sleep)):
             with attempt:
-                try:
-                    response = await client.get(**paging.request())
-                except httpx.TransportError as exc:
-                    raise paging.failed(exc) from None
-                page = paging.page(response)
+                await gate.wait(sleep)
+                with _counted(metrics, provider, query.symbols[0]):
+                    try:
+                        response = await client.get(**paging.request())
+                    except httpx.TransportError as exc:
+                        raise paging.failed(exc) from None
+                    try:
+                        page = paging.page(response)
+                    except Transient as exc:
+                        gate.hold(exc.retry_after)
+                        raise
         yield page
         pause = paging.advance(page, response)
         if pause is None:
             return
-        if pause > 0:
-            await sleep(pause)
+        gate.hold(pause)
 
 
 async def afetch_price(

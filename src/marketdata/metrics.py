@@ -1,14 +1,15 @@
 """Prometheus metrics of market-data commands, labelled by provider and symbol.
 
 Requests (by outcome: ok, transient, terminal), their latency, and what was stored:
-prices and gaps (the collector), bars landed and rejected (ingestion, to come). A
+prices and gaps (the collector); bars landed and rejected, and the backlog of symbol-days
+left (ingestion). A
 command serves them while it runs with ``--metrics-port``. Each :class:`MarketMetrics`
 has its own registry, so tests and two commands in one process do not share counters.
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
@@ -30,6 +31,24 @@ class MarketMetrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.errors = Counter(
+            "medallion_marketdata_errors",
+            "Failed requests by kind (http_<status>, timeout, connection, malformed)",
+            (*per_symbol, "kind"),
+            registry=self.registry,
+        )
+        self.landed = Counter(
+            "medallion_marketdata_bars_landed", "Bars written to the landing zone", per_symbol,
+            registry=self.registry,
+        )  # fmt: skip
+        self.rejected = Counter(
+            "medallion_marketdata_bars_rejected", "Bars quarantined by validation, by rule",
+            (*per_symbol, "rule"), registry=self.registry,
+        )  # fmt: skip
+        self.backlog = Gauge(
+            "medallion_marketdata_backlog", "Symbol-days an ingest has still to land",
+            per_symbol, registry=self.registry,
+        )  # fmt: skip
         self.prices = Counter(
             "medallion_marketdata_prices", "Prices stored by the collector", per_symbol,
             registry=self.registry,

@@ -20,6 +20,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import pairwise
 
 from src.marketdata.bars import SCHEMA_VERSION, Bar, Timeframe
 
@@ -78,10 +79,20 @@ def check_bars(bars: Iterable[Bar], timeframe: Timeframe, now: datetime) -> Chec
             continue
         seen.add((bar.symbol, bar.time))
         checked.good.append(bar)
-    step = timeframe.length
-    for previous, bar in zip(checked.good, checked.good[1:], strict=False):
-        same_day = previous.symbol == bar.symbol and previous.time.date() == bar.time.date()
-        if same_day and bar.time - previous.time > step:
-            key = (bar.symbol, bar.time.date())
-            checked.gaps.setdefault(key, []).append((previous.time + step, bar.time - step))
+    by_day: dict[tuple[str, date], list[datetime]] = defaultdict(list)
+    for bar in checked.good:
+        by_day[(bar.symbol, bar.time.date())].append(bar.time)
+    for key, times in by_day.items():
+        if gaps := gaps_of(times, timeframe):
+            checked.gaps[key] = gaps
     return checked
+
+
+def gaps_of(times: list[datetime], timeframe: Timeframe) -> list[tuple[datetime, datetime]]:
+    """The missing intervals between sorted bar open ``times``: (first, last) missing open."""
+    step = timeframe.length
+    return [
+        (previous + step, current - step)
+        for previous, current in pairwise(times)
+        if current - previous > step
+    ]

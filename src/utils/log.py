@@ -55,5 +55,5 @@ def configure_logging(level: str | int = "INFO") -> None:
     handler._medallion = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(numeric)
-    for noisy in ("py4j", "urllib3", "sqlalchemy.engine"):
+    for noisy in ("py4j", "urllib3", "sqlalchemy.engine", "httpx"):  # a line per request
         logging.getLogger(noisy).setLevel(max(numeric, logging.WARNING))

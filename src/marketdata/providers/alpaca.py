@@ -90,7 +90,7 @@ class Alpaca(Provider):
         except (ValueError, TypeError, KeyError, AttributeError, InvalidOperation) as exc:
             raise Transient(
                 f"{self.name}: a malformed bars body ({exc}): {response.text[:120]!r}",
-                status=response.status_code,
+                kind="malformed",
             ) from None
         kept = [b for b in bars if query.start <= b.time < query.end]
         return Page(kept, token or None, raw_rows=len(bars))

@@ -50,9 +50,12 @@ class FetchError(MedallionError):
         status: int | None = None,
         retry_after: float | None = None,
         symbol: str | None = None,
+        kind: str | None = None,
     ):
         super().__init__(message)
         self.status, self.retry_after, self.symbol = status, retry_after, symbol
+        # what went wrong, for metrics: http_<status>, timeout, connection, malformed
+        self.kind = kind or (f"http_{status}" if status else "other")
 
 
 class Transient(FetchError):
@@ -102,6 +105,10 @@ class Provider(ABC):
 
     def wait_after(self, response: httpx.Response) -> float:
         return 0.0
+
+    def transport(self) -> httpx.AsyncBaseTransport | None:
+        """A transport answering in-process (a simulated provider); None: the network."""
+        return None
 
 
 def retry_after(response: httpx.Response) -> float | None:

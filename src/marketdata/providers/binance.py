@@ -61,7 +61,7 @@ class Binance(Provider):
             raise Transient(
                 f"{self.name} {symbol}: a malformed klines body ({exc}): "
                 f"{response.text[:120]!r}",
-                status=response.status_code,
+                kind="malformed",
             ) from None
         end = ms_of(query.end)
         kept = [bar for bar in bars if ms_of(bar.time) < end]
@@ -97,7 +97,8 @@ class Binance(Provider):
             body = response.json()
             return str(body["symbol"]), Decimal(str(body["price"]))
         except (ValueError, KeyError, TypeError, InvalidOperation) as exc:
-            raise Transient(f"{self.name}: a malformed ticker body ({exc})") from None
+            message = f"{self.name}: a malformed ticker body ({exc})"
+            raise Transient(message, kind="malformed") from None
 
 
 def _bar(symbol: str, row: list) -> Bar:

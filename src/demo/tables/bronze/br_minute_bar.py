@@ -17,7 +17,7 @@ class BrMinuteBar(TransactionalTableBase, LoadMetadataMixin, table=True):
     high: float | None = Field(default=None, sa_type=Double)
     low: float | None = Field(default=None, sa_type=Double)
     close: float | None = Field(default=None, sa_type=Double)
-    volume: int | None = Field(default=None, sa_type=BigInteger)
+    volume: float | None = Field(default=None, sa_type=Double)
     trade_count: int | None = Field(default=None, sa_type=BigInteger)
     vwap: float | None = Field(default=None, sa_type=Double)
     source_file: str | None = None

@@ -1,7 +1,7 @@
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, DateTime, Index, Numeric
+from sqlalchemy import DateTime, Double, Index, Numeric
 from sqlmodel import Field
 
 from src._base.tables.table_type_mixins import TemporalTableBase
@@ -23,7 +23,7 @@ class DailyBarHist(TemporalTableBase, table=True):
     high: Decimal = Field(sa_type=Numeric(18, 6))
     low: Decimal = Field(sa_type=Numeric(18, 6))
     close: Decimal = Field(sa_type=Numeric(18, 6))
-    volume: int = Field(sa_type=BigInteger)
+    volume: float = Field(sa_type=Double)
     vwap: Decimal | None = Field(default=None, sa_type=Numeric(18, 6))
     bar_count: int = Field(description="minute bars present (390 in a full session)")
     known_at: datetime = Field(
