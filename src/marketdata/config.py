@@ -174,5 +174,3 @@ def make_provider(config: IngestConfig, settings: Settings) -> Provider:
     return Alpaca(base_url=url, key_id=settings.alpaca_key_id,
                   secret_key=settings.alpaca_secret_key, page_limit=options.page_limit,
                   feed=options.feed)  # fmt: skip
-
-

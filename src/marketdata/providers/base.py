@@ -69,7 +69,7 @@ class Terminal(FetchError):
 @dataclass
 class Provider(ABC):
     base_url: str
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict, repr=False)  # may hold keys
     name: str = ""
     path: str = ""
     page_limit: int = 1000

@@ -13,7 +13,7 @@ unknown symbol is a 400, as a vendor's bad symbol.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -34,7 +34,6 @@ class Simulated(Provider):
     page_limit: int = 1000
     seed: int = 42
     instruments: int = 50
-    headers: dict[str, str] = field(default_factory=dict)
 
     def params(self, query: Query, cursor: str | None) -> dict[str, str]:
         if query.timeframe is not Timeframe.M1:
