@@ -35,6 +35,8 @@ CURRENCIES = ("USD", "EUR", "GBP", "JPY")
 NAME_SUFFIXES = ("Corp", "Inc", "Holdings", "Group", "PLC", "AG", "Trust", "Partners")
 BAR_ANOMALIES = ("bar_gap", "bar_high_below_open_close", "bar_negative_volume")
 S_UNIVERSE, S_PRICE, S_BAD_REFERENCE, S_BARS = 1, 2, 3, 4  # rng stream ids
+
+
 def rng_for(seed: int, ordinal: int, stream: int) -> np.random.Generator:
     """The one way to draw: a generator per (seed, day, stream)."""
     return np.random.default_rng([seed, ordinal, stream])

@@ -23,13 +23,12 @@ class Timeframe(StrEnum):
 
     @property
     def length(self) -> timedelta:
-        return {
-            "1m": timedelta(minutes=1),
-            "5m": timedelta(minutes=5),
-            "15m": timedelta(minutes=15),
-            "1h": timedelta(hours=1),
-            "1d": timedelta(days=1),
-        }[self.value]
+        return _LENGTHS[self.value]
+
+
+_LENGTHS = {"1m": timedelta(minutes=1), "5m": timedelta(minutes=5),
+            "15m": timedelta(minutes=15), "1h": timedelta(hours=1),
+            "1d": timedelta(days=1)}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -170,30 +170,38 @@ async def _land_or_report(
 ) -> DayResult:
     if key.symbol in run.stopped:
         return DayResult(key, "failed", error=run.stopped[key.symbol])
+    result = DayResult(key, "partial")
     try:
-        return await land_day(run, connection, key)
-    except Terminal as exc:
-        run.stopped.setdefault(key.symbol, str(exc))
-        log.error("%s: %s; the symbol's other days are skipped", key, exc)
-        return DayResult(key, "failed", error=str(exc))
+        return await land_day(run, connection, key, result)
     except FetchError as exc:
-        log.error("%s: %s; run again to resume the day", key, exc)
-        return DayResult(key, "failed", error=str(exc))
+        result.outcome, result.error = "failed", str(exc)
+        if isinstance(exc, Terminal):
+            run.stopped.setdefault(key.symbol, str(exc))
+            log.error("%s: %s; the symbol's other days are skipped", key, exc)
+        else:
+            log.error("%s: %s; run again to resume the day", key, exc)
+        return result
 
 
-async def land_day(run: _Run, connection: asyncpg.Connection, key: state.DayKey) -> DayResult:
-    """Land one symbol-day from its checkpoint on (under the day's lock)."""
+async def land_day(
+    run: _Run, connection: asyncpg.Connection, key: state.DayKey, result: DayResult
+) -> DayResult:
+    """Land one symbol-day from its checkpoint on (under the day's lock), counting into
+    ``result`` as pages land (a failure leaves what was landed counted)."""
     await state.lock_day(connection, key)
     try:
-        return await _land_locked(run, connection, key)
+        return await _land_locked(run, connection, key, result)
     finally:
         await state.unlock_day(connection, key)
 
 
-async def _land_locked(run: _Run, connection: asyncpg.Connection, key: state.DayKey) -> DayResult:
+async def _land_locked(
+    run: _Run, connection: asyncpg.Connection, key: state.DayKey, result: DayResult
+) -> DayResult:
     checkpoint = await state.read_checkpoint(connection, key)
     if checkpoint is not None and checkpoint.status == "done":
-        return DayResult(key, "skipped")
+        result.outcome = "skipped"
+        return result
     step = run.plan.timeframe.length
     final = landing.bar_file(run.landing_dir, key.symbol, key.day, key.timeframe)
     partial = landing.partial_file(final)
@@ -202,7 +210,6 @@ async def _land_locked(run: _Run, connection: asyncpg.Connection, key: state.Day
     end = min(day_start + DAY, _floor(now, step))
     landed = _resume(checkpoint, partial, final, key)
     last = checkpoint.last_bar if checkpoint and landed.num_rows else None
-    result = DayResult(key, "partial")
     start = last + step if last else day_start
     if start < end:
         query = Query((key.symbol,), start, end, run.plan.timeframe)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from itertools import pairwise
 
 from src.marketdata.bars import SCHEMA_VERSION, Bar, Timeframe
@@ -49,7 +49,7 @@ class Checked:
         return dict(counts)
 
 
-def _broken_rule(bar: Bar, timeframe: Timeframe, now: datetime) -> tuple[str, str] | None:
+def _broken_rule(bar: Bar, step: timedelta, now: datetime) -> tuple[str, str] | None:
     if min(bar.open, bar.high, bar.low, bar.close) <= 0:
         return "ohlc", "a price is not positive"
     if not bar.low <= min(bar.open, bar.close) <= max(bar.open, bar.close) <= bar.high:
@@ -58,10 +58,9 @@ def _broken_rule(bar: Bar, timeframe: Timeframe, now: datetime) -> tuple[str, st
         return "volume", f"volume {bar.volume}, trades {bar.trade_count}"
     if bar.vwap is not None and bar.volume > 0 and not bar.low <= bar.vwap <= bar.high:
         return "vwap", f"vwap {bar.vwap} outside [{bar.low}, {bar.high}]"
-    seconds = timeframe.length.total_seconds()
-    if bar.time.timestamp() % seconds:
-        return "alignment", f"{bar.time.isoformat()} is not on the {timeframe.value} grid"
-    if bar.time + timeframe.length > now:
+    if bar.time.timestamp() % step.total_seconds():
+        return "alignment", f"{bar.time.isoformat()} is not on the grid of {step}"
+    if bar.time + step > now:
         return "future", f"{bar.time.isoformat()} has not closed at {now.isoformat()}"
     return None
 
@@ -70,8 +69,9 @@ def check_bars(bars: Iterable[Bar], timeframe: Timeframe, now: datetime) -> Chec
     """Sort ``bars`` into kept and rejected, and report each symbol-day's gaps."""
     checked = Checked()
     seen: set[tuple[str, datetime]] = set()
+    step = timeframe.length
     for bar in sorted(bars, key=lambda b: (b.symbol, b.time)):
-        broken = _broken_rule(bar, timeframe, now)
+        broken = _broken_rule(bar, step, now)
         if broken is None and (bar.symbol, bar.time) in seen:
             broken = ("duplicate", f"{bar.symbol} at {bar.time.isoformat()} came twice")
         if broken is not None:

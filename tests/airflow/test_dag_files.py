@@ -12,7 +12,7 @@ LOADS = {
     for layer, sources in {
         "bronze": ("bar", "instrument", "portfolio", "trade"),
         "silver": ("bar", "instrument", "portfolio", "trade"),
-        "gold": ("bar", "portfolio_value", "position", "trade_kpi"),
+        "gold": ("bar", "portfolio_value", "position", "timeframe_bar", "trade_kpi"),
     }.items()
 }
 

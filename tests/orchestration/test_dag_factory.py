@@ -102,8 +102,8 @@ def test_the_layer_defaults_to_the_dag_files_folder() -> None:
         dag_id="t_gold", database="demo", tasks=[], dag_file="/repo/airflow/dags/gold/t_gold.py"
     )
     assert {t.task_id for t in dag.tasks} == {
-        "bar_to_gold", "trade_kpi_to_gold", "position_to_gold", "portfolio_value_to_gold",
-        "gold_published",
+        "bar_to_gold", "timeframe_bar_to_gold", "trade_kpi_to_gold", "position_to_gold",
+        "portfolio_value_to_gold", "gold_published",
     }  # fmt: skip
     with pytest.raises(
         DagSpecError, match=r"/repo/airflow/dags/misc/x\.py: DAG 'x': Unknown layer"

@@ -36,7 +36,7 @@ def test_every_demo_transform_is_equal_on_both_engines(sources, spark, capsys) -
     assert check_engines.main(["demo", "--date", "2026-11-19", "--to", "2026-11-20"]) == 0
     lines = capsys.readouterr().out.splitlines()
     rows = [line for line in lines if "_to_" in line]
-    assert len(rows) == 17  # every output table of the 12 transforms
+    assert len(rows) == 18  # every output table of the 13 transforms
     assert all(" equal" in row for row in rows), "\n".join(rows)
     [positions] = [row for row in rows if row.startswith("position_to_gold")]
     assert positions.split()[2] == positions.split()[3] != "0"  # rows on each engine

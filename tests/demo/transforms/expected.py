@@ -78,8 +78,8 @@ def positions(trades: pd.DataFrame, day: date) -> pd.Series:
     return totals[totals != 0]
 
 
-def daily_bars(landing, day: date, known: set[str]) -> pd.DataFrame:
-    """Per symbol: open, high, low, close, volume, bar count of the valid minute bars."""
+def valid_bars(landing, day: date, known: set[str]) -> pd.DataFrame:
+    """The day's minute bars that silver keeps, sorted by time."""
     frames = []
     for path in sorted(
         (landing / "bars_1m").glob(
@@ -93,8 +93,22 @@ def daily_bars(landing, day: date, known: set[str]) -> pd.DataFrame:
     ok = bars.symbol.isin(known) & (bars.volume >= 0) & (bars.trade_count >= 0)
     ok &= (bars.low > 0) & (bars.high >= bars[["open", "close"]].max(axis=1))
     ok &= bars.low <= bars[["open", "close"]].min(axis=1)
-    bars = bars[ok].sort_values("timestamp").drop_duplicates(["symbol", "timestamp"])
-    grouped = bars.groupby("symbol")
+    return bars[ok].sort_values("timestamp").drop_duplicates(["symbol", "timestamp"])
+
+
+def daily_bars(landing, day: date, known: set[str]) -> pd.DataFrame:
+    """Per symbol: open, high, low, close, volume, bar count of the valid minute bars."""
+    return _ohlcv(valid_bars(landing, day, known).groupby("symbol"))
+
+
+def timeframe_bars(landing, day: date, known: set[str], minutes: int) -> pd.DataFrame:
+    """Per symbol and bar open on the ``minutes`` grid: OHLCV and bar count."""
+    bars = valid_bars(landing, day, known)
+    bars["bar_time"] = bars.timestamp.dt.floor(f"{minutes}min")
+    return _ohlcv(bars.groupby(["symbol", "bar_time"]))
+
+
+def _ohlcv(grouped) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "open": grouped.open.first(),

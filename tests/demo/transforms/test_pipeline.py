@@ -130,6 +130,26 @@ def test_gold_daily_bars_match_the_parquet_files(loaded: Loaded) -> None:
         assert dict(got[column]) == pytest.approx(dict(want[column])), column
 
 
+@pytest.mark.parametrize(
+    ("timeframe", "minutes"), [("5m", 5), ("15m", 15), ("1h", 60), ("1d", 1440)]
+)
+def test_gold_timeframe_bars_match_the_parquet_files(
+    loaded: Loaded, timeframe: str, minutes: int
+) -> None:
+    day = DAYS[-1]
+    want = expected.timeframe_bars(loaded.env.landing, day, loaded.known[day], minutes)
+    got = query(
+        loaded.env.warehouse,
+        "SELECT instrument_code AS symbol, bar_time, open::float, high::float, low::float,"
+        " close::float, volume, bar_count FROM gold.bar"
+        " WHERE business_date = %s AND timeframe = %s",
+        (day, timeframe),
+    ).set_index(["symbol", "bar_time"])
+    assert len(want) > 10 and sorted(got.index) == sorted(want.index)
+    for column in want.columns:
+        assert dict(got[column]) == pytest.approx(dict(want[column])), column
+
+
 def test_gold_kpis_and_pnl_are_consistent_with_the_sources(loaded: Loaded) -> None:
     day, prev = DAYS[-1], DAYS[0]
     trades = expected_trades(loaded, day)

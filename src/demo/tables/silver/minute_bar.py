@@ -20,6 +20,8 @@ class MinuteBar(TransactionalTableBase, table=True):
     high: float = Field(sa_type=Double)
     low: float = Field(sa_type=Double)
     close: float = Field(sa_type=Double)
-    volume: float = Field(sa_type=Double, description="in the instrument's unit (fractional for crypto)")
+    volume: float = Field(
+        sa_type=Double, description="in the instrument's unit (fractional for crypto)"
+    )
     trade_count: int = Field(sa_type=BigInteger)
     vwap: float | None = Field(default=None, sa_type=Double)
