@@ -20,11 +20,17 @@ def day_start_ms(day: date) -> int:
 
 
 def kline(symbol: str, open_ms: int) -> list:
-    """One kline: prices move with the minute, exact to the cent; 2.5 units traded."""
-    minute = open_ms // MINUTE_MS % 10_000
-    price = Decimal(1000 + len(symbol)) + Decimal(minute) / 100
-    return [open_ms, str(price), str(price + 5), str(price - 5), str(price + 1), "2.50000000",
-            open_ms + 59_999, str(price * Decimal("2.5")), 42, "1.0", "1.0", "0"]  # fmt: skip
+    """One kline: prices move with the minute, exact to the cent; 2.5 units traded.
+    (Integer cents, not decimals: the benchmark's exchange must not be its bottleneck.)"""
+    cents = (1000 + len(symbol)) * 100 + open_ms // MINUTE_MS % 10_000
+
+    def text(c: int) -> str:
+        return f"{c // 100}.{c % 100:02d}"
+
+    quote = cents * 25  # price x 2.5, in thousandths
+    return [open_ms, text(cents), text(cents + 500), text(cents - 500), text(cents + 100),
+            "2.50000000", open_ms + 59_999, f"{quote // 1000}.{quote % 1000:03d}", 42, "1.0",
+            "1.0", "0"]  # fmt: skip
 
 
 class Exchange:
@@ -48,9 +54,7 @@ class Exchange:
 
     def __call__(self, request: Request) -> Response:
         args = dict(request.args)
-        with self._lock:
-            self.calls.append(args)
-            count = len(self.calls)
+        count = self.record(args)
         if self.latency:
             time.sleep(self.latency)
         if args["symbol"] == "NOPE":
@@ -58,6 +62,12 @@ class Exchange:
         if self.fail_after is not None and count > self.fail_after:
             return Response("upstream busy", status=503)
         return _json(self.rows(args), 200, {"X-MBX-USED-WEIGHT-1M": str(2 * count)})
+
+    def record(self, args: dict[str, str]) -> int:
+        """Keep a request's arguments; how many requests came so far."""
+        with self._lock:
+            self.calls.append(args)
+            return len(self.calls)
 
     def rows(self, args: dict[str, str]) -> list[list]:
         start, end = int(args["startTime"]), int(args["endTime"])
