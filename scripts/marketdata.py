@@ -15,8 +15,8 @@ listed), after landing all the others.
 ``collect`` stores each symbol's price once a minute in ``bronze.br_price`` until
 stopped (SIGTERM or Ctrl-C end it after the minute in hand; exit code 0), or for
 ``--minutes`` minutes. A minute it could not price is stored as a gap with its reason.
-``status`` shows, per symbol, the last priced minute, its price and age, and the last
-day's prices and gaps.
+``status`` shows, per symbol, the days and bars ingested (with rejects and gaps), and
+the last priced minute, its price and age, and the last day's prices and gaps.
 The exchange is reached at MEDALLION_BINANCE_BASE_URL (default Binance's public API);
 the database as the build scripts reach it (PGHOST/PGPORT/PGUSER, DATABASE_URL or the
 embedded server). Exit code 0, or 1 with one line saying what to fix.
@@ -39,6 +39,7 @@ from src.config import load_settings
 from src.marketdata.collector import collector_status, parse_symbols, run_collector
 from src.marketdata.config import load_ingest_config, make_provider
 from src.marketdata.ingest import ingest as run_ingest
+from src.marketdata.ingest import ingested
 from src.marketdata.metrics import MarketMetrics
 from src.marketdata.providers.binance import Binance
 from src.utils.connections import ensure_server
@@ -138,16 +139,45 @@ def collect(
 
 @app.command()
 def status(
-    database: str = typer.Option("demo", help="the database whose bronze.br_price is read"),
+    database: str = typer.Option("demo", help="the database whose market data is shown"),
 ) -> None:
-    """Per symbol: the last priced minute, its price, and the last day's prices and gaps."""
+    """What was ingested (days, bars, rejects, gaps per symbol) and collected (the last
+    price per symbol, the last day's prices and gaps)."""
     settings = load_settings()
     conn = ensure_server(settings, database=database)
     now = datetime.now(UTC)
-    found = asyncio.run(collector_status(conn, now))
-    if not found:
+    landed, priced = asyncio.run(_statuses(conn, now))
+    console = Console(width=120)
+    if landed:
+        console.print(_ingested_table(landed, database))
+    else:
+        typer.echo(f"No bars ingested for {database} yet: run `marketdata.py ingest`.")
+    if priced:
+        console.print(_prices_table(priced, database, now))
+    else:
         typer.echo(f"No prices collected in {database} yet: run `marketdata.py collect`.")
-        return
+
+
+async def _statuses(conn, now: datetime) -> tuple[list, list]:
+    return await ingested(conn), await collector_status(conn, now)
+
+
+def _ingested_table(found: list, database: str) -> Table:
+    table = Table(title=f"Bars ingested for {database}")
+    columns = ("provider", "symbol", "tf", "days done", "partial", "from", "to", "last bar",
+               "bars", "rejected", "gaps")  # fmt: skip
+    counts = {"days done", "partial", "bars", "rejected", "gaps"}
+    for column in columns:
+        table.add_column(column, justify="right" if column in counts else "left")
+    for s in found:
+        last = f"{s.last_bar:%Y-%m-%d %H:%M}" if s.last_bar else ""
+        table.add_row(s.provider, s.symbol, s.timeframe, str(s.done), str(s.partial),
+                      str(s.first_day), str(s.last_day), last, f"{s.bars:,}", str(s.rejected),
+                      str(s.gaps))  # fmt: skip
+    return table
+
+
+def _prices_table(found: list, database: str, now: datetime) -> Table:
     table = Table(title=f"Minute prices in {database}, {now:%Y-%m-%d %H:%M} UTC")
     for column in ("source", "symbol", "last priced", "price", "age", "prices 24h", "gaps 24h"):
         table.add_column(column, justify="right" if column[0] in "pag" else "left")
@@ -156,7 +186,7 @@ def status(
         last = f"{s.last_priced:%Y-%m-%d %H:%M}" if s.last_priced else "never"
         table.add_row(s.source, s.symbol, last, f"{s.price.normalize():f}" if s.price else "",
                       age, str(s.prices), str(s.gaps))  # fmt: skip
-    Console(width=120).print(table)
+    return table
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -279,6 +279,8 @@ async def collector_status(conn: ConnectionSettings, at: datetime) -> list[Symbo
     prices and gaps."""
     connection = await _connect(conn)
     try:
+        if await connection.fetchval("SELECT to_regclass('bronze.br_price')") is None:
+            return []
         return [SymbolStatus(**dict(row)) for row in await connection.fetch(STATUS, at)]
     finally:
         await connection.close()

@@ -243,9 +243,9 @@ async def _finish(
         partial.replace(final)
     elif landed.num_rows and not final.exists():
         await asyncio.to_thread(landing.write_atomic, landed, final, run.plan.compression)
-    times = [t.astimezone(UTC) for t in landed.column("timestamp").to_pylist()]
-    gaps = gaps_of(times, run.plan.timeframe)
-    last = times[-1] if times else None
+    micros = landed.column("timestamp").cast(pa.int64()).to_numpy()
+    gaps = gaps_of(micros, run.plan.timeframe.length)
+    last = landed.column("timestamp")[-1].as_py() if landed.num_rows else None
     await state.save_checkpoint(
         connection, key, state.Checkpoint("done", last, landed.num_rows),
         rejects=[], gaps=gaps, landed_file=str(final) if landed.num_rows else "",
@@ -297,3 +297,12 @@ def _count_page(metrics: MarketMetrics | None, key: state.DayKey, good, rejects)
 def _floor(moment: datetime, step: timedelta) -> datetime:
     seconds = step.total_seconds()
     return datetime.fromtimestamp(moment.timestamp() // seconds * seconds, tz=UTC)
+
+
+async def ingested(conn: ConnectionSettings) -> list[state.SymbolIngested]:
+    """What the ingests landed in ``conn``'s database, per provider, symbol, timeframe."""
+    connection = await asyncpg.connect(**asyncpg_arguments(conn))
+    try:
+        return await state.ingest_status(connection)
+    finally:
+        await connection.close()

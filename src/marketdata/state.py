@@ -156,3 +156,37 @@ def _reject_row(reject: Rejected) -> tuple[datetime, str, str, str]:
                                                     "trade_count", "vwap")}  # fmt: skip
     text = {k: (None if v is None else str(v)) for k, v in fields.items()}
     return bar.time, reject.rule, reject.detail, json.dumps(text)
+
+
+STATUS = f"""
+SELECT provider, symbol, timeframe,
+       count(*) FILTER (WHERE status = 'done') AS done,
+       count(*) FILTER (WHERE status = 'partial') AS partial,
+       min(trading_date) AS first_day, max(trading_date) AS last_day,
+       max(last_bar) AS last_bar, sum(bars)::bigint AS bars, sum(rejected)::bigint AS rejected,
+       sum(jsonb_array_length(gaps))::bigint AS gaps
+FROM {STATE} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+"""
+
+
+@dataclass(frozen=True)
+class SymbolIngested:
+    provider: str
+    symbol: str
+    timeframe: str
+    done: int  # days complete
+    partial: int  # days begun (interrupted, or not ended yet)
+    first_day: date
+    last_day: date
+    last_bar: datetime | None
+    bars: int
+    rejected: int
+    gaps: int
+
+
+async def ingest_status(connection: asyncpg.Connection) -> list[SymbolIngested]:
+    """Per provider, symbol and timeframe: the days landed and what they hold (nothing
+    when no ingest ever ran against this database)."""
+    if await connection.fetchval("SELECT to_regclass($1)", STATE) is None:
+        return []
+    return [SymbolIngested(**dict(row)) for row in await connection.fetch(STATUS)]

@@ -17,13 +17,16 @@ reported, not invented: a gap is a fact about the source.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from itertools import pairwise
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
 
 from src.marketdata.bars import SCHEMA_VERSION, Bar, Timeframe
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ONE_US = timedelta(microseconds=1)
 RULES = ("ohlc", "volume", "vwap", "alignment", "duplicate", "future")
 
 
@@ -79,20 +82,23 @@ def check_bars(bars: Iterable[Bar], timeframe: Timeframe, now: datetime) -> Chec
             continue
         seen.add((bar.symbol, bar.time))
         checked.good.append(bar)
-    by_day: dict[tuple[str, date], list[datetime]] = defaultdict(list)
+    by_day: dict[tuple[str, date], list[int]] = defaultdict(list)
     for bar in checked.good:
-        by_day[(bar.symbol, bar.time.date())].append(bar.time)
-    for key, times in by_day.items():
-        if gaps := gaps_of(times, timeframe):
+        by_day[(bar.symbol, bar.time.date())].append((bar.time - EPOCH) // ONE_US)
+    for key, micros in by_day.items():
+        if gaps := gaps_of(micros, step):
             checked.gaps[key] = gaps
     return checked
 
 
-def gaps_of(times: list[datetime], timeframe: Timeframe) -> list[tuple[datetime, datetime]]:
-    """The missing intervals between sorted bar open ``times``: (first, last) missing open."""
-    step = timeframe.length
-    return [
-        (previous + step, current - step)
-        for previous, current in pairwise(times)
-        if current - previous > step
-    ]
+def gaps_of(micros: Sequence[int] | np.ndarray, step: timedelta) -> list[tuple[datetime, datetime]]:
+    """The missing intervals between sorted bar opens (microseconds since the epoch, UTC),
+    each as (first missing open, last missing open)."""
+    opens = np.asarray(micros, dtype=np.int64)
+    step_us = step // timedelta(microseconds=1)
+    holes = np.flatnonzero(np.diff(opens) > step_us)
+    return [(_utc(opens[i] + step_us), _utc(opens[i + 1] - step_us)) for i in holes]
+
+
+def _utc(micros: int) -> datetime:
+    return EPOCH + timedelta(microseconds=int(micros))
