@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import multiprocessing
 import tempfile
@@ -38,12 +39,13 @@ from src.marketdata import landing
 from src.marketdata.bars import Timeframe
 from src.marketdata.fetch import RetryPolicy
 from src.marketdata.ingest import IngestPlan, IngestReport, ingest
-from src.marketdata.providers.binance import Binance, _bar
-from src.marketdata.validate import check_bars
+from src.marketdata.providers.base import Query
+from src.marketdata.providers.binance import Binance
+from src.marketdata.validate import check_frame
 from src.utils.connections import execute_autocommit
 from src.utils.embedded_postgres import server_for
 from src.utils.pg_binaries import free_port
-from tests.marketdata.exchange import Exchange, day_start_ms, kline
+from tests.marketdata.exchange import Exchange, day_start_ms, kline, utc
 
 FIRST_DAY = date(2021, 10, 22)
 FAIL_FAST = RetryPolicy(attempts=1)
@@ -149,29 +151,36 @@ def warm_up(server: ConnectionSettings) -> None:
 
 
 def overhead(count: int) -> None:
-    print(f"\n2. Per {count:,} bars, in-process; baseline: parsing the vendor's rows\n")
+    print(f"\n2. Per {count:,} bars in pages of 1000, in-process; baseline: decoding the "
+          "vendor's JSON and parsing it to exact columns\n")  # fmt: skip
     start = day_start_ms(FIRST_DAY)
-    rows = [kline("BTCUSDT", start + i * 60_000) for i in range(count)]
+    provider = Binance(base_url="http://127.0.0.1")
+    bodies = [
+        json.dumps([kline("BTCUSDT", start + (first + i) * 60_000) for i in range(1000)]).encode()
+        for first in range(0, count, 1000)
+    ]
+    query = Query(("BTCUSDT",), utc(start), utc(start + (count + 1) * 60_000))
     stages = []
     began = time.perf_counter()
-    bars = [_bar("BTCUSDT", row) for row in rows]
+    frames = [provider.parse(httpx.Response(200, content=body), query).frame for body in bodies]
     stages.append(("parse (baseline)", time.perf_counter() - began))
     began = time.perf_counter()
-    checked = check_bars(bars, Timeframe.M1, datetime.now(UTC))
+    good = [check_frame(frame, Timeframe.M1, datetime.now(UTC)).good for frame in frames]
     stages.append(("validate", time.perf_counter() - began))
-    assert len(checked.good) == count
+    assert sum(frame.num_rows for frame in good) == count
+    began = time.perf_counter()
+    table = landing.concat([landing.to_landing(frame) for frame in good])
+    stages.append(("to landing schema", time.perf_counter() - began))
     with tempfile.TemporaryDirectory() as folder:
-        began = time.perf_counter()
-        table = landing.bars_table(checked.good)
-        stages.append(("to Arrow", time.perf_counter() - began))
         began = time.perf_counter()
         path = landing.write_atomic(table, Path(folder) / "bars.parquet")
         stages.append(("write zstd Parquet", time.perf_counter() - began))
         size = path.stat().st_size
-    header = f"{'stage':<20} {'seconds':>8} {'ratio':>6}"
+    header = f"{'stage':<20} {'seconds':>8} {'us/bar':>7} {'ratio':>6}"
     print(header + "\n" + "-" * len(header))
     for name, seconds in stages:
-        print(f"{name:<20} {seconds:>8.2f} {seconds / stages[0][1]:>5.2f}x")
+        print(f"{name:<20} {seconds:>8.2f} {seconds / count * 1e6:>7.2f} "
+              f"{seconds / stages[0][1]:>5.2f}x")  # fmt: skip
     print(f"(the file: {size / count:.1f} bytes a bar)")
 
 

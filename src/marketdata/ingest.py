@@ -31,14 +31,15 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from src.config import ConnectionSettings
 from src.marketdata import landing, state
-from src.marketdata.bars import Timeframe
+from src.marketdata.bars import UTC_US, Timeframe, bars_of
 from src.marketdata.fetch import Gate, RetryPolicy, afetch_pages
 from src.marketdata.metrics import MarketMetrics
 from src.marketdata.providers.base import FetchError, Provider, Query, Terminal
-from src.marketdata.validate import Rejected, check_bars, gaps_of
+from src.marketdata.validate import Rejected, check_frame, gaps_of
 from src.utils.async_db import asyncpg_arguments
 
 log = logging.getLogger(__name__)
@@ -215,13 +216,13 @@ async def _land_locked(
         query = Query((key.symbol,), start, end, run.plan.timeframe)
         async for page in afetch_pages(run.client, run.provider, query, policy=run.policy,
                                        gate=run.gate, metrics=run.metrics):  # fmt: skip
-            good, rejects = _check_page(page.bars, last, run.plan.timeframe, now)
-            if good:
-                landed = landing.concat([landed, landing.bars_table(good)])
-                last = good[-1].time
+            good, rejects = _check_page(page.frame, last, run.plan.timeframe, now)
+            if good.num_rows:
+                landed = landing.concat([landed, landing.to_landing(good)])
+                last = good["time"][-1].as_py()
                 await asyncio.to_thread(landing.write_atomic, landed, partial,
                                         run.plan.compression)  # fmt: skip
-            result.landed += len(good)
+            result.landed += good.num_rows
             result.rejected += len(rejects)
             await state.save_checkpoint(
                 connection, key, state.Checkpoint("partial", last, landed.num_rows),
@@ -273,23 +274,27 @@ def _resume(
     return kept
 
 
-def _check_page(bars, last: datetime | None, timeframe: Timeframe, now: datetime):
-    """A page's bars sorted into good and rejected; a bar at or before the last one landed
-    (a vendor's overlapping page) is a duplicate."""
-    checked = check_bars(bars, timeframe, now)
-    good, rejects = [], list(checked.rejected)
-    for bar in checked.good:
-        if last is not None and bar.time <= last:
+def _check_page(
+    frame: pa.Table, last: datetime | None, timeframe: Timeframe, now: datetime
+) -> tuple[pa.Table, list[Rejected]]:
+    """A page's bars sorted into good (a frame) and rejected; a bar at or before the last
+    one landed (a vendor's overlapping page) is a duplicate."""
+    checked = check_frame(frame, timeframe, now)
+    good, rejects = checked.good, list(checked.rejected)
+    if last is not None and good.num_rows:
+        again = pc.less_equal(good["time"], pa.scalar(last, UTC_US))
+        for bar in bars_of(good.filter(again)):
             rejects.append(Rejected(bar, "duplicate", f"{bar.time.isoformat()} was landed"))
-        else:
-            good.append(bar)
+        good = good.filter(pc.invert(again))
     return good, rejects
 
 
-def _count_page(metrics: MarketMetrics | None, key: state.DayKey, good, rejects) -> None:
+def _count_page(
+    metrics: MarketMetrics | None, key: state.DayKey, good: pa.Table, rejects: list[Rejected]
+) -> None:
     if metrics is None:
         return
-    metrics.landed.labels(key.provider, key.symbol).inc(len(good))
+    metrics.landed.labels(key.provider, key.symbol).inc(good.num_rows)
     for reject in rejects:
         metrics.rejected.labels(key.provider, key.symbol, reject.rule).inc()
 

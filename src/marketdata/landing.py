@@ -14,18 +14,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import date, datetime
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from src.marketdata.bars import SCHEMA_VERSION, Bar
+from src.marketdata.bars import SCHEMA_VERSION, UTC_US
 from src.utils.errors import MedallionError
 
-UTC_US = pa.timestamp("us", tz="UTC")
 BAR_SCHEMA = pa.schema(
     [
         ("timestamp", UTC_US),
@@ -63,30 +61,13 @@ def partial_file(path: Path) -> Path:
     return path.with_name(f".{path.name}.partial")
 
 
-def bars_table(bars: Sequence[Bar]) -> pa.Table:
-    """Canonical bars as a table of :data:`BAR_SCHEMA`, in the order given."""
-    columns = {
-        "timestamp": pa.array([b.time for b in bars], UTC_US),
-        "trade_count": pa.array([b.trade_count for b in bars], pa.int64()),
-    }
-    for name in ("open", "high", "low", "close", "volume", "vwap"):
-        values = [getattr(b, name) for b in bars]
-        columns[name] = pa.array([None if v is None else float(v) for v in values], pa.float64())
-    return pa.table({field.name: columns[field.name] for field in BAR_SCHEMA}, schema=BAR_SCHEMA)
-
-
-def table_bars(symbol: str, table: pa.Table) -> list[Bar]:
-    """The bars of a landed table, back as canonical bars (decimals from the doubles)."""
-
-    def exact(value: float | None) -> Decimal | None:
-        return None if value is None else Decimal(repr(value))
-
-    prices = ("open", "high", "low", "close", "volume")
-    return [
-        Bar(symbol, row["timestamp"].astimezone(UTC), *(exact(row[p]) for p in prices),
-            row["trade_count"], exact(row["vwap"]))
-        for row in table.to_pylist()
-    ]  # fmt: skip
+def to_landing(frame: pa.Table) -> pa.Table:
+    """A frame's bars (:data:`src.marketdata.bars.FRAME_SCHEMA`) in :data:`BAR_SCHEMA`."""
+    columns = [frame["time"], *(frame[f.name] for f in list(BAR_SCHEMA)[1:])]
+    return pa.Table.from_arrays(
+        [column.cast(field.type) for column, field in zip(columns, BAR_SCHEMA, strict=True)],
+        schema=BAR_SCHEMA,
+    )
 
 
 def write_atomic(table: pa.Table, path: Path, compression: str = "zstd") -> Path:

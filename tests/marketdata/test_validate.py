@@ -15,7 +15,7 @@ NOW = datetime(2021, 10, 23, tzinfo=UTC)
 
 def bar(minute: int, symbol: str = "BTCUSDT", **changes) -> Bar:
     prices = [Decimal(p) for p in ("10", "11", "9", "10.5", "3.25")]
-    base = Bar(symbol, T0 + timedelta(minutes=minute), *prices, 7, Decimal("10.2"))
+    base = Bar(symbol, T0 + timedelta(minutes=minute), *prices, 7, 10.2)
     return replace(base, **changes)
 
 
@@ -25,7 +25,7 @@ def test_each_rule_rejects_its_bar_and_nothing_is_dropped() -> None:
         bar(1, high=Decimal("9.5")),  # ohlc: close above high
         bar(2, low=Decimal("0")),  # ohlc: not positive
         bar(3, volume=Decimal("-1")),
-        bar(4, vwap=Decimal("12")),
+        bar(4, vwap=12.0),
         bar(5, time=T0 + timedelta(minutes=5, seconds=30)),  # alignment
         bar(6),
         bar(6, close=Decimal("10.4")),  # duplicate of minute 6: the first is kept
@@ -33,7 +33,7 @@ def test_each_rule_rejects_its_bar_and_nothing_is_dropped() -> None:
     ]
     checked = check_bars(bars, Timeframe.M1, NOW)
     assert len(checked.good) + len(checked.rejected) == len(bars)
-    assert [b.time.minute for b in checked.good] == [30, 36]
+    assert [b.time.minute for b in checked.good_bars()] == [30, 36]
     assert checked.rejects_by_rule() == {
         "ohlc": 2, "volume": 1, "vwap": 1, "alignment": 1, "duplicate": 1, "future": 1
     }  # fmt: skip
@@ -57,4 +57,4 @@ def test_daily_bars_sit_on_midnight() -> None:
     good = bar(0, time=day)
     off = bar(0, time=day + timedelta(hours=1))
     checked = check_bars([good, off], Timeframe.D1, NOW)
-    assert checked.good == [good] and checked.rejected[0].rule == "alignment"
+    assert checked.good_bars() == [good] and checked.rejected[0].rule == "alignment"

@@ -19,7 +19,7 @@ from decimal import Decimal, InvalidOperation
 import httpx
 from pydantic import SecretStr
 
-from src.marketdata.bars import Bar, Timeframe
+from src.marketdata.bars import Bar, Timeframe, frame_of
 from src.marketdata.providers.base import (
     Page,
     Provider,
@@ -87,13 +87,13 @@ class Alpaca(Provider):
                 for row in rows or []
             ]
             token = body.get("next_page_token")
+            frame = frame_of([b for b in bars if query.start <= b.time < query.end])
         except (ValueError, TypeError, KeyError, AttributeError, InvalidOperation) as exc:
             raise Transient(
                 f"{self.name}: a malformed bars body ({exc}): {response.text[:120]!r}",
                 kind="malformed",
             ) from None
-        kept = [b for b in bars if query.start <= b.time < query.end]
-        return Page(kept, token or None, raw_rows=len(bars))
+        return Page(frame, token or None, raw_rows=len(bars))
 
     def rate_limited_wait(self, response: httpx.Response) -> float | None:
         return self._until_reset(response)
@@ -133,5 +133,5 @@ def _bar(symbol: str, row: dict) -> Bar:
         close=exact(row["c"]),
         volume=exact(row["v"]),
         trade_count=int(row["n"]) if row.get("n") is not None else None,
-        vwap=exact(row["vw"]) if row.get("vw") is not None else None,
+        vwap=float(row["vw"]) if row.get("vw") is not None else None,
     )

@@ -4,7 +4,8 @@ A provider knows its wire format only; paging, waiting and retrying are
 :mod:`src.marketdata.fetch`'s, for every provider alike:
 
 - ``path`` and ``params(query, cursor)``: the request for one page;
-- ``parse(response, query)``: the bars in it, and the next page's cursor (None: done);
+- ``parse(response, query)``: the bars in it (a frame), and the next page's cursor
+  (None: done);
 - ``failure(response)``: None for a good response, else a :class:`Transient` (retried,
   after ``Retry-After`` if the vendor gave one) or a :class:`Terminal` (the symbol stops);
 - ``wait_after(response)``: how long the vendor's rate-limit headers ask the next request
@@ -18,8 +19,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import httpx
+import pyarrow as pa
 
-from src.marketdata.bars import Bar, Timeframe
+from src.marketdata.bars import Bar, Timeframe, bars_of
 from src.utils.errors import MedallionError
 
 
@@ -35,9 +37,13 @@ class Query:
 
 @dataclass
 class Page:
-    bars: list[Bar]
+    frame: pa.Table  # the page's bars (src.marketdata.bars.FRAME_SCHEMA)
     cursor: str | None  # the next page's, None when the range is done
     raw_rows: int = 0  # rows the vendor sent (bars outside the range are dropped)
+
+    @property
+    def bars(self) -> list[Bar]:
+        return bars_of(self.frame)
 
 
 class FetchError(MedallionError):

@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 import httpx
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from src.marketdata.bars import Bar, Timeframe, ms_of, utc_from_ms
+from src.marketdata.bars import UTC_US, Timeframe, frame_from_text, ms_of
 from src.marketdata.providers.base import (
     Page,
     Provider,
@@ -54,18 +56,18 @@ class Binance(Provider):
         symbol = query.symbols[0]
         try:
             rows = response.json()
-            if not isinstance(rows, list):
-                raise ValueError("not an array")
-            bars = [_bar(symbol, row) for row in rows]
-        except (ValueError, TypeError, IndexError, InvalidOperation) as exc:
+            if not isinstance(rows, list) or any(len(row) < 9 for row in rows):
+                raise ValueError("not an array of klines")
+            frame = _frame(symbol, rows)
+        except (ValueError, TypeError) as exc:
             raise Transient(
-                f"{self.name} {symbol}: a malformed klines body ({exc}): "
+                f"{self.name} {symbol}: a malformed klines body ({str(exc)[:200]}): "
                 f"{response.text[:120]!r}",
                 kind="malformed",
             ) from None
         end = ms_of(query.end)
-        kept = [bar for bar in bars if ms_of(bar.time) < end]
-        last = ms_of(bars[-1].time) if bars else None
+        last = int(rows[-1][0]) if rows else None
+        kept = frame.filter(pc.less(frame["time"], pa.scalar(query.end, UTC_US)))
         more = len(rows) >= self.page_limit and last is not None and last + 1 < end
         return Page(kept, str(last + 1) if more else None, raw_rows=len(rows))
 
@@ -101,18 +103,15 @@ class Binance(Provider):
             raise Transient(message, kind="malformed") from None
 
 
-def _bar(symbol: str, row: list) -> Bar:
-    if len(row) < 9:
-        raise ValueError(f"a kline has {len(row)} fields, not 12")
-    volume, quote = Decimal(row[5]), Decimal(row[7])
-    return Bar(
-        symbol=symbol,
-        time=utc_from_ms(int(row[0])),
-        open=Decimal(row[1]),
-        high=Decimal(row[2]),
-        low=Decimal(row[3]),
-        close=Decimal(row[4]),
-        volume=volume,
-        trade_count=int(row[8]),
-        vwap=quote / volume if volume else None,
-    )
+def _frame(symbol: str, rows: list[list]) -> pa.Table:
+    """Klines as a frame; VWAP is the quote volume over the volume (none without trades)."""
+    columns = list(zip(*rows, strict=False)) if rows else [()] * 12
+    volume = pa.array(columns[5], pa.string()).cast(pa.float64())
+    quote = pa.array(columns[7], pa.string()).cast(pa.float64())
+    vwap = pc.if_else(pc.equal(volume, 0.0), None, pc.divide(quote, volume))
+    return frame_from_text(
+        symbol,
+        {"time": columns[0], "open": columns[1], "high": columns[2], "low": columns[3],
+         "close": columns[4], "volume": columns[5], "trade_count": columns[8],
+         "vwap": vwap},
+    )  # fmt: skip

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from functools import lru_cache
 
 import httpx
 
-from src.marketdata.bars import Bar, Timeframe, ms_of, utc_from_ms
+from src.marketdata.bars import Timeframe, frame_from_text, ms_of, utc_from_ms
 from src.marketdata.providers.base import Page, Provider, Query, Transient
 
 MINUTE_MS = 60_000
@@ -48,19 +47,16 @@ class Simulated(Provider):
     def parse(self, response: httpx.Response, query: Query) -> Page:
         try:
             body = response.json()
-            bars = [_bar(query.symbols[0], row) for row in body["bars"]]
+            rows = body["bars"]
+            columns = list(zip(*rows, strict=True)) if rows else [()] * 8
+            names = ("time", "open", "high", "low", "close", "volume", "trade_count", "vwap")
+            frame = frame_from_text(query.symbols[0], dict(zip(names, columns, strict=True)))
         except (ValueError, KeyError, TypeError, IndexError) as exc:
             raise Transient(f"{self.name}: a malformed body ({exc})", kind="malformed") from None
-        return Page(bars, None if body.get("next") is None else str(body["next"]), len(bars))
+        return Page(frame, None if body.get("next") is None else str(body["next"]), len(rows))
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(lambda request: _answer(self, request))
-
-
-def _bar(symbol: str, row: list) -> Bar:
-    return Bar(symbol, utc_from_ms(int(row[0])), Decimal(row[1]), Decimal(row[2]),
-               Decimal(row[3]), Decimal(row[4]), Decimal(row[5]), int(row[6]),
-               Decimal(row[7]))  # fmt: skip
 
 
 def _answer(provider: Simulated, request: httpx.Request) -> httpx.Response:
@@ -108,7 +104,7 @@ def _day_bars(seed: int, instruments: int, day: date) -> dict[str, list[list]]:
         c = {name: values[index].tolist() for name, values in bars.columns.items()}
         rows[symbol] = [
             [first + minute * step, *(repr(c[name][minute]) for name in prices),
-             str(c["volume"][minute]), c["trade_count"][minute], repr(c["vwap"][minute])]
+             str(c["volume"][minute]), c["trade_count"][minute], c["vwap"][minute]]
             for minute in range(len(c["open"]))
             if bars.keep[index][minute]
         ]  # fmt: skip
