@@ -174,7 +174,7 @@ async def _land_or_report(
     result = DayResult(key, "partial")
     try:
         return await land_day(run, connection, key, result)
-    except FetchError as exc:
+    except (FetchError, landing.LandingError) as exc:
         result.outcome, result.error = "failed", str(exc)
         if isinstance(exc, Terminal):
             run.stopped.setdefault(key.symbol, str(exc))

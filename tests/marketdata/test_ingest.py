@@ -146,6 +146,24 @@ def test_bars_a_file_holds_beyond_its_checkpoint_are_dropped_on_resume(tmp_path:
     assert _resume(Checkpoint("partial", bars[9].time, 10), partial, final, key).num_rows == 10
 
 
+async def test_an_unreadable_partial_file_fails_its_day_naming_it_and_others_land(
+    pg_database: ConnectionSettings, httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    exchange = Exchange(fail_after=1)
+    provider = serve(httpserver, exchange)
+    plan = IngestPlan(("BTCUSDT",), DAY1, DAY1, workers=1)
+    await ingest(pg_database, provider, plan, tmp_path, policy=FAST)  # one page, then 503s
+    partial = landing.partial_file(landing.bar_file(tmp_path, "BTCUSDT", DAY1))
+    partial.write_bytes(b"not parquet")
+    exchange.fail_after = None
+    both = IngestPlan(("BTCUSDT", "ETHUSDT"), DAY1, DAY1, workers=1)
+    report = await ingest(pg_database, provider, both, tmp_path, policy=FAST)
+    [failed] = report.failed
+    assert failed.key.symbol == "BTCUSDT" and str(partial) in failed.error
+    assert "delete it and ingest the day again" in failed.error
+    assert report.count("done") == 1
+
+
 async def test_two_ingests_of_the_same_days_at_once_land_each_bar_once(
     pg_database: ConnectionSettings, httpserver: HTTPServer, tmp_path: Path
 ) -> None:
