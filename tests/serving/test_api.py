@@ -176,7 +176,7 @@ async def test_paging_is_stable_while_rows_are_inserted(served: Served) -> None:
         ("/silver/trade", {"limit": 5000}, 422, "limit"),
         ("/silver/trade", {"portfolio": "PF0001"}, 422, "portfolio"),  # not a filter
         ("/silver/trade", {"after": "not-a-cursor"}, 400, "cursor this API gave"),
-        ("/silver/nothing", {}, 404, "Served: /gold/daily_bar"),
+        ("/silver/nothing", {}, 404, "Served: /gold/bar, /gold/daily_bar"),
         ("/silver/instrument/NOPE", {}, 404, "no row with instrument_code=NOPE"),
         ("/silver/instrument/NOPE/history", {}, 404, "no version with instrument_code=NOPE"),
         ("/gold/position_eod/2026-11-20/PF/X", {"as_of": "2026-11-20T00:00:00Z"}, 404, "at 2026"),
