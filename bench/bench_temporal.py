@@ -10,11 +10,18 @@ current-state view (the user-facing path) and directly on ``*_hist``.
 
 Operations: (0) loading all rows into the empty table (always into the table itself),
 (a) one bulk UPDATE of 10% of rows, (b) one bulk DELETE of 5% of rows, (c) single-row
-UPDATE transactions from pgbench (2 clients). Targets: bulk UPDATE <= 1.3x, single-row
-UPDATE throughput >= 0.85x of the baseline.
+UPDATE transactions from pgbench (2 clients), (d) as-of reads of a key with 100 versions
+(pgbench; its baseline is the default layout, since plain tables have no history).
+Targets: bulk UPDATE <= 1.5x, bulk DELETE <= 2x, single-row UPDATE throughput >= 0.9x of
+the baseline; as-of reads no slower than the default layout.
 
 Uses PGHOST/... when set, otherwise a throw-away embedded server (fsync on, like
 production; a CHECKPOINT before each timed statement).
+
+The reference: when the server has the ``temporal_tables`` C extension (PGXN, 1.2.2),
+it is measured in the same run. It is not packaged for Debian; to build it:
+``apt-get install postgresql-server-dev-15``, then in its source folder (PGXN or its
+public repository) ``make PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config install``.
 """
 
 from __future__ import annotations
@@ -66,6 +73,19 @@ class BenchItemHotHist(TemporalTableBase, table=True):
     updated_by: str | None = None
 
 
+class BenchItemPartHist(TemporalTableBase, table=True):
+    """The partitioned layout: current rows and closed versions in two partitions."""
+
+    __tablename__ = "item_part_hist"
+    __history_layout__ = "partitioned"
+    __table_args__ = {"schema": "bench"}
+    item_id: int = Field(primary_key=True)
+    name: str
+    price: Decimal = Field(sa_type=Numeric(18, 4))
+    qty: int
+    updated_by: str | None = None
+
+
 BASELINES = [
     f"CREATE TABLE bench.item_plain (item_id integer PRIMARY KEY, {PAYLOAD})",
     f"CREATE TABLE bench.item_hot_plain (item_id integer PRIMARY KEY, {PAYLOAD}) "
@@ -83,6 +103,18 @@ OPERATIONS = {
     "single-row UPDATE (pgbench)": "UPDATE {target} SET price = price + 1, "
     "updated_by = 'pgbench' WHERE {current}item_id = :id",
 }
+# Key 1 gets 100 versions, one a second from 2000-01-01; each read is as of a random one.
+AS_OF_OP = "as-of read, 100 versions (pgbench)"
+AS_OF = (
+    "SELECT * FROM {function}(timestamptz '2000-01-01' + :id % 100 * interval '1 second'"
+    " + interval '0.5 second') WHERE item_id = 1"
+)
+AS_OF_CASES = [  # (label, table, as-of function); the baseline: today's default layout
+    ("key+sys_start (default)", "bench.item_hist", "bench.item__as_of"),
+    ("key+sys_end ff90", "bench.item_hot_hist", "bench.item_hot__as_of"),
+    ("partitioned", "bench.item_part_hist", "bench.item_part__as_of"),
+]
+VERSIONS = 100
 CURRENT = "sys_end = 'infinity' AND "
 BASE100, BASE90 = "baseline, fillfactor 100", "baseline, fillfactor 90"
 # (label, table to load, table or view to write, WHERE prefix, its baseline)
@@ -92,19 +124,46 @@ CASES = [
     ("key+sys_start, on _hist", "bench.item_hist", "bench.item_hist", CURRENT, BASE100),
     (BASE90, "bench.item_hot_plain", "bench.item_hot_plain", "", None),
     ("key+sys_end ff90, via view", "bench.item_hot_hist", "bench.item_hot", "", BASE90),
+    ("partitioned, via view", "bench.item_part_hist", "bench.item_part", "", BASE100),
 ]
 
 
-def setup_database(conn: ConnectionSettings) -> None:
+# The reference: the temporal_tables C extension (PGXN, 1.2.2), when the server has it.
+# Current rows in the table, closed versions in an unindexed history table, a row trigger.
+EXTENSION = "temporal_tables"
+EXTENSION_DDL = [
+    f"CREATE EXTENSION IF NOT EXISTS {EXTENSION}",
+    f"CREATE TABLE bench.item_ext (item_id integer PRIMARY KEY, {PAYLOAD}, "
+    "sys_period tstzrange NOT NULL DEFAULT tstzrange(current_timestamp, null))",
+    "CREATE TABLE bench.item_ext_history (LIKE bench.item_ext)",
+    "CREATE TRIGGER versioning_trigger BEFORE INSERT OR UPDATE OR DELETE ON bench.item_ext "
+    "FOR EACH ROW EXECUTE PROCEDURE versioning('sys_period', 'bench.item_ext_history', true)",
+]
+EXTENSION_CASE = ("C extension temporal_tables", "bench.item_ext", "bench.item_ext", "", BASE100)
+ALSO_EMPTIED = {"bench.item_ext": "bench.item_ext_history"}
+
+
+def extension_available(conn: ConnectionSettings) -> bool:
+    raw = connect_raw(conn)
+    with raw.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_available_extensions WHERE name = %s", (EXTENSION,))
+        found = cur.fetchone() is not None
+    raw.close()
+    return found
+
+
+def setup_database(conn: ConnectionSettings, with_extension: bool) -> None:
     execute_autocommit(conn, f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
     execute_autocommit(conn, f"CREATE DATABASE {DB}")
     raw = connect_raw(conn, DB)
     with raw.cursor() as cur:
         for statement in [*framework_ddl(), "CREATE SCHEMA bench", *BASELINES]:
             cur.execute(statement)
-        for model in (BenchItemHist, BenchItemHotHist):
+        for model in (BenchItemHist, BenchItemHotHist, BenchItemPartHist):
             for statement in render_table(model).statements():
                 cur.execute(statement)
+        for statement in EXTENSION_DDL if with_extension else []:
+            cur.execute(statement)
     raw.commit()
     raw.close()
 
@@ -115,7 +174,7 @@ def reload(conn: ConnectionSettings, table: str, rows: int) -> None:
     raw.autocommit = True
     with raw.cursor() as cur:
         cur.execute("SET medallion.allow_history_rewrite = on")
-        cur.execute(f"TRUNCATE {table}")
+        cur.execute(f"TRUNCATE {', '.join(filter(None, [table, ALSO_EMPTIED.get(table)]))}")
         cur.execute("RESET medallion.allow_history_rewrite")
         if rows:
             cur.execute(FILL.format(table=table, rows=rows))
@@ -147,16 +206,21 @@ def pgbench_tps(conn: ConnectionSettings, statement: str, rows: int, transaction
 
 
 def measure(
-    conn: ConnectionSettings, rows: int, repeat: int, transactions: int, only: list[str]
+    conn: ConnectionSettings,
+    rows: int,
+    repeat: int,
+    transactions: int,
+    only: list[str],
+    cases: list[tuple],
 ) -> list[tuple]:
     """Rows of (operation, case, median, unit, baseline case); cases interleave per repeat."""
     results = []
     for op, template in OPERATIONS.items():
         if only and not any(word in op for word in only):
             continue
-        samples: dict[str, list[float]] = {case[0]: [] for case in CASES}
+        samples: dict[str, list[float]] = {case[0]: [] for case in cases}
         for _ in range(repeat):
-            for label, table, target, current, _base in CASES:
+            for label, table, target, current, _base in cases:
                 sql = template.format(target=target, current=current)
                 if op.startswith("bulk INSERT"):
                     samples[label].append(timed_load(conn, table, rows))
@@ -167,9 +231,43 @@ def measure(
                 else:
                     samples[label].append(timed(conn, sql))
         unit = "tps" if op.startswith("single-row") else "s"
-        for label, _table, _target, _current, base in CASES:
+        for label, _table, _target, _current, base in cases:
             results.append((op, label, statistics.median(samples[label]), unit, base))
     return results
+
+
+def add_versions(conn: ConnectionSettings, table: str) -> None:
+    """Give key 1 of a freshly loaded table ``VERSIONS`` versions, a second apart."""
+    raw = connect_raw(conn, DB)
+    with raw.cursor() as cur:
+        cur.execute("SET medallion.allow_history_rewrite = on")
+        cur.execute(f"UPDATE {table} SET sys_start = '2000-01-01' WHERE item_id = 1")
+        raw.commit()
+        for n in range(1, VERSIONS):
+            cur.execute("SET medallion.allow_history_rewrite = off")
+            cur.execute("SELECT medallion.set_system_time(timestamptz '2000-01-01' + %s * "
+                        "interval '1 second')", (n,))  # fmt: skip
+            cur.execute(f"UPDATE {table} SET qty = %s WHERE item_id = 1 AND "
+                        "sys_end = 'infinity'", (n,))  # fmt: skip
+            raw.commit()
+        cur.execute("ANALYZE " + table)
+    raw.commit()
+    raw.close()
+
+
+def measure_as_of(
+    conn: ConnectionSettings, rows: int, repeat: int, transactions: int
+) -> list[tuple]:
+    samples: dict[str, list[float]] = {label: [] for label, _, _ in AS_OF_CASES}
+    for _ in range(repeat):
+        for label, table, function in AS_OF_CASES:
+            reload(conn, table, rows)
+            add_versions(conn, table)
+            statement = AS_OF.format(function=function)
+            samples[label].append(pgbench_tps(conn, statement, VERSIONS, transactions))
+    base = AS_OF_CASES[0][0]
+    return [(AS_OF_OP, label, statistics.median(samples[label]), "tps", base)
+            for label, _, _ in AS_OF_CASES]  # fmt: skip
 
 
 def report(results: list[tuple], rows: int, repeat: int) -> None:
@@ -182,7 +280,10 @@ def report(results: list[tuple], rows: int, repeat: int) -> None:
         shown = f"{value:.3f} s" if unit == "s" else f"{value:,.0f} tps"
         note = f"{ratio:.2f}x time" if unit == "s" else f"{ratio:.2f}x tps"
         print(f"{op:<28} {label:<28} {shown:>13} {note:>13}")
-    print("\nTargets: bulk UPDATE <= 1.30x time; single-row UPDATE >= 0.85x tps.")
+    print(
+        "\nTargets: bulk UPDATE <= 1.5x time, bulk DELETE <= 2x; single-row UPDATE >= 0.9x"
+        " tps; as-of reads >= 1.0x the default layout's tps."
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -199,8 +300,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     options = {"max_wal_size": "8GB", "shared_buffers": "1GB"}
     with server_for(load_settings(), server_options=options) as conn:
-        setup_database(conn)
-        results = measure(conn, args.rows, args.repeat, args.pgbench_tx, args.only)
+        with_extension = extension_available(conn)
+        if not with_extension:
+            print(f"(the {EXTENSION} C extension is not installed: no reference row; see the "
+                  "module docstring)")  # fmt: skip
+        setup_database(conn, with_extension)
+        cases = [*CASES, EXTENSION_CASE] if with_extension else CASES
+        results = measure(conn, args.rows, args.repeat, args.pgbench_tx, args.only, cases)
+        if not args.only or any(word in AS_OF_OP for word in args.only):
+            results += measure_as_of(conn, args.rows, args.repeat, args.pgbench_tx)
         report(results, args.rows, args.repeat)
     return 0
 

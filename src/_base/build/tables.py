@@ -11,7 +11,7 @@ import graphlib
 from pathlib import Path
 
 from pydantic import SecretStr
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, Table, text
 
 from src._base.build.discovery import load_projects
 from src._base.build.drift import column_drift, reflect_columns
@@ -51,7 +51,10 @@ def _catalog(connection: Connection) -> dict[str, dict[str, str | None]]:
         "JOIN pg_namespace n ON n.oid = p.pronamespace",
         "triggers": "SELECT n.nspname || '.' || c.relname || '.' || t.tgname, NULL "
         "FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT t.tgisinternal",
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT t.tgisinternal "
+        "AND NOT c.relispartition",
+        "partitioned": "SELECT n.nspname || '.' || c.relname, NULL FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'p'",
     }
     return {kind: dict(connection.execute(text(sql)).all()) for kind, sql in queries.items()}
 
@@ -91,7 +94,19 @@ def _complete_existing_table(
     (result.created if missing else result.present).append(name)
     table = table_of(model)
     drift = column_drift(table, catalog["columns"].get((table.schema, table.name), []))
+    drift += _layout_drift(table, name in catalog["partitioned"])
     result.failed.extend(f"drift in {name}: {line}" for line in drift)
+
+
+def _layout_drift(table: Table, partitioned: bool) -> list[str]:
+    wanted = bool(table.dialect_options["postgresql"].get("partition_by"))
+    if wanted == partitioned:
+        return []
+    layouts = {True: "partitioned", False: "single"}
+    return [
+        f"its history is stored in the {layouts[partitioned]} layout, the class asks for the "
+        f"{layouts[wanted]} one (autogenerate writes op.convert_history_layout)"
+    ]
 
 
 def create_tables(engine: Engine, project: LoadedProject) -> StepResult:

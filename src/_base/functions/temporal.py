@@ -60,6 +60,7 @@ class TemporalNames:
     keys: tuple[str, ...]
     columns: tuple[str, ...]  # all non-system columns, keys included, in table order
     key_column: str = "sys_start"  # the system column in the primary key
+    partitioned: bool = False  # current rows and closed versions in two partitions
 
     @property
     def view(self) -> str:
@@ -96,6 +97,18 @@ class TemporalNames:
     @property
     def period_check(self) -> str:
         return identifier(self.hist, "period_check")
+
+    def partition_name(self, kind: str) -> str:
+        """``current`` or ``closed``: the partition's name, unqualified."""
+        return identifier(self.hist, kind)
+
+    @property
+    def current_partition(self) -> str:
+        return qualified(self.schema, self.partition_name("current"))
+
+    @property
+    def closed_partition(self) -> str:
+        return qualified(self.schema, self.partition_name("closed"))
 
 
 def _cols(names: tuple[str, ...], prefix: str = "") -> str:
@@ -388,6 +401,19 @@ def constraints(names: TemporalNames) -> list[str]:
             f"({_cols(names.keys)}) WHERE sys_end = 'infinity'"
         )
     return statements
+
+
+def partitions(names: TemporalNames) -> list[str]:
+    """The two partitions of a partitioned ``*_hist``: current rows (``sys_end`` infinity,
+    with room on each page for in-place updates) and closed versions."""
+    if not names.partitioned:
+        return []
+    return [
+        f"CREATE TABLE {names.current_partition} PARTITION OF {names.table}\n"
+        "FOR VALUES FROM ('infinity') TO (MAXVALUE) WITH (fillfactor = 90)",
+        f"CREATE TABLE {names.closed_partition} PARTITION OF {names.table}\n"
+        "FOR VALUES FROM (MINVALUE) TO ('infinity')",
+    ]
 
 
 def current_view(names: TemporalNames) -> dict[str, str]:

@@ -11,6 +11,7 @@ are never reported as drift.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +20,7 @@ from sqlalchemy import Column, Connection, MetaData, inspect
 
 from src._base.functions.temporal import SYSTEM_COLUMNS
 from src._base.migrations.operations import (
+    ConvertHistoryLayoutOp,
     CreateVersioningOp,
     DropCurrentViewOp,
     DropVersioningOp,
@@ -39,12 +41,19 @@ def include_name(schemas: set[str]) -> Callable[..., bool]:
     return include
 
 
+PARTITION = re.compile(r".+_hist_(current|closed)")
+
+
 def include_object(
     obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
 ) -> bool:
-    """Leave out what the framework makes beside a table class (the current-key index)."""
-    return not (type_ == "index" and reflected and compare_to is None and
-                (name or "").endswith("_current_key"))  # fmt: skip
+    """Leave out what the framework makes beside a table class: the current-key index,
+    and the partitions of a partitioned history (``<table>_current``, ``<table>_closed``)."""
+    if not reflected or compare_to is not None:
+        return True
+    if type_ == "index":
+        return not (name or "").endswith("_current_key")
+    return not (type_ == "table" and PARTITION.fullmatch(name or ""))
 
 
 class Versioning:
@@ -52,8 +61,10 @@ class Versioning:
     ``allowed``: the losses named on the command line."""
 
     def __init__(self, metadata: MetaData, allowed: set[str]):
+        self.metadata = metadata
         self.schemas = {t.schema for t in metadata.tables.values() if t.schema}
         self.allowed = allowed
+        self.layouts: dict[tuple[str, str], tuple[str, bool]] = {}  # (key column, partitioned)
 
     def __call__(self, context: Any, revision: Any, directives: list[Any]) -> None:
         script = directives[0]
@@ -61,8 +72,11 @@ class Versioning:
             return
         connection: Connection = context.connection
         before = self._columns(connection)
+        conversions = self._conversions(before)
         after = self._rewrite(script.upgrade_ops, before, refuse=True)
         self._rewrite(script.downgrade_ops, after, refuse=False)
+        script.upgrade_ops.ops[:0] = conversions
+        script.downgrade_ops.ops += [op.reverse() for op in reversed(conversions)]
 
     def _columns(self, connection: Connection) -> dict[tuple[str, str], tuple[list, list]]:
         """Every temporal table's (keys, columns) in the database now, in its order."""
@@ -70,10 +84,38 @@ class Versioning:
         found = {}
         for schema in self.schemas:
             for table in inspector.get_table_names(schema=schema):
+                if PARTITION.fullmatch(table):
+                    continue
                 names = temporal_names_of(inspector, schema, table)
                 if names is not None:
                     found[(schema, table)] = (list(names.keys), list(names.columns))
+                    self.layouts[(schema, table)] = (names.key_column, names.partitioned)
         return found
+
+    def _conversions(self, before: dict) -> list[ConvertHistoryLayoutOp]:
+        """A temporal table whose class asks for the other history layout is converted
+        first (the revision's column changes then apply to the converted table)."""
+        conversions = []
+        for table in self.metadata.tables.values():
+            key = (table.schema, table.name)
+            if key not in self.layouts:
+                continue
+            wanted = bool(table.dialect_options["postgresql"].get("partition_by"))
+            key_column, partitioned = self.layouts[key]
+            if wanted != partitioned:
+                keys, columns = before[key]
+                # to partitioned: a downgrade returns to the key it has; to single: the class's
+                single = (
+                    key_column
+                    if wanted
+                    else ("sys_end" if "sys_end" in table.primary_key.columns else "sys_start")
+                )
+                conversions.append(ConvertHistoryLayoutOp(
+                    table.name, schema=table.schema, layout="partitioned" if wanted else "single",
+                    single_key=single, keys=keys, columns=columns,
+                ))  # fmt: skip
+                self.layouts[key] = ("sys_end" if wanted else single, wanted)
+        return conversions
 
     def _rewrite(self, container: Any, state: dict, *, refuse: bool) -> dict:
         """Wrap the container's temporal changes; the tables' columns once it has run."""
@@ -88,6 +130,11 @@ class Versioning:
                 keys = [c.name for c in plain if c.primary_key]
                 columns = [c.name for c in plain]
                 state[(op.schema, op.table_name)] = (keys, columns)
+                partitioned = bool(op.kw.get("postgresql_partition_by"))
+                self.layouts[(op.schema, op.table_name)] = (
+                    "sys_end" if "sys_end" in {c.name for c in table_columns if c.primary_key}
+                    else "sys_start", partitioned,
+                )  # fmt: skip
                 rewritten += [op, self._op(CreateVersioningOp, op.schema, op.table_name, state)]
             elif isinstance(op, ops.DropTableOp) and (op.schema, op.table_name) in state:
                 if refuse:
@@ -125,10 +172,11 @@ class Versioning:
             self._op(RegenerateVersioningOp, op.schema, op.table_name, state),
         ]
 
-    @staticmethod
-    def _op(kind: type, schema: str, table: str, state: dict) -> Any:
+    def _op(self, kind: type, schema: str, table: str, state: dict) -> Any:
         keys, columns = state[(schema, table)]
-        return kind(table, schema=schema, keys=list(keys), columns=list(columns))
+        key_column, partitioned = self.layouts.get((schema, table), ("sys_start", False))
+        return kind(table, schema=schema, keys=list(keys), columns=list(columns),
+                    key_column=key_column, partitioned=partitioned)  # fmt: skip
 
     def _refuse(self, name: str, what: str) -> None:
         table = name.rsplit(".", 1)[0] if what == "column" else name

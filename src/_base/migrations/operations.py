@@ -44,10 +44,12 @@ class VersioningOp(MigrateOperation):
         keys: Sequence[str] | None = None,
         columns: Sequence[str] | None = None,
         key_column: str = "sys_start",
+        partitioned: bool = False,
     ) -> None:
         self.table_name, self.schema, self.key_column = table_name, schema, key_column
         self.keys = list(keys) if keys is not None else None
         self.columns = list(columns) if columns is not None else None
+        self.partitioned = partitioned
 
     @classmethod
     def call(cls, operations: Operations, table_name: str, **kwargs: Any) -> Any:
@@ -55,11 +57,14 @@ class VersioningOp(MigrateOperation):
 
     def names(self, operations: Operations) -> TemporalNames:
         if self.by_name:
-            return versioning.names_of(self.schema, self.table_name, [], [], self.key_column)
+            return versioning.names_of(
+                self.schema, self.table_name, [], [], self.key_column, self.partitioned
+            )
         if self.columns is not None and self.keys is not None:
             return versioning.names_of(
-                self.schema, self.table_name, self.keys, self.columns, self.key_column
-            )
+                self.schema, self.table_name, self.keys, self.columns, self.key_column,
+                self.partitioned,
+            )  # fmt: skip
         if operations.migration_context.as_sql:
             raise ConfigError(
                 f"op.{self.name}('{self.table_name}', schema='{self.schema}'): offline SQL "
@@ -79,6 +84,8 @@ class VersioningOp(MigrateOperation):
             args.append(f"columns={self.columns!r}")
         if self.key_column != "sys_start":
             args.append(f"key_column={self.key_column!r}")
+        if self.partitioned and not self.by_name:
+            args.append("partitioned=True")
         return f"op.{self.name}({', '.join(args)})"
 
 
@@ -148,6 +155,84 @@ class DropVersioningOp(VersioningOp):
 
     def statements(self, names: TemporalNames) -> list[str]:
         return versioning.drop_sql(names)
+
+
+@Operations.register_operation("convert_history_layout")
+class ConvertHistoryLayoutOp(MigrateOperation):
+    """Store a temporal table in the other history layout (``"partitioned"`` or
+    ``"single"``, keyed by ``single_key``), keeping every version, grant and index."""
+
+    def __init__(
+        self,
+        table_name: str,
+        *,
+        schema: str,
+        layout: str,
+        single_key: str = "sys_start",
+        keys: Sequence[str] | None = None,
+        columns: Sequence[str] | None = None,
+    ) -> None:
+        if layout not in ("partitioned", "single"):
+            raise ConfigError(
+                f"op.convert_history_layout('{table_name}', layout={layout!r}): the layouts "
+                "are 'partitioned' and 'single'."
+            )
+        self.table_name, self.schema, self.layout, self.single_key = (
+            table_name, schema, layout, single_key
+        )  # fmt: skip
+        self.keys = list(keys) if keys is not None else None
+        self.columns = list(columns) if columns is not None else None
+
+    @classmethod
+    def convert_history_layout(cls, operations: Operations, table_name: str, **kwargs: Any) -> Any:
+        return operations.invoke(cls(table_name, **kwargs))
+
+    def reverse(self) -> ConvertHistoryLayoutOp:
+        other = "single" if self.layout == "partitioned" else "partitioned"
+        return ConvertHistoryLayoutOp(
+            self.table_name, schema=self.schema, layout=other, single_key=self.single_key,
+            keys=self.keys, columns=self.columns,
+        )  # fmt: skip
+
+    def source(self, operations: Operations) -> TemporalNames:
+        """The table as it is before the conversion."""
+        was_partitioned = self.layout == "single"
+        key = "sys_end" if was_partitioned else self.single_key
+        if self.keys is not None and self.columns is not None:
+            return versioning.names_of(
+                self.schema, self.table_name, self.keys, self.columns, key, was_partitioned
+            )
+        if operations.migration_context.as_sql:
+            raise ConfigError(
+                f"op.convert_history_layout('{self.table_name}', schema='{self.schema}'): "
+                "offline SQL (--sql) cannot read the table's columns; give keys=[...] and "
+                "columns=[...] (its non-system columns, in the database's order)."
+            )
+        return versioning.reflected_names(operations.get_bind(), self.schema, self.table_name)
+
+    def render(self) -> str:
+        args = [repr(self.table_name), f"schema={self.schema!r}", f"layout={self.layout!r}"]
+        if self.single_key != "sys_start":
+            args.append(f"single_key={self.single_key!r}")
+        if self.keys is not None:
+            args.append(f"keys={self.keys!r}")
+        if self.columns is not None:
+            args.append(f"columns={self.columns!r}")
+        return f"op.convert_history_layout({', '.join(args)})"
+
+
+@Operations.implementation_for(ConvertHistoryLayoutOp)
+def _convert(operations: Operations, operation: ConvertHistoryLayoutOp) -> None:
+    names = operation.source(operations)
+    statements = versioning.convert_sql(
+        names, operation.layout == "partitioned", operation.single_key
+    )
+    run_sql(operations, statements)
+
+
+@renderers.dispatch_for(ConvertHistoryLayoutOp)
+def _render_convert(context: AutogenContext, operation: ConvertHistoryLayoutOp) -> str:
+    return operation.render()
 
 
 @Operations.register_operation("rename_temporal_column")

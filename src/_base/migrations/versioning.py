@@ -16,8 +16,9 @@ view is made again, in SQL, so offline scripts keep them too.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
-from sqlalchemy import Connection, Inspector, inspect
+from sqlalchemy import Connection, Inspector, inspect, text
 
 from src._base.functions.temporal import (
     SYSTEM_COLUMNS,
@@ -27,6 +28,7 @@ from src._base.functions.temporal import (
     as_of_functions,
     constraints,
     current_view,
+    partitions,
     trigger_functions,
     triggers,
 )
@@ -37,10 +39,27 @@ GRANTS = "pg_temp.medallion_view_grants"
 
 
 def names_of(
-    schema: str, table: str, keys: Sequence[str], columns: Sequence[str], key_column: str
+    schema: str,
+    table: str,
+    keys: Sequence[str],
+    columns: Sequence[str],
+    key_column: str,
+    partitioned: bool = False,
 ) -> TemporalNames:
     """The generated names of a temporal table with these (non-system) columns."""
-    return TemporalNames(schema, table, tuple(keys), tuple(columns), key_column)
+    return TemporalNames(schema, table, tuple(keys), tuple(columns), key_column, partitioned)
+
+
+def is_partitioned(connection: Connection, schema: str, table: str) -> bool:
+    """Whether ``schema.table`` is a partitioned table (the partitioned history layout)."""
+    found = connection.execute(
+        text(
+            "SELECT c.relkind = 'p' FROM pg_class c JOIN pg_namespace n "
+            "ON n.oid = c.relnamespace WHERE n.nspname = :schema AND c.relname = :table"
+        ),
+        {"schema": schema, "table": table},
+    ).scalar()
+    return bool(found)
 
 
 def temporal_names_of(inspector: Inspector, schema: str, table: str) -> TemporalNames | None:
@@ -56,6 +75,7 @@ def temporal_names_of(inspector: Inspector, schema: str, table: str) -> Temporal
         [c for c in key if c not in SYSTEM_COLUMNS],
         [c for c in columns if c not in SYSTEM_COLUMNS],
         "sys_end" if "sys_end" in key else "sys_start",
+        is_partitioned(inspector.bind, schema, table),
     )
 
 
@@ -122,6 +142,7 @@ def regenerate_sql(names: TemporalNames) -> list[str]:
 def create_sql(names: TemporalNames) -> list[str]:
     """Everything the build adds to a new temporal table (after ``create_table``)."""
     return [
+        *partitions(names),
         *constraints(names),
         *trigger_functions(names).values(),
         *triggers(names).values(),
@@ -145,3 +166,104 @@ def drop_sql(names: TemporalNames) -> list[str]:
         f"DROP INDEX IF EXISTS {qualified(names.schema, names.current_index)}",
     ]
     return statements
+
+
+CONVERTING = "medallion_converting"  # the new table's name while it is filled
+
+
+def convert_sql(
+    names: TemporalNames, partitioned: bool, single_key: str = "sys_start"
+) -> list[str]:
+    """Store ``names``' table in the other history layout, keeping every version, every
+    grant, the other indexes and the period check: a new table (partitioned by
+    ``sys_end`` with (key, sys_end) as primary key, or single with (key, ``single_key``))
+    is filled from the old one before any trigger exists, then takes its name."""
+    target = replace(names, partitioned=partitioned,
+                     key_column="sys_end" if partitioned else single_key)  # fmt: skip
+    schema = names.schema or "public"
+    new = qualified(schema, CONVERTING)
+    key = ", ".join(quote(k) for k in (*names.keys, target.key_column))
+    layout = " PARTITION BY RANGE (sys_end)" if partitioned else ""
+    drops = [s for s in drop_sql(names) if "period_check" not in s]
+    return [
+        *drop_view_sql(names),
+        *drops,
+        *keep_grants_sql(schema, names.hist),
+        f"CREATE TEMP TABLE medallion_indexes ON COMMIT DROP AS {_OTHER_INDEXES}".format(
+            schema=_literal(schema), table=_literal(names.hist)
+        ),
+        f"CREATE TABLE {new} (LIKE {names.table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS "
+        f"INCLUDING STORAGE INCLUDING COMMENTS){layout}",
+        f"ALTER TABLE {new} ADD PRIMARY KEY ({key})",
+        *partitions(replace(target, hist=CONVERTING)),
+        f"INSERT INTO {new} SELECT * FROM {names.table}",
+        f"DROP TABLE {names.table}",
+        f"ALTER TABLE {new} RENAME TO {quote(names.hist)}",
+        *_rename_converted(target),
+        _RECREATE_INDEXES,
+        *restore_grants_sql(schema, names.hist),
+        *(s for s in constraints(target) if "period_check" not in s),  # LIKE copied it
+        *trigger_functions(target).values(),
+        *triggers(target).values(),
+        *current_view(target).values(),
+        *as_of_functions(target).values(),
+        _restore_grants(target),
+    ]
+
+
+# The old table's indexes other than its key and the current-key index, as definitions.
+_OTHER_INDEXES = """SELECT replace(pg_get_indexdef(i.indexrelid), ' ON ONLY ', ' ON ') AS sql
+FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_class x ON x.oid = i.indexrelid
+WHERE n.nspname = {schema} AND c.relname = {table} AND NOT i.indisprimary
+  AND x.relname NOT LIKE '%\\_current\\_key'"""
+_RECREATE_INDEXES = """DO $indexes$
+DECLARE d record;
+BEGIN
+    FOR d IN SELECT sql FROM medallion_indexes LOOP
+        EXECUTE d.sql;
+    END LOOP;
+END
+$indexes$"""
+
+
+def _rename_converted(target: TemporalNames) -> list[str]:
+    """The converted table's key constraint and partitions take their usual names."""
+    statements = [
+        f"ALTER TABLE {target.table} RENAME CONSTRAINT "
+        f"{quote(CONVERTING + '_pkey')} TO {quote(target.hist + '_pkey')}"
+    ]
+    if target.partitioned:
+        converting = replace(target, hist=CONVERTING)
+        for kind in ("current", "closed"):
+            statements.append(
+                f"ALTER TABLE {qualified(target.schema, converting.partition_name(kind))} "
+                f"RENAME TO {quote(target.partition_name(kind))}"
+            )
+    return statements
+
+
+def keep_grants_sql(schema: str, relation: str) -> list[str]:
+    """Keep a relation's grants (to others than its owner) in a temporary table."""
+    return [
+        "CREATE TEMP TABLE IF NOT EXISTS medallion_table_grants (grantee text, privilege text)"
+        " ON COMMIT DROP",
+        f"""INSERT INTO medallion_table_grants
+SELECT grantee, privilege_type FROM information_schema.role_table_grants
+WHERE table_schema = {_literal(schema)} AND table_name = {_literal(relation)}
+  AND grantee <> current_user""",
+    ]
+
+
+def restore_grants_sql(schema: str, relation: str) -> list[str]:
+    return [f"""DO $grants$
+DECLARE g record;
+BEGIN
+    FOR g IN SELECT grantee, privilege FROM medallion_table_grants LOOP
+        EXECUTE format('GRANT %s ON %I.%I TO %s', g.privilege, {_literal(schema)},
+            {_literal(relation)},
+            CASE WHEN g.grantee = 'PUBLIC' THEN 'PUBLIC' ELSE quote_ident(g.grantee) END);
+    END LOOP;
+    DELETE FROM medallion_table_grants;
+END
+$grants$"""]

@@ -82,12 +82,42 @@ def _declares_primary_key(bases: tuple[type, ...], namespace: dict[str, Any]) ->
 
 
 TEMPORAL_KEY_COLUMNS = ("sys_start", "sys_end")
+HISTORY_LAYOUTS = ("single", "partitioned")
+PARTITION_BY = "RANGE (sys_end)"
 
 
 def _class_setting(bases: tuple[type, ...], namespace: dict[str, Any], name: str, default: Any):
     if name in namespace:
         return namespace[name]
     return next((getattr(b, name) for b in bases if hasattr(b, name)), default)
+
+
+def _partitioned(bases: tuple[type, ...], namespace: dict[str, Any], table: str) -> bool:
+    """Whether a temporal class asks for the partitioned history layout; if it does, its
+    ``__table_args__`` gain the partitioning (by ``sys_end``: current rows apart from
+    closed versions) and its primary key is (business key, sys_end)."""
+    layout = _class_setting(bases, namespace, "__history_layout__", "single")
+    if layout not in HISTORY_LAYOUTS:
+        raise DefinitionError(
+            f"__history_layout__ = {layout!r} on {table}: allowed values are "
+            + ", ".join(repr(k) for k in HISTORY_LAYOUTS)
+        )
+    if layout == "single":
+        return False
+    if namespace.get("__temporal_key__", "sys_end") != "sys_end":
+        raise DefinitionError(
+            f"__history_layout__ = 'partitioned' on {table} keys versions by sys_end (the "
+            "partitioning column must be in the primary key): drop __temporal_key__."
+        )
+    args = namespace.get("__table_args__", {})
+    if isinstance(args, tuple):
+        options = args[-1] if args and isinstance(args[-1], dict) else {}
+        args = (*args[:-1], {**options, "postgresql_partition_by": PARTITION_BY}) if options \
+            else (*args, {"postgresql_partition_by": PARTITION_BY})  # fmt: skip
+    else:
+        args = {**args, "postgresql_partition_by": PARTITION_BY}
+    namespace["__table_args__"] = args
+    return True
 
 
 def table_type_of(bases: tuple[type, ...], namespace: dict[str, Any]) -> TableType | None:
@@ -128,6 +158,8 @@ class TableTypeMeta(SQLModelMetaclass):
                 f"__temporal_key__ = {key_column!r} on {table}: allowed values are "
                 + ", ".join(repr(k) for k in TEMPORAL_KEY_COLUMNS)
             )
+        if table_type.versioned and _partitioned(bases, namespace, table):
+            key_column = "sys_end"
         fields = SYSTEM_FIELDS[table_type.name](table, needs_key, key_column)
         for field_name, (annotation, info) in fields.items():
             if field_name in declared:

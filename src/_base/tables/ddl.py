@@ -29,6 +29,7 @@ class TableDDL:
     table_type: TableType | None
     create_table: str
     indexes: list[str] = field(default_factory=list)
+    partitions: list[str] = field(default_factory=list)  # a partitioned history's
     # Keyed by the name the catalog gives them: schema.function, schema.table.trigger, ...
     functions: dict[str, str] = field(default_factory=dict)
     triggers: dict[str, str] = field(default_factory=dict)
@@ -37,6 +38,7 @@ class TableDDL:
     def statements(self) -> list[str]:
         return [
             self.create_table,
+            *self.partitions,
             *self.indexes,
             *self.functions.values(),
             *self.triggers.values(),
@@ -78,6 +80,7 @@ def temporal_names(
         keys=tuple(c.name for c in table.primary_key.columns if c.name not in system),
         columns=tuple(columns),
         key_column="sys_end" if "sys_end" in table.primary_key.columns else "sys_start",
+        partitioned=bool(table.dialect_options["postgresql"].get("partition_by")),
     )
 
 
@@ -85,6 +88,7 @@ def versioning_ddl(names: temporal.TemporalNames, ddl: TableDDL) -> None:
     """Add what versioning derives from a temporal table to ``ddl``: the period check and
     current-key index, the trigger functions and triggers, the current-state view and the
     as-of functions."""
+    ddl.partitions.extend(temporal.partitions(names))
     ddl.indexes.extend(temporal.constraints(names))
     ddl.functions.update(temporal.trigger_functions(names))
     ddl.functions.update(temporal.as_of_functions(names))

@@ -67,10 +67,16 @@ class TemporalTableMixin(SQLModel, metaclass=TableTypeMeta):
     per key (no extra index) and an UPDATE changes no indexed column, so PostgreSQL can
     update in place (HOT) when pages have room: pair it with
     ``__table_args__ = {"postgresql_with": {"fillfactor": 90}}`` for write-heavy tables.
+
+    ``__history_layout__ = "partitioned"`` stores current rows and closed versions apart:
+    ``*_hist`` is partitioned by ``sys_end`` into ``<table>_current`` (fillfactor 90, so
+    an UPDATE is in place) and ``<table>_closed``; queries, the view, the as-of functions
+    and the semantics are those of the single layout. It implies the ``sys_end`` key.
     """
 
     __table_type__: ClassVar[TableType] = TEMPORAL
     __temporal_key__: ClassVar[str] = "sys_start"
+    __history_layout__: ClassVar[str] = "single"
 
 
 class ReferenceTableBase(ReferenceTableMixin, MedallionModel):

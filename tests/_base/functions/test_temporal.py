@@ -24,7 +24,7 @@ INF = datetime.max.replace(tzinfo=UTC)
 Connect = Callable[[], psycopg2.extensions.connection]
 
 
-@pytest.fixture(params=["sys_start", "sys_end"])
+@pytest.fixture(params=["sys_start", "sys_end", "partitioned"])
 def db(connect: Connect, request: pytest.FixtureRequest) -> Connect:
     """The sample temporal table, once per primary-key choice (``__temporal_key__``)."""
     install(connect(), temporal_model(request.param))

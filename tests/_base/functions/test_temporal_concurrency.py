@@ -34,7 +34,7 @@ Connect = Callable[[], psycopg2.extensions.connection]
 TIE_MESSAGE = "another transaction committed at this transaction's system time"
 
 
-@pytest.fixture(params=["sys_start", "sys_end"])
+@pytest.fixture(params=["sys_start", "sys_end", "partitioned"])
 def db(connect: Connect, request: pytest.FixtureRequest) -> Connect:
     install(connect(), temporal_model(request.param))
     return connect

@@ -212,3 +212,90 @@ def test_the_repository_s_alembic_ini_serves_the_demo_as_written(tmp_path) -> No
         done = subprocess.run([alembic, *command], cwd=PROJECT_ROOT, capture_output=True,
                               text=True, timeout=120)  # fmt: skip
         assert done.returncode == 0, done.stderr
+
+
+PARTITIONED = (
+    '    __table_args__ = {"schema": "silver"}\n',
+    '    __table_args__ = {"schema": "silver"}\n    __history_layout__ = "partitioned"\n',
+)
+RELKIND = "SELECT relkind::text FROM pg_class WHERE oid = 'silver.thing0000_hist'::regclass"
+GRANTED = (
+    "SELECT table_name, grantee FROM information_schema.role_table_grants WHERE table_schema "
+    "= 'silver' AND table_name IN ('thing0000', 'thing0000_hist') AND privilege_type = 'SELECT'"
+    " ORDER BY 1, 2"
+)
+
+
+def test_a_table_converted_to_the_partitioned_layout_keeps_every_version_and_grant(
+    migrating: Migrating,
+) -> None:
+    m = migrating
+    before, grants = m.sql(HISTORY), m.sql(GRANTED)
+    assert ("thing0000_hist", f"{m.project.name}_api") in grants
+    m.edit(TEMPORAL, *PARTITIONED)
+    refused = m.build(ok=False)
+    assert refused.returncode == 1
+    assert "stored in the single layout, the class asks for the partitioned one" in (
+        refused.stdout + refused.stderr
+    )
+    m.migrate("revision", "--autogenerate", "-m", "partition the history")
+    [revision] = m.revisions()
+    text = " ".join(revision.read_text().replace('"', "'").split())
+    upgrade, downgrade = text.split("def downgrade")
+    assert "op.convert_history_layout( 'thing0000_hist', schema='silver', layout='partitioned'" in (
+        upgrade
+    )
+    assert "layout='single'" in downgrade
+    m.migrate("upgrade", "head")
+    assert m.sql(RELKIND) == [("p",)]
+    assert m.sql(HISTORY) == before  # every version, untouched
+    assert m.sql(GRANTED) == grants
+    assert m.sql("SELECT count(*) FROM silver.thing0000_hist_closed") == [(1,)]
+    assert m.sql("SELECT count(*) FROM silver.thing0000_hist_current") == [(2,)]
+    # versioning works on the new layout, and as-of reads from before the conversion too
+    m.sql("UPDATE silver.thing0000 SET name = 'A3' WHERE thing_code = 'a'", at=T3)
+    names = "SELECT name FROM silver.thing0000_hist WHERE thing_code = 'a' ORDER BY sys_start"
+    assert m.sql(names) == [("A",), ("A2",), ("A3",)]
+    assert m.sql("SELECT name FROM silver.thing0000__as_of(%s) WHERE thing_code = 'a'",
+                 (T1,)) == [("A",)]  # fmt: skip
+    out = m.build().stdout  # the build agrees: no drift, nothing to create
+    assert "drift" not in out
+    assert [line.split()[2] for line in out.splitlines() if line.startswith("tables")] == ["0"]
+    after = m.sql(HISTORY)
+    m.migrate("downgrade", "-1")  # back to one heap, every version kept
+    assert m.sql(RELKIND) == [("r",)]
+    assert m.sql(HISTORY) == after and m.sql(GRANTED) == grants
+    m.sql("UPDATE silver.thing0000 SET name = 'A4' WHERE thing_code = 'a'")
+    assert m.sql(names)[-2:] == [("A3",), ("A4",)]
+
+
+NEW_PARTITIONED = """from sqlmodel import Field
+
+from src._base.tables.table_type_mixins import TemporalTableBase
+
+
+class LimitHist(TemporalTableBase, table=True):
+    __table_args__ = {"schema": "silver"}
+    __history_layout__ = "partitioned"
+    limit_code: str = Field(primary_key=True, max_length=32)
+    amount: float
+"""
+
+
+def test_a_new_partitioned_table_is_created_with_its_partitions(migrating: Migrating) -> None:
+    m = migrating
+    m.project.write("tables/silver/limit_hist.py", NEW_PARTITIONED)
+    m.migrate("revision", "--autogenerate", "-m", "limits")
+    [revision] = m.revisions()
+    text = " ".join(revision.read_text().replace('"', "'").split())
+    assert "postgresql_partition_by='RANGE (sys_end)'" in text
+    assert "op.create_versioning( 'limit_hist', schema='silver'" in text
+    assert "key_column='sys_end', partitioned=True" in text
+    m.migrate("upgrade", "head")
+    m.sql("INSERT INTO silver.limit (limit_code, amount) VALUES ('x', 1)", at=T1)
+    m.sql("UPDATE silver.limit SET amount = 2 WHERE limit_code = 'x'", at=T3)
+    assert m.sql("SELECT count(*) FROM silver.limit_hist_closed") == [(1,)]
+    assert m.sql("SELECT amount FROM silver.limit__as_of(%s)", (T1,)) == [(1.0,)]
+    out = m.build().stdout
+    assert "drift" not in out
+    assert [line.split()[2] for line in out.splitlines() if line.startswith("tables")] == ["0"]

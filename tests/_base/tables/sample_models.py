@@ -45,8 +45,13 @@ def transactional_model(status: type) -> type:
 
 
 def temporal_model(key_column: str = "sys_start") -> type:
+    """The sample temporal table keyed by ``key_column``, or ``"partitioned"``: the
+    partitioned history layout (which keys by sys_end)."""
+    partitioned = key_column == "partitioned"
+
     class InstrumentHist(TemporalTableBase, table=True):
-        __temporal_key__ = key_column
+        __temporal_key__ = "sys_end" if partitioned else key_column
+        __history_layout__ = "partitioned" if partitioned else "single"
         __table_args__ = {"schema": "silver"}
         instrument_id: int = Field(primary_key=True)
         symbol: str = Field(max_length=32)

@@ -30,6 +30,7 @@ CASES = {
     "temporal_composite_key": composite_key_temporal_model,
     "temporal_long_name": long_name_temporal_model,
     "temporal_sys_end_key": lambda: temporal_model("sys_end"),
+    "temporal_partitioned": lambda: temporal_model("partitioned"),
 }
 
 
