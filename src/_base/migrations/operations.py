@@ -60,18 +60,8 @@ class VersioningOp(MigrateOperation):
             return versioning.names_of(
                 self.schema, self.table_name, [], [], self.key_column, self.partitioned
             )
-        if self.columns is not None and self.keys is not None:
-            return versioning.names_of(
-                self.schema, self.table_name, self.keys, self.columns, self.key_column,
-                self.partitioned,
-            )  # fmt: skip
-        if operations.migration_context.as_sql:
-            raise ConfigError(
-                f"op.{self.name}('{self.table_name}', schema='{self.schema}'): offline SQL "
-                "(--sql) cannot read the table's columns; give keys=[...] and columns=[...] "
-                "(the non-system columns after the change, in the database's order)."
-            )
-        return versioning.reflected_names(operations.get_bind(), self.schema, self.table_name)
+        given = (self.keys, self.columns, self.key_column, self.partitioned)
+        return table_names(operations, f"op.{self.name}", self.schema, self.table_name, given)
 
     def statements(self, names: TemporalNames) -> list[str]:
         raise NotImplementedError
@@ -87,6 +77,23 @@ class VersioningOp(MigrateOperation):
         if self.partitioned and not self.by_name:
             args.append("partitioned=True")
         return f"op.{self.name}({', '.join(args)})"
+
+
+def table_names(
+    operations: Operations, call: str, schema: str, table: str, given: tuple
+) -> TemporalNames:
+    """A table's names from what a revision carries (``given``: keys, columns, key
+    column, partitioned), else read from the database (which offline SQL cannot do)."""
+    keys, columns, key_column, partitioned = given
+    if keys is not None and columns is not None:
+        return versioning.names_of(schema, table, keys, columns, key_column, partitioned)
+    if operations.migration_context.as_sql:
+        raise ConfigError(
+            f"{call}('{table}', schema='{schema}'): offline SQL (--sql) cannot read the "
+            "table's columns; give keys=[...] and columns=[...] (the non-system columns "
+            "after the change, in the database's order)."
+        )
+    return versioning.reflected_names(operations.get_bind(), schema, table)
 
 
 def run_sql(operations: Operations, statements: Sequence[str]) -> None:
@@ -198,17 +205,10 @@ class ConvertHistoryLayoutOp(MigrateOperation):
         """The table as it is before the conversion."""
         was_partitioned = self.layout == "single"
         key = "sys_end" if was_partitioned else self.single_key
-        if self.keys is not None and self.columns is not None:
-            return versioning.names_of(
-                self.schema, self.table_name, self.keys, self.columns, key, was_partitioned
-            )
-        if operations.migration_context.as_sql:
-            raise ConfigError(
-                f"op.convert_history_layout('{self.table_name}', schema='{self.schema}'): "
-                "offline SQL (--sql) cannot read the table's columns; give keys=[...] and "
-                "columns=[...] (its non-system columns, in the database's order)."
-            )
-        return versioning.reflected_names(operations.get_bind(), self.schema, self.table_name)
+        given = (self.keys, self.columns, key, was_partitioned)
+        return table_names(
+            operations, "op.convert_history_layout", self.schema, self.table_name, given
+        )
 
     def render(self) -> str:
         args = [repr(self.table_name), f"schema={self.schema!r}", f"layout={self.layout!r}"]
