@@ -5,9 +5,9 @@
 
 The work is split into symbol-days (UTC days), shared by ``plan.workers`` workers. A
 worker takes the day's lock (:mod:`src.marketdata.state`), reads its checkpoint, and
-asks the provider for the bars after the last one landed. Each page is validated
-(:func:`src.marketdata.validate.check_bars`): good bars are added to the day's hidden
-partial file (rewritten atomically), bad ones quarantined with their rule, and then the
+asks the provider for the bars after the last one landed. Each page is validated on its
+Arrow columns (:func:`src.marketdata.validate.check_frame`): good bars are added to the
+day's hidden partial file (rewritten atomically), bad ones quarantined with their rule, then the
 checkpoint records the last bar, in that order. A run killed at any point resumes from
 its checkpoint: bars the file holds beyond it are dropped and fetched again, so none is
 duplicated or skipped. When the day has ended, its file takes its real name, its gaps are
