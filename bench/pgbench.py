@@ -59,8 +59,10 @@ def run_pgbench(
     clients: int,
     seconds: int | None = None,
     transactions: int | None = None,
+    protocol: str = "simple",
 ) -> PgbenchResult:
-    """Run ``script`` for ``seconds`` (or ``transactions`` per client) on ``clients``.
+    """Run ``script`` for ``seconds`` (or ``transactions`` per client) on ``clients``,
+    with pgbench's query ``protocol`` (simple, extended or prepared).
 
     The password travels in the environment, never on the command line.
     """
@@ -72,7 +74,7 @@ def run_pgbench(
         path.write_text(script)
         length = ["-T", str(seconds)] if seconds else ["-t", str(transactions)]
         cmd = [str(pgbench), "-n", "-c", str(clients), "-j", str(clients), *length]
-        cmd += ["--failures-detailed", "-f", str(path)]
+        cmd += ["--failures-detailed", "-M", protocol, "-f", str(path)]
         cmd += ["-h", conn.host, "-p", str(conn.port), "-U", conn.user, database]
         password = conn.password.get_secret_value() if conn.password else ""
         env = {**os.environ, "PGPASSWORD": password}
