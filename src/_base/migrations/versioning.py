@@ -175,7 +175,7 @@ def convert_sql(
     names: TemporalNames, partitioned: bool, single_key: str = "sys_start"
 ) -> list[str]:
     """Store ``names``' table in the other history layout, keeping every version, every
-    grant, the other indexes and the period check: a new table (partitioned by
+    grant, the other indexes, the foreign keys and the period check: a new table (partitioned by
     ``sys_end`` with (key, sys_end) as primary key, or single with (key, ``single_key``))
     is filled from the old one before any trigger exists, then takes its name."""
     target = replace(names, partitioned=partitioned,
@@ -192,6 +192,9 @@ def convert_sql(
         f"CREATE TEMP TABLE medallion_indexes ON COMMIT DROP AS {_OTHER_INDEXES}".format(
             schema=_literal(schema), table=_literal(names.hist)
         ),
+        f"CREATE TEMP TABLE medallion_foreign_keys ON COMMIT DROP AS {_FOREIGN_KEYS}".format(
+            table=_literal(names.table)
+        ),
         f"CREATE TABLE {new} (LIKE {names.table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS "
         f"INCLUDING STORAGE INCLUDING COMMENTS){layout}",
         f"ALTER TABLE {new} ADD PRIMARY KEY ({key})",
@@ -201,6 +204,7 @@ def convert_sql(
         f"ALTER TABLE {new} RENAME TO {quote(names.hist)}",
         *_rename_converted(target),
         _RECREATE_INDEXES,
+        _READD_FOREIGN_KEYS.format(table=_literal(names.table)),
         *restore_grants_sql(schema, names.hist),
         *(s for s in constraints(target) if "period_check" not in s),  # LIKE copied it
         *trigger_functions(target).values(),
@@ -217,6 +221,17 @@ FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_class x ON x.oid = i.indexrelid
 WHERE n.nspname = {schema} AND c.relname = {table} AND NOT i.indisprimary
   AND x.relname NOT LIKE '%\\_current\\_key'"""
+# Its foreign keys (to reference tables), which LIKE does not copy.
+_FOREIGN_KEYS = """SELECT conname::text AS name, pg_get_constraintdef(oid) AS definition
+FROM pg_constraint WHERE conrelid = {table}::regclass AND contype = 'f'"""
+_READD_FOREIGN_KEYS = """DO $keys$
+DECLARE k record;
+BEGIN
+    FOR k IN SELECT name, definition FROM medallion_foreign_keys LOOP
+        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', {table}, k.name, k.definition);
+    END LOOP;
+END
+$keys$"""
 _RECREATE_INDEXES = """DO $indexes$
 DECLARE d record;
 BEGIN
