@@ -122,9 +122,6 @@ class IngestConfig(_Strict):
         return RetryPolicy(attempts=r.attempts, base=r.base_seconds, cap=r.cap_seconds)
 
 
-OPTION_OF = {"first": "--from", "last": "--to", "from": "--from", "to": "--to"}
-
-
 def load_ingest_config(path: Path | None, overrides: dict[str, Any]) -> IngestConfig:
     """The file's settings with the command line's ``overrides`` (None values ignored),
     checked; a bad value is a :class:`ConfigError` naming the field and where it came
@@ -155,7 +152,7 @@ def _explain(exc: ValidationError, path: Path | None, given: set[str]) -> str:
     for error in exc.errors():
         field = ".".join(str(part) for part in error["loc"]) or "the range"
         top = str(error["loc"][0]) if error["loc"] else ""
-        source = f"the command line ({OPTION_OF.get(top, '--' + top)})" if top in given else (
+        source = f"the command line (--{top})" if top in given else (
             str(path) if path else "the command line")  # fmt: skip
         problems.append(f"{field}: {error['msg'].removeprefix('Value error, ')} (from {source})")
     return "Ingest config rejected: " + "; ".join(problems) + ". Fix it and run again."

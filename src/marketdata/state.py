@@ -56,7 +56,7 @@ CREATE TABLE IF NOT EXISTS {REJECTS} (
 COMMENT ON TABLE {REJECTS} IS
 'Bars that failed market-data validation, with the rule they broke; never landed';
 """
-READ = f"""SELECT status, last_bar, bars, rejected FROM {STATE}
+READ = f"""SELECT status, last_bar, bars FROM {STATE}
 WHERE provider = $1 AND symbol = $2 AND trading_date = $3 AND timeframe = $4"""
 SAVE = f"""
 INSERT INTO {STATE} AS s (provider, symbol, trading_date, timeframe, status, last_bar, bars,
@@ -103,7 +103,6 @@ class Checkpoint:
     status: str  # partial or done
     last_bar: datetime | None
     bars: int = 0
-    rejected: int = 0  # read back; counted from the quarantine when saved
 
 
 async def ensure_tables(connection: asyncpg.Connection) -> None:
@@ -137,7 +136,7 @@ async def save_checkpoint(
     landed_file: str,
 ) -> None:
     """The page's rejects and the day's new checkpoint, in one transaction (the
-    checkpoint's ``rejected`` is counted from the quarantine, so a page fetched again
+    row's ``rejected`` is counted from the quarantine, so a page fetched again
     after a crash is not counted twice)."""
     spans = json.dumps([[first.isoformat(), last.isoformat()] for first, last in gaps])
     async with connection.transaction():

@@ -51,8 +51,7 @@ def _catalog(connection: Connection) -> dict[str, dict[str, str | None]]:
         "JOIN pg_namespace n ON n.oid = p.pronamespace",
         "triggers": "SELECT n.nspname || '.' || c.relname || '.' || t.tgname, NULL "
         "FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT t.tgisinternal "
-        "AND NOT c.relispartition",
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT t.tgisinternal",
         "partitioned": "SELECT n.nspname || '.' || c.relname, NULL FROM pg_class c "
         "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'p'",
     }

@@ -391,16 +391,21 @@ def triggers(names: TemporalNames) -> dict[str, str]:
 
 def constraints(names: TemporalNames) -> list[str]:
     """The period check and, unless the key already ends in sys_end, one current row per key."""
-    statements = [
+    period = (
         f"ALTER TABLE {names.table} ADD CONSTRAINT {quote(names.period_check)} "
         "CHECK (sys_start < sys_end)"
+    )
+    return [period, *current_key_index(names)]
+
+
+def current_key_index(names: TemporalNames) -> list[str]:
+    """One current row per key, when the primary key does not already say so."""
+    if names.key_column == "sys_end":
+        return []
+    return [
+        f"CREATE UNIQUE INDEX {quote(names.current_index)} ON {names.table} "
+        f"({_cols(names.keys)}) WHERE sys_end = 'infinity'"
     ]
-    if names.key_column != "sys_end":
-        statements.append(
-            f"CREATE UNIQUE INDEX {quote(names.current_index)} ON {names.table} "
-            f"({_cols(names.keys)}) WHERE sys_end = 'infinity'"
-        )
-    return statements
 
 
 def partitions(names: TemporalNames) -> list[str]:

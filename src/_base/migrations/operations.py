@@ -67,16 +67,20 @@ class VersioningOp(MigrateOperation):
         raise NotImplementedError
 
     def render(self) -> str:
-        args = [repr(self.table_name), f"schema={self.schema!r}"]
-        if self.keys is not None:
-            args.append(f"keys={self.keys!r}")
-        if self.columns is not None:
-            args.append(f"columns={self.columns!r}")
-        if self.key_column != "sys_start":
-            args.append(f"key_column={self.key_column!r}")
-        if self.partitioned and not self.by_name:
-            args.append("partitioned=True")
-        return f"op.{self.name}({', '.join(args)})"
+        return render_call(self.name, self.table_name, self.schema, {
+            "keys": (self.keys, None),
+            "columns": (self.columns, None),
+            "key_column": (self.key_column, "sys_start"),
+            "partitioned": (self.partitioned and not self.by_name, False),
+        })  # fmt: skip
+
+
+def render_call(name: str, table: str, schema: str, options: dict[str, tuple[Any, Any]]) -> str:
+    """``op.<name>('table', schema=..., ...)`` with each option that differs from its default
+    (``options``: name -> (value, default))."""
+    args = [repr(table), f"schema={schema!r}"]
+    args += [f"{key}={value!r}" for key, (value, default) in options.items() if value != default]
+    return f"op.{name}({', '.join(args)})"
 
 
 def table_names(
@@ -211,14 +215,12 @@ class ConvertHistoryLayoutOp(MigrateOperation):
         )
 
     def render(self) -> str:
-        args = [repr(self.table_name), f"schema={self.schema!r}", f"layout={self.layout!r}"]
-        if self.single_key != "sys_start":
-            args.append(f"single_key={self.single_key!r}")
-        if self.keys is not None:
-            args.append(f"keys={self.keys!r}")
-        if self.columns is not None:
-            args.append(f"columns={self.columns!r}")
-        return f"op.convert_history_layout({', '.join(args)})"
+        return render_call("convert_history_layout", self.table_name, self.schema, {
+            "layout": (self.layout, None),
+            "single_key": (self.single_key, "sys_start"),
+            "keys": (self.keys, None),
+            "columns": (self.columns, None),
+        })  # fmt: skip
 
 
 @Operations.implementation_for(ConvertHistoryLayoutOp)

@@ -27,6 +27,7 @@ from src._base.functions.temporal import (
     TemporalNames,
     as_of_functions,
     constraints,
+    current_key_index,
     current_view,
     partitions,
     trigger_functions,
@@ -35,7 +36,7 @@ from src._base.functions.temporal import (
 from src._base.naming import qualified, quote
 from src.utils.errors import DefinitionError
 
-GRANTS = "pg_temp.medallion_view_grants"
+GRANTS = "pg_temp.medallion_view_grants"  # it keeps tables' grants too
 
 
 def names_of(
@@ -98,33 +99,47 @@ def _literal(value: str) -> str:
 
 def drop_view_sql(names: TemporalNames) -> list[str]:
     """Keep the current-state view's grants, then drop it (a column it shows changes)."""
-    schema, view = _literal(names.schema or "public"), _literal(names.view)
+    schema = names.schema or "public"
+    return [
+        *keep_grants_sql(schema, names.view),
+        f"DROP VIEW IF EXISTS {qualified(names.schema, names.view)}",
+    ]
+
+
+def keep_grants_sql(schema: str, relation: str) -> list[str]:
+    """Keep a relation's grants (to others than the current user) until the end of the
+    transaction, once: a second keep of the same relation changes nothing."""
+    schema_text, relation_text = _literal(schema), _literal(relation)
     return [
         f"CREATE TEMP TABLE IF NOT EXISTS {GRANTS.split('.')[1]} (view_schema text, view_name"
         " text, grantee text, privilege text) ON COMMIT DROP",
         f"""INSERT INTO {GRANTS}
 SELECT table_schema, table_name, grantee, privilege_type
 FROM information_schema.role_table_grants
-WHERE table_schema = {schema} AND table_name = {view} AND grantee <> current_user
+WHERE table_schema = {schema_text} AND table_name = {relation_text} AND grantee <> current_user
   AND NOT EXISTS (SELECT FROM {GRANTS} g
-                  WHERE g.view_schema = {schema} AND g.view_name = {view})""",
-        f"DROP VIEW IF EXISTS {qualified(names.schema, names.view)}",
+                  WHERE g.view_schema = {schema_text} AND g.view_name = {relation_text})""",
     ]
 
 
-def _restore_grants(names: TemporalNames) -> str:
-    schema, view = _literal(names.schema or "public"), _literal(names.view)
+def restore_grants_sql(schema: str, relation: str) -> str:
+    """Grant again what :func:`keep_grants_sql` kept of a relation made anew."""
+    schema_text, relation_text = _literal(schema), _literal(relation)
     return f"""DO $grants$
 DECLARE g record;
 BEGIN
     FOR g IN SELECT grantee, privilege FROM {GRANTS}
-             WHERE view_schema = {schema} AND view_name = {view} LOOP
-        EXECUTE format('GRANT %s ON %I.%I TO %s', g.privilege, {schema}, {view},
+             WHERE view_schema = {schema_text} AND view_name = {relation_text} LOOP
+        EXECUTE format('GRANT %s ON %I.%I TO %s', g.privilege, {schema_text}, {relation_text},
             CASE WHEN g.grantee = 'PUBLIC' THEN 'PUBLIC' ELSE quote_ident(g.grantee) END);
     END LOOP;
-    DELETE FROM {GRANTS} WHERE view_schema = {schema} AND view_name = {view};
+    DELETE FROM {GRANTS} WHERE view_schema = {schema_text} AND view_name = {relation_text};
 END
 $grants$"""
+
+
+def _restore_view_grants(names: TemporalNames) -> str:
+    return restore_grants_sql(names.schema or "public", names.view)
 
 
 def regenerate_sql(names: TemporalNames) -> list[str]:
@@ -135,7 +150,7 @@ def regenerate_sql(names: TemporalNames) -> list[str]:
         *trigger_functions(names).values(),
         *current_view(names).values(),
         *as_of_functions(names).values(),
-        _restore_grants(names),
+        _restore_view_grants(names),
     ]
 
 
@@ -155,10 +170,7 @@ def drop_sql(names: TemporalNames) -> list[str]:
     """Everything :func:`create_sql` made, leaving the plain table (before
     ``drop_table``: the view and the as-of functions depend on the table)."""
     statements = [f"DROP VIEW IF EXISTS {qualified(names.schema, names.view)}"]
-    statements += [
-        f"DROP FUNCTION IF EXISTS {names.view_function('as_of')}(timestamptz)",
-        f"DROP FUNCTION IF EXISTS {names.view_function('between')}(timestamptz, timestamptz)",
-    ]
+    statements += _drop_as_of_sql(names)
     statements += [f"DROP TRIGGER IF EXISTS {t} ON {names.table}" for t in TRIGGER_NAMES]
     statements += [f"DROP FUNCTION IF EXISTS {names.function(s)}()" for s in TRIGGER_FUNCTIONS]
     statements += [
@@ -166,6 +178,13 @@ def drop_sql(names: TemporalNames) -> list[str]:
         f"DROP INDEX IF EXISTS {qualified(names.schema, names.current_index)}",
     ]
     return statements
+
+
+def _drop_as_of_sql(names: TemporalNames) -> list[str]:
+    return [
+        f"DROP FUNCTION IF EXISTS {names.view_function('as_of')}(timestamptz)",
+        f"DROP FUNCTION IF EXISTS {names.view_function('between')}(timestamptz, timestamptz)",
+    ]
 
 
 CONVERTING = "medallion_converting"  # the new table's name while it is filled
@@ -184,10 +203,9 @@ def convert_sql(
     new = qualified(schema, CONVERTING)
     key = ", ".join(quote(k) for k in (*names.keys, target.key_column))
     layout = " PARTITION BY RANGE (sys_end)" if partitioned else ""
-    drops = [s for s in drop_sql(names) if "period_check" not in s]
     return [
         *drop_view_sql(names),
-        *drops,
+        *_drop_as_of_sql(names),  # they return the old table's rows; the rest goes with it
         *keep_grants_sql(schema, names.hist),
         f"CREATE TEMP TABLE medallion_indexes ON COMMIT DROP AS {_OTHER_INDEXES}".format(
             schema=_literal(schema), table=_literal(names.hist)
@@ -205,13 +223,13 @@ def convert_sql(
         *_rename_converted(target),
         _RECREATE_INDEXES,
         _READD_FOREIGN_KEYS.format(table=_literal(names.table)),
-        *restore_grants_sql(schema, names.hist),
-        *(s for s in constraints(target) if "period_check" not in s),  # LIKE copied it
+        restore_grants_sql(schema, names.hist),
+        *current_key_index(target),  # LIKE copied the period check
         *trigger_functions(target).values(),
         *triggers(target).values(),
         *current_view(target).values(),
         *as_of_functions(target).values(),
-        _restore_grants(target),
+        _restore_view_grants(target),
     ]
 
 
@@ -256,29 +274,3 @@ def _rename_converted(target: TemporalNames) -> list[str]:
                 f"RENAME TO {quote(target.partition_name(kind))}"
             )
     return statements
-
-
-def keep_grants_sql(schema: str, relation: str) -> list[str]:
-    """Keep a relation's grants (to others than its owner) in a temporary table."""
-    return [
-        "CREATE TEMP TABLE IF NOT EXISTS medallion_table_grants (grantee text, privilege text)"
-        " ON COMMIT DROP",
-        f"""INSERT INTO medallion_table_grants
-SELECT grantee, privilege_type FROM information_schema.role_table_grants
-WHERE table_schema = {_literal(schema)} AND table_name = {_literal(relation)}
-  AND grantee <> current_user""",
-    ]
-
-
-def restore_grants_sql(schema: str, relation: str) -> list[str]:
-    return [f"""DO $grants$
-DECLARE g record;
-BEGIN
-    FOR g IN SELECT grantee, privilege FROM medallion_table_grants LOOP
-        EXECUTE format('GRANT %s ON %I.%I TO %s', g.privilege, {_literal(schema)},
-            {_literal(relation)},
-            CASE WHEN g.grantee = 'PUBLIC' THEN 'PUBLIC' ELSE quote_ident(g.grantee) END);
-    END LOOP;
-    DELETE FROM medallion_table_grants;
-END
-$grants$"""]

@@ -1,23 +1,19 @@
 """Daily OHLCV bars per instrument from the cleansed minute bars (``gold.daily_bar``)."""
 
 from src._base.pipeline.shapes import GoldSnapshot, Read
+from src.demo.transforms.gold._ohlcv import OHLCV
 
-DAILY_BAR = """
+DAILY_BAR = (
+    """
 SELECT DATE '{day}'                              AS business_date,
-       instrument_code,
-       CAST(min_by(open, bar_time) AS DECIMAL(18, 6)) AS open,
-       CAST(max(high) AS DECIMAL(18, 6))             AS high,
-       CAST(min(low) AS DECIMAL(18, 6))              AS low,
-       CAST(max_by(close, bar_time) AS DECIMAL(18, 6)) AS close,
-       sum(volume)                               AS volume,
-       CAST(sum(CAST(vwap AS DECIMAL(18, 6)) * volume)
-            / nullif(sum(CASE WHEN vwap IS NOT NULL THEN volume END), 0) AS DECIMAL(18, 6))
-                                                 AS vwap,
-       count(*)                                  AS bar_count,
+       instrument_code,"""
+    + OHLCV
+    + """
        TIMESTAMP '{known_at}'                    AS known_at
 FROM minute_bar
 GROUP BY instrument_code
 """
+)
 
 TRANSFORM = GoldSnapshot(
     inputs=("bar_to_silver",),

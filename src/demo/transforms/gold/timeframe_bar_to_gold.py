@@ -1,11 +1,11 @@
 """The day's minute bars rolled up to 5m, 15m, 1h and 1d bars (``gold.bar``).
 
-Each minute goes to the bar whose grid interval holds it; the bar keeps the first open
-and last close (by minute), the highest high, the lowest low, the summed volume and the
-volume-weighted VWAP of the minutes that have one.
+Each minute goes to the bar whose grid interval holds it, rolled up as the daily bars are
+(:mod:`._ohlcv`).
 """
 
 from src._base.pipeline.shapes import GoldSnapshot, Read
+from src.demo.transforms.gold._ohlcv import OHLCV
 
 MINUTES = """
 SELECT instrument_code, bar_time, open, high, low, close, volume, vwap,
@@ -28,24 +28,19 @@ UNION ALL
 SELECT '1d' AS timeframe, CAST(DATE '{day}' AS TIMESTAMP) AS bucket, m.* FROM minutes m
 """
 
-BAR = """
+BAR = (
+    """
 SELECT DATE '{day}'                                        AS business_date,
        timeframe,
        instrument_code,
-       bucket                                              AS bar_time,
-       CAST(min_by(open, bar_time) AS DECIMAL(18, 6))      AS open,
-       CAST(max(high) AS DECIMAL(18, 6))                   AS high,
-       CAST(min(low) AS DECIMAL(18, 6))                    AS low,
-       CAST(max_by(close, bar_time) AS DECIMAL(18, 6))     AS close,
-       sum(volume)                                         AS volume,
-       CAST(sum(CAST(vwap AS DECIMAL(18, 6)) * volume)
-            / nullif(sum(CASE WHEN vwap IS NOT NULL THEN volume END), 0) AS DECIMAL(18, 6))
-                                                           AS vwap,
-       count(*)                                            AS bar_count,
+       bucket                                              AS bar_time,"""
+    + OHLCV
+    + """
        TIMESTAMP '{known_at}'                              AS known_at
 FROM framed
 GROUP BY timeframe, instrument_code, bucket
 """
+)
 
 TRANSFORM = GoldSnapshot(
     inputs=("bar_to_silver",),
