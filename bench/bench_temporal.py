@@ -6,7 +6,9 @@
 Each case loads ``--rows`` rows into a fresh table (VACUUM ANALYZE, CHECKPOINT), then
 times one operation. Baseline: a plain table with the same columns and the business key as
 primary key, no triggers. Versioned: the framework's temporal table, written through its
-current-state view (the user-facing path) and directly on ``*_hist``.
+current-state view (the user-facing path) and directly on ``*_hist``. The partitioned
+layout is measured twice: as a superuser's build makes it (updated rows stamped by the
+server's C ``moddatetime``) and as any other role's build does (stamped in PL/pgSQL).
 
 Operations: (0) loading all rows into the empty table (always into the table itself),
 (a) one bulk UPDATE of 10% of rows, (b) one bulk DELETE of 5% of rows, (c) single-row
@@ -35,7 +37,12 @@ from pgbench import run_pgbench
 from sqlalchemy import Numeric
 from sqlmodel import Field
 
-from src._base.functions.system_time import framework_ddl
+from src._base.functions.system_time import (
+    STAMP_VERSION_AT,
+    SYSTEM_TIME_UNSET,
+    framework_ddl,
+)
+from src._base.functions.temporal import REWRITE_OFF
 from src._base.tables.ddl import render_table
 from src._base.tables.table_type_mixins import TemporalTableBase
 from src.config import ConnectionSettings, load_settings
@@ -86,6 +93,30 @@ class BenchItemPartHist(TemporalTableBase, table=True):
     updated_by: str | None = None
 
 
+class BenchItemPartPlHist(TemporalTableBase, table=True):
+    """The partitioned layout as a build by a role that is no superuser makes it: updated
+    rows stamped in PL/pgSQL instead of the server's C ``moddatetime``."""
+
+    __tablename__ = "item_part_pl_hist"
+    __history_layout__ = "partitioned"
+    __table_args__ = {"schema": "bench"}
+    item_id: int = Field(primary_key=True)
+    name: str
+    price: Decimal = Field(sa_type=Numeric(18, 4))
+    qty: int
+    updated_by: str | None = None
+
+
+# The PL/pgSQL stamp: the same trigger calling the PL/pgSQL function (equal when no time
+# is set, as here); stamp_version() itself is C for every table of a superuser's build.
+PLPGSQL_STAMP = [
+    "DROP TRIGGER versioning_c_stamp ON bench.item_part_pl_hist",
+    "CREATE TRIGGER versioning_c_stamp BEFORE UPDATE ON bench.item_part_pl_hist "
+    f"FOR EACH ROW WHEN ({REWRITE_OFF} AND {SYSTEM_TIME_UNSET}) "
+    f"EXECUTE FUNCTION {STAMP_VERSION_AT}()",
+]
+
+
 BASELINES = [
     f"CREATE TABLE bench.item_plain (item_id integer PRIMARY KEY, {PAYLOAD})",
     f"CREATE TABLE bench.item_hot_plain (item_id integer PRIMARY KEY, {PAYLOAD}) "
@@ -125,6 +156,7 @@ CASES = [
     (BASE90, "bench.item_hot_plain", "bench.item_hot_plain", "", None),
     ("key+sys_end ff90, via view", "bench.item_hot_hist", "bench.item_hot", "", BASE90),
     ("partitioned, via view", "bench.item_part_hist", "bench.item_part", "", BASE100),
+    ("partitioned, PL/pgSQL stamp", "bench.item_part_pl_hist", "bench.item_part_pl", "", BASE100),
 ]
 
 
@@ -159,9 +191,11 @@ def setup_database(conn: ConnectionSettings, with_extension: bool) -> None:
     with raw.cursor() as cur:
         for statement in [*framework_ddl(), "CREATE SCHEMA bench", *BASELINES]:
             cur.execute(statement)
-        for model in (BenchItemHist, BenchItemHotHist, BenchItemPartHist):
+        for model in (BenchItemHist, BenchItemHotHist, BenchItemPartHist, BenchItemPartPlHist):
             for statement in render_table(model).statements():
                 cur.execute(statement)
+        for statement in PLPGSQL_STAMP:
+            cur.execute(statement)
         for statement in EXTENSION_DDL if with_extension else []:
             cur.execute(statement)
     raw.commit()

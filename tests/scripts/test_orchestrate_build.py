@@ -59,7 +59,7 @@ def test_build_from_scratch_then_idempotent_second_run(
     triggers = query(
         pg_server, project.name, "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal"
     )
-    assert triggers == [(14,)]  # seven per temporal table
+    assert triggers == [(18,)]  # nine per temporal table
     query(
         pg_server, project.name, "INSERT INTO silver.thing0000 (thing_code, name) VALUES ('x', 'y')"
     )
@@ -69,6 +69,48 @@ def test_build_from_scratch_then_idempotent_second_run(
     assert all(created == 0 and failed == 0 for created, _, failed in second.values())
     assert second["tables"] == (0, 11, 0)
     assert query(pg_server, project.name, "SELECT count(*) FROM silver.thing0000") == [(1,)]
+
+
+def test_a_build_replaces_triggers_an_earlier_version_named_otherwise(
+    make_project, pg_server: ConnectionSettings
+) -> None:
+    """A warehouse built by the version whose update trigger had no WHEN clause: the build
+    drops it and adds the checked and stamped pair, and updates version as before."""
+    project: Project = make_project()
+    assert orchestrate_build.main(["postgres", project.name]) == 0
+    table = "silver.thing0000_hist"
+    query(
+        pg_server,
+        project.name,
+        f"DROP TRIGGER versioning_b_check_update ON {table}; "
+        f"DROP TRIGGER versioning_c_stamp ON {table}; "
+        f"DROP TRIGGER versioning_c_stamp_at ON {table}; "
+        f"CREATE TRIGGER versioning_before_update BEFORE UPDATE ON {table} "
+        f"FOR EACH ROW EXECUTE FUNCTION silver.thing0000_hist__before_update()",
+    )
+    assert orchestrate_build.main(["postgres", project.name]) == 0
+    names = query(
+        pg_server,
+        project.name,
+        f"SELECT tgname FROM pg_trigger WHERE tgrelid = '{table}'::regclass "
+        "AND (tgname LIKE '%update%' OR tgname LIKE '%stamp%') ORDER BY tgname",
+    )
+    assert [n for (n,) in names] == [
+        "versioning_after_update",
+        "versioning_b_check_update",
+        "versioning_c_stamp",
+        "versioning_c_stamp_at",
+    ]
+    query(
+        pg_server, project.name, "INSERT INTO silver.thing0000 (thing_code, name) VALUES ('x', 'y')"
+    )
+    query(pg_server, project.name, "UPDATE silver.thing0000 SET name = 'z' WHERE thing_code = 'x'")
+    versions = query(
+        pg_server,
+        project.name,
+        f"SELECT name, sys_start < sys_end, sys_end = 'infinity' FROM {table} ORDER BY sys_start",
+    )
+    assert versions == [("y", True, False), ("z", True, True)]
 
 
 def test_each_script_works_on_its_own_in_order(make_project, pg_server) -> None:

@@ -17,7 +17,9 @@ from src._base.build.discovery import load_projects
 from src._base.build.drift import column_drift, reflect_columns
 from src._base.build.project import LoadedProject
 from src._base.build.report import StepResult, timed
+from src._base.functions.temporal import OBSOLETE_TRIGGER_NAMES
 from src._base.migrations.revisions import record_project, stamp_head
+from src._base.naming import quote
 from src._base.tables.ddl import TableDDL, execute_ddl, render_table, table_of
 from src.config import ConnectionSettings
 from src.utils.cli import SUPPORTED_ENGINES
@@ -79,8 +81,9 @@ def _create_new_table(connection: Connection, ddl: TableDDL, result: StepResult)
 def _complete_existing_table(
     connection: Connection, model: type, ddl: TableDDL, catalog: dict, result: StepResult
 ) -> None:
-    """Add what is missing around an existing table, and replace outdated trigger functions
-    (not while its history layout disagrees with the class: the migration converts it)."""
+    """Add what is missing around an existing table, replace outdated trigger functions and
+    drop triggers an earlier framework version made under other names (not while its
+    history layout disagrees with the class: the migration converts it)."""
     name = ddl.qualified_name.replace('"', "")
     table = table_of(model)
     layout = _layout_drift(table, name in catalog["partitioned"])
@@ -88,8 +91,13 @@ def _complete_existing_table(
         result.present.append(name)
         result.failed.extend(f"drift in {name}: {line}" for line in layout)
         return
+    obsolete = [
+        f"DROP TRIGGER {quote(trigger)} ON {ddl.qualified_name}"
+        for trigger in OBSOLETE_TRIGGER_NAMES
+        if f"{name}.{trigger}" in catalog["triggers"]
+    ]
     wanted = {"functions": ddl.functions, "triggers": ddl.triggers, "views": ddl.views}
-    missing = [
+    missing = obsolete + [
         statement
         for kind, objects in wanted.items()
         for object_name, statement in objects.items()

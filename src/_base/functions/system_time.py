@@ -31,6 +31,10 @@ INTERNAL_SETTING = "medallion.versioning_internal"
 REPLAY_SETTING = "medallion.system_time_replay"
 SYSTEM_TIME_CALL = f"{FRAMEWORK_SCHEMA}.system_time()"
 SET_SYSTEM_TIME = f"{FRAMEWORK_SCHEMA}.set_system_time"
+STAMP_VERSION = f"{FRAMEWORK_SCHEMA}.stamp_version"
+STAMP_VERSION_AT = f"{FRAMEWORK_SCHEMA}.stamp_version_at"
+# True while no replay or backfill set a time: the system time is now().
+SYSTEM_TIME_UNSET = f"coalesce(current_setting('{SYSTEM_TIME_SETTING}', true), '') = ''"
 WRITTEN_HERE = f"{FRAMEWORK_SCHEMA}.written_by_this_transaction"
 
 
@@ -71,6 +75,7 @@ LANGUAGE sql VOLATILE AS $fn$
     SELECT set_config('{SYSTEM_TIME_SETTING}', '', false)
 $fn$""",
         written_here_ddl(),
+        *stamp_version_ddl(),
         uuid_v7_ddl(),
         f"""COMMENT ON FUNCTION {FRAMEWORK_SCHEMA}.system_time() IS
 'The instant version changes use: now(), or the time set by {SET_SYSTEM_TIME}()'""",
@@ -94,3 +99,51 @@ LANGUAGE sql VOLATILE AS $fn$
         - 2147483648)::text::xid8) = 'in progress'
     FROM (SELECT pg_current_xact_id()::text::bigint AS top) AS x
 $fn$"""
+
+
+def stamp_version_ddl() -> list[str]:
+    """The two stamps of an updated current row: its new version starts at the system time.
+
+    An ordinary update (no time set) goes through ``stamp_version('sys_start')``, the only
+    per-row function of a plain update (checks run in a trigger whose WHEN clause lets
+    through only the rows that need them). It is PostgreSQL's own ``moddatetime`` trigger
+    (C, shipped with the server as a contrib module; it writes ``now()``, the system time
+    when none is set) when the role may create a C function and the server has the
+    module; otherwise, or where a non-superuser builds, one line of PL/pgSQL. The C
+    function is never downgraded. Updates at a time set by ``set_system_time`` go through
+    ``stamp_version_at()``. The triggers are the same either way.
+    """
+    plpgsql = _plpgsql_stamp(STAMP_VERSION)
+    choose = f"""DO $do$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+               WHERE p.oid = to_regprocedure('{STAMP_VERSION}()') AND l.lanname = 'c') THEN
+        RETURN;
+    END IF;
+    IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+        BEGIN
+            CREATE OR REPLACE FUNCTION {STAMP_VERSION}() RETURNS trigger
+            LANGUAGE c AS '$libdir/moddatetime', 'moddatetime';
+            RETURN;
+        EXCEPTION WHEN undefined_file OR undefined_function THEN
+            NULL;  -- a server built without contrib: the PL/pgSQL stamp below
+        END;
+    END IF;
+    EXECUTE {_literal(plpgsql)};
+END
+$do$"""
+    return [choose, _plpgsql_stamp(STAMP_VERSION_AT)]
+
+
+def _plpgsql_stamp(name: str) -> str:
+    return f"""CREATE OR REPLACE FUNCTION {name}() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+BEGIN
+    NEW.sys_start := {SYSTEM_TIME_CALL};
+    RETURN NEW;
+END
+$fn$"""
+
+
+def _literal(sql: str) -> str:
+    return "'" + sql.replace("'", "''") + "'"

@@ -9,11 +9,18 @@ generates:
   version per key, even under concurrency;
 * ``x_hist_period_check``: ``sys_start < sys_end``: no empty or inverted range;
 * BEFORE UPDATE row triggers: PostgreSQL's built-in ``suppress_redundant_updates_trigger``
-  drops updates that change nothing, then one short PL/pgSQL function refuses changes to
-  closed versions, to the key and to the system columns, and stamps ``sys_start``;
+  drops updates that change nothing; a check whose WHEN clause (a plain expression, no
+  function call) lets through only the rows that need a look (a closed version, a changed
+  key or system column, a version starting at or after the system time, a rewrite) and
+  refuses what is wrong; then ``medallion.stamp_version()`` stamps ``sys_start``, the
+  only per-row function of an ordinary update (PostgreSQL's own C ``moddatetime`` where
+  the build may install it, see :func:`~src._base.functions.system_time.stamp_version_ddl`;
+  ``stamp_version_at()`` at a time set by a replay);
 * AFTER UPDATE and AFTER DELETE statement triggers that read the transition table and
-  write every closed version in one set-based INSERT; a BEFORE DELETE row trigger, only
-  for rows whose version starts at the system time, guards same-instant deletes;
+  write every closed version in one set-based INSERT (in the partitioned layout straight
+  into the closed partition when the user may); a BEFORE DELETE row check, again only
+  for the rows its WHEN clause lets through, refuses deleting a closed version and guards
+  same-instant deletes;
 * an AFTER INSERT statement trigger, for the user's inserts only, that refuses hand-set
   system columns and a start before the end of an existing version of the same key;
 * a BEFORE TRUNCATE trigger that refuses TRUNCATE;
@@ -42,13 +49,18 @@ from src._base.functions.system_time import (
     REPLAY_SETTING,
     REWRITE_SETTING,
     SET_SYSTEM_TIME,
+    STAMP_VERSION,
+    STAMP_VERSION_AT,
     SYSTEM_TIME_CALL,
     SYSTEM_TIME_SETTING,
+    SYSTEM_TIME_UNSET,
     WRITTEN_HERE,
 )
 from src._base.naming import identifier, qualified, quote
 
 SYSTEM_COLUMNS = ("sys_start", "sys_end")
+REWRITE_ON = f"current_setting('{REWRITE_SETTING}', true) = 'on'"
+REWRITE_OFF = f"current_setting('{REWRITE_SETTING}', true) IS DISTINCT FROM 'on'"
 
 
 @dataclass(frozen=True)
@@ -188,13 +200,34 @@ def _same_instant_guard(names: TemporalNames, record: str) -> str:
 """
 
 
+def _key_changed(names: TemporalNames) -> str:
+    return " OR ".join(f"NEW.{quote(k)} IS DISTINCT FROM OLD.{quote(k)}" for k in names.keys)
+
+
+def update_needs_check(names: TemporalNames) -> str:
+    """The WHEN clause of the update check: every row :func:`before_update_function` could
+    refuse or must look at. An ordinary update of a current version fails all of it."""
+    return (
+        f"OLD.sys_end <> 'infinity' OR NEW.sys_end <> 'infinity' "
+        f"OR NEW.sys_start IS DISTINCT FROM OLD.sys_start OR {_key_changed(names)} "
+        f"OR OLD.sys_start >= {SYSTEM_TIME_CALL} OR {REWRITE_ON}"
+    )
+
+
+def delete_needs_check(names: TemporalNames) -> str:
+    """The WHEN clause of the delete check (see :func:`before_delete_function`)."""
+    return f"OLD.sys_end <> 'infinity' OR OLD.sys_start >= {SYSTEM_TIME_CALL} OR {REWRITE_ON}"
+
+
 def before_update_function(names: TemporalNames) -> str:
-    """The only per-row PL/pgSQL on UPDATE: one combined test, then stamp ``sys_start``.
+    """The update check, for the rows :func:`update_needs_check` lets through: refuse what
+    is wrong, guard same-instant versions, stamp ``sys_start`` (also done, for every other
+    row, by ``medallion.stamp_version()``, which runs after it).
 
     Updates that change nothing never get here: ``suppress_redundant_updates_trigger``
     (built into PostgreSQL, in C) drops them first.
     """
-    key_changed = " OR ".join(f"NEW.{quote(k)} IS DISTINCT FROM OLD.{quote(k)}" for k in names.keys)
+    key_changed = _key_changed(names)
     return f"""CREATE OR REPLACE FUNCTION {names.function("before_update")}() RETURNS trigger
 LANGUAGE plpgsql AS $fn$
 DECLARE
@@ -222,13 +255,40 @@ END
 $fn$"""
 
 
+def _insert_closed_versions(names: TemporalNames, target: str, indent: str) -> str:
+    lines = [
+        f"INSERT INTO {target} ({_cols(names.columns)}, sys_start, sys_end)",
+        f"SELECT {_cols(names.columns, 'o.')}, o.sys_start, t",
+        "FROM old_rows AS o",
+        "WHERE o.sys_start < t;  -- versions opened at t (by this transaction or a replay): "
+        "no trace",
+    ]
+    return "\n".join(indent + line for line in lines)
+
+
 def _write_closed_versions(names: TemporalNames) -> str:
-    return f"""    PERFORM set_config('{INTERNAL_SETTING}', 'on', true);
-    INSERT INTO {names.table} ({_cols(names.columns)}, sys_start, sys_end)
-    SELECT {_cols(names.columns, "o.")}, o.sys_start, t
-    FROM old_rows AS o
-    WHERE o.sys_start < t;  -- versions opened at t (by this transaction or a replay): no trace
-    PERFORM set_config('{INTERNAL_SETTING}', '', true);"""
+    """Closed versions in one INSERT. Through ``*_hist`` it is marked internal, so the
+    insert check skips it; in the partitioned layout it goes straight into the closed
+    partition (no routing, no insert check at all) when the user may insert there, since a
+    grant on ``*_hist`` does not reach its partitions."""
+
+    def through_table(indent: str) -> str:
+        return "\n".join(
+            [
+                f"{indent}PERFORM set_config('{INTERNAL_SETTING}', 'on', true);",
+                _insert_closed_versions(names, names.table, indent),
+                f"{indent}PERFORM set_config('{INTERNAL_SETTING}', '', true);",
+            ]
+        )
+
+    if not names.partitioned:
+        return through_table("    ")
+    closed = names.closed_partition
+    return f"""    IF has_table_privilege('{closed.replace("'", "''")}', 'INSERT') THEN
+{_insert_closed_versions(names, closed, " " * 8)}
+    ELSE
+{through_table(" " * 8)}
+    END IF;"""
 
 
 def after_update_function(names: TemporalNames) -> str:
@@ -244,14 +304,20 @@ $fn$"""
 
 
 def before_delete_function(names: TemporalNames) -> str:
-    """Row check for deletes of a version starting at the system time (the trigger's WHEN
-    clause calls it for those rows only): another transaction's is never erased."""
+    """The delete check, for the rows :func:`delete_needs_check` lets through: a closed
+    version or one starting after the system time is refused, and another transaction's
+    version starting at it is never erased."""
     return f"""CREATE OR REPLACE FUNCTION {names.function("before_delete")}() RETURNS trigger
 LANGUAGE plpgsql AS $fn$
 DECLARE
     t timestamptz := {SYSTEM_TIME_CALL};
 BEGIN
-{_rewrite_guard("OLD")}{_same_instant_guard(names, "OLD")}    RETURN OLD;
+{_rewrite_guard("OLD")}    IF OLD.sys_end <> 'infinity' THEN
+        {_closed_version_error(names, "OLD")}
+    ELSIF OLD.sys_start > t THEN
+        {_too_early(names, "OLD", "OLD.sys_start")}
+    END IF;
+{_same_instant_guard(names, "OLD")}    RETURN OLD;
 END
 $fn$"""
 
@@ -261,17 +327,8 @@ def after_delete_function(names: TemporalNames) -> str:
 LANGUAGE plpgsql AS $fn$
 DECLARE
     t timestamptz := {SYSTEM_TIME_CALL};
-    bad record;
 BEGIN
-{_rewrite_guard("NULL")}    SELECT * INTO bad FROM old_rows AS o
-    WHERE o.sys_end <> 'infinity' OR o.sys_start > t LIMIT 1;
-    IF FOUND THEN
-        IF bad.sys_end <> 'infinity' THEN
-            {_closed_version_error(names, "bad")}
-        END IF;
-        {_too_early(names, "bad", "bad.sys_start")}
-    END IF;
-{_write_closed_versions(names)}
+{_rewrite_guard("NULL")}{_write_closed_versions(names)}
     RETURN NULL;
 END
 $fn$"""
@@ -350,31 +407,44 @@ def trigger_functions(names: TemporalNames) -> dict[str, str]:
 
 TRIGGER_NAMES = (
     "versioning_a_skip_noop",
-    "versioning_before_update",
+    "versioning_b_check_update",
+    "versioning_c_stamp",
+    "versioning_c_stamp_at",
     "versioning_after_update",
-    "versioning_before_delete",
+    "versioning_b_check_delete",
     "versioning_after_delete",
     "versioning_after_insert",
     "versioning_refuse_truncate",
 )
+# Names earlier versions of the framework gave triggers since renamed (their WHEN clauses
+# changed, and the build compares triggers by name): dropped where found.
+OBSOLETE_TRIGGER_NAMES = ("versioning_before_update", "versioning_before_delete")
 
 
 def triggers(names: TemporalNames) -> dict[str, str]:
     """``{schema.table.trigger: CREATE TRIGGER}``; trigger names are per table, unprefixed.
 
-    BEFORE row triggers fire in name order: ``versioning_a_skip_noop`` first.
+    BEFORE row triggers fire in name order (a WHEN clause sees the row as the triggers
+    before it left it): skip the no-op, check the rows that need it, stamp.
     """
     table, fn = names.table, names.function
     statements = [
         f"CREATE TRIGGER versioning_a_skip_noop BEFORE UPDATE ON {table} "
         "FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger()",
-        f"CREATE TRIGGER versioning_before_update BEFORE UPDATE ON {table} "
-        f"FOR EACH ROW EXECUTE FUNCTION {fn('before_update')}()",
+        f"CREATE TRIGGER versioning_b_check_update BEFORE UPDATE ON {table} "
+        f"FOR EACH ROW WHEN ({update_needs_check(names)}) "
+        f"EXECUTE FUNCTION {fn('before_update')}()",
+        f"CREATE TRIGGER versioning_c_stamp BEFORE UPDATE ON {table} "
+        f"FOR EACH ROW WHEN ({REWRITE_OFF} AND {SYSTEM_TIME_UNSET}) "
+        f"EXECUTE FUNCTION {STAMP_VERSION}('sys_start')",
+        f"CREATE TRIGGER versioning_c_stamp_at BEFORE UPDATE ON {table} "
+        f"FOR EACH ROW WHEN ({REWRITE_OFF} AND NOT {SYSTEM_TIME_UNSET}) "
+        f"EXECUTE FUNCTION {STAMP_VERSION_AT}()",
         f"CREATE TRIGGER versioning_after_update AFTER UPDATE ON {table} "
         f"REFERENCING OLD TABLE AS old_rows "
         f"FOR EACH STATEMENT EXECUTE FUNCTION {fn('after_update')}()",
-        f"CREATE TRIGGER versioning_before_delete BEFORE DELETE ON {table} "
-        f"FOR EACH ROW WHEN (OLD.sys_start = {SYSTEM_TIME_CALL}) "
+        f"CREATE TRIGGER versioning_b_check_delete BEFORE DELETE ON {table} "
+        f"FOR EACH ROW WHEN ({delete_needs_check(names)}) "
         f"EXECUTE FUNCTION {fn('before_delete')}()",
         f"CREATE TRIGGER versioning_after_delete AFTER DELETE ON {table} "
         f"REFERENCING OLD TABLE AS old_rows "

@@ -21,6 +21,7 @@ from dataclasses import replace
 from sqlalchemy import Connection, Inspector, inspect, text
 
 from src._base.functions.temporal import (
+    OBSOLETE_TRIGGER_NAMES,
     SYSTEM_COLUMNS,
     TRIGGER_FUNCTIONS,
     TRIGGER_NAMES,
@@ -171,7 +172,10 @@ def drop_sql(names: TemporalNames) -> list[str]:
     ``drop_table``: the view and the as-of functions depend on the table)."""
     statements = [f"DROP VIEW IF EXISTS {qualified(names.schema, names.view)}"]
     statements += _drop_as_of_sql(names)
-    statements += [f"DROP TRIGGER IF EXISTS {t} ON {names.table}" for t in TRIGGER_NAMES]
+    statements += [
+        f"DROP TRIGGER IF EXISTS {t} ON {names.table}"
+        for t in (*TRIGGER_NAMES, *OBSOLETE_TRIGGER_NAMES)
+    ]
     statements += [f"DROP FUNCTION IF EXISTS {names.function(s)}()" for s in TRIGGER_FUNCTIONS]
     statements += [
         f"ALTER TABLE {names.table} DROP CONSTRAINT IF EXISTS {quote(names.period_check)}",

@@ -113,6 +113,23 @@ BEGIN
         END IF;
         RETURN OLD;
     END IF;
+    IF OLD.sys_end <> 'infinity' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'integrity_constraint_violation',
+            MESSAGE = format('silver.instrument_hist: version of key (%s) valid from %s to %s '
+                'is closed and cannot be changed', concat_ws(', ', OLD."instrument_id"::text),
+                OLD.sys_start, OLD.sys_end),
+            HINT = 'Change the current version (sys_end = ''infinity'') instead. Repairs need '
+                'SET LOCAL medallion.allow_history_rewrite = on.';
+    ELSIF OLD.sys_start > t THEN
+        RAISE EXCEPTION USING
+                ERRCODE = 'serialization_failure',
+                MESSAGE = format('silver.instrument_hist: key (%s) has a version starting or '
+                    'ending at %s, after the system time %s of this change',
+                    concat_ws(', ', OLD."instrument_id"::text), OLD.sys_start, t),
+                HINT = 'A concurrent transaction changed this key first: retry. If you set '
+                    'medallion.system_time, a version cannot start before an existing one.';
+    END IF;
     IF OLD.sys_start = t
        AND current_setting('medallion.system_time_replay', true) IS DISTINCT FROM 'on' THEN
         IF medallion.written_by_this_transaction((SELECT h.xmin FROM "silver"."instrument_hist" AS h
@@ -135,7 +152,6 @@ CREATE OR REPLACE FUNCTION "silver"."instrument_hist__after_delete"() RETURNS tr
 LANGUAGE plpgsql AS $fn$
 DECLARE
     t timestamptz := medallion.system_time();
-    bad record;
 BEGIN
     IF current_setting('medallion.allow_history_rewrite', true) = 'on' THEN
         IF NOT pg_has_role((SELECT relowner FROM pg_class WHERE oid = TG_RELID), 'MEMBER') THEN
@@ -144,26 +160,6 @@ BEGIN
                 MESSAGE = 'medallion.allow_history_rewrite is honoured for the table''s owner only';
         END IF;
         RETURN NULL;
-    END IF;
-    SELECT * INTO bad FROM old_rows AS o
-    WHERE o.sys_end <> 'infinity' OR o.sys_start > t LIMIT 1;
-    IF FOUND THEN
-        IF bad.sys_end <> 'infinity' THEN
-            RAISE EXCEPTION USING
-            ERRCODE = 'integrity_constraint_violation',
-            MESSAGE = format('silver.instrument_hist: version of key (%s) valid from %s to %s '
-                'is closed and cannot be changed', concat_ws(', ', bad."instrument_id"::text),
-                bad.sys_start, bad.sys_end),
-            HINT = 'Change the current version (sys_end = ''infinity'') instead. Repairs need '
-                'SET LOCAL medallion.allow_history_rewrite = on.';
-        END IF;
-        RAISE EXCEPTION USING
-                ERRCODE = 'serialization_failure',
-                MESSAGE = format('silver.instrument_hist: key (%s) has a version starting or '
-                    'ending at %s, after the system time %s of this change',
-                    concat_ws(', ', bad."instrument_id"::text), bad.sys_start, t),
-                HINT = 'A concurrent transaction changed this key first: retry. If you set '
-                    'medallion.system_time, a version cannot start before an existing one.';
     END IF;
     PERFORM set_config('medallion.versioning_internal', 'on', true);
     INSERT INTO "silver"."instrument_hist" ("instrument_id", "symbol", "name", "price", sys_start, sys_end)
@@ -260,11 +256,15 @@ $fn$;
 
 CREATE TRIGGER versioning_a_skip_noop BEFORE UPDATE ON "silver"."instrument_hist" FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger();
 
-CREATE TRIGGER versioning_before_update BEFORE UPDATE ON "silver"."instrument_hist" FOR EACH ROW EXECUTE FUNCTION "silver"."instrument_hist__before_update"();
+CREATE TRIGGER versioning_b_check_update BEFORE UPDATE ON "silver"."instrument_hist" FOR EACH ROW WHEN (OLD.sys_end <> 'infinity' OR NEW.sys_end <> 'infinity' OR NEW.sys_start IS DISTINCT FROM OLD.sys_start OR NEW."instrument_id" IS DISTINCT FROM OLD."instrument_id" OR OLD.sys_start >= medallion.system_time() OR current_setting('medallion.allow_history_rewrite', true) = 'on') EXECUTE FUNCTION "silver"."instrument_hist__before_update"();
+
+CREATE TRIGGER versioning_c_stamp BEFORE UPDATE ON "silver"."instrument_hist" FOR EACH ROW WHEN (current_setting('medallion.allow_history_rewrite', true) IS DISTINCT FROM 'on' AND coalesce(current_setting('medallion.system_time', true), '') = '') EXECUTE FUNCTION medallion.stamp_version('sys_start');
+
+CREATE TRIGGER versioning_c_stamp_at BEFORE UPDATE ON "silver"."instrument_hist" FOR EACH ROW WHEN (current_setting('medallion.allow_history_rewrite', true) IS DISTINCT FROM 'on' AND NOT coalesce(current_setting('medallion.system_time', true), '') = '') EXECUTE FUNCTION medallion.stamp_version_at();
 
 CREATE TRIGGER versioning_after_update AFTER UPDATE ON "silver"."instrument_hist" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "silver"."instrument_hist__after_update"();
 
-CREATE TRIGGER versioning_before_delete BEFORE DELETE ON "silver"."instrument_hist" FOR EACH ROW WHEN (OLD.sys_start = medallion.system_time()) EXECUTE FUNCTION "silver"."instrument_hist__before_delete"();
+CREATE TRIGGER versioning_b_check_delete BEFORE DELETE ON "silver"."instrument_hist" FOR EACH ROW WHEN (OLD.sys_end <> 'infinity' OR OLD.sys_start >= medallion.system_time() OR current_setting('medallion.allow_history_rewrite', true) = 'on') EXECUTE FUNCTION "silver"."instrument_hist__before_delete"();
 
 CREATE TRIGGER versioning_after_delete AFTER DELETE ON "silver"."instrument_hist" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "silver"."instrument_hist__after_delete"();
 
