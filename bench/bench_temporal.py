@@ -11,7 +11,9 @@ layout is measured twice: as a superuser's build makes it (updated rows stamped 
 server's C ``moddatetime``) and as any other role's build does (stamped in PL/pgSQL).
 
 Operations: (0) loading all rows into the empty table (always into the table itself),
-(a) one bulk UPDATE of 10% of rows, (b) one bulk DELETE of 5% of rows, (c) single-row
+(a) one bulk UPDATE of 10% of rows, also at a system time set as the silver and gold loads
+set it (``set_system_time``: the stamp is then PL/pgSQL whatever the build), (b) one bulk
+DELETE of 5% of rows, (c) single-row
 UPDATE transactions from pgbench (2 clients), (d) as-of reads of a key with 100 versions
 (pgbench; its baseline is the default layout, since plain tables have no history).
 Targets: bulk UPDATE <= 1.5x, bulk DELETE <= 2x, single-row UPDATE throughput >= 0.9x of
@@ -130,6 +132,9 @@ OPERATIONS = {
     "bulk INSERT (load all rows)": "",  # timed load into the empty table
     "bulk UPDATE 10%": "UPDATE {target} SET price = price + 1, updated_by = 'bulk' "
     "WHERE {current}item_id % 10 = 0",
+    # As the silver and gold loads run: at a system time they set (a replay's path).
+    "bulk UPDATE 10%, time set": "SELECT medallion.set_system_time(now()); "
+    "UPDATE {target} SET price = price + 1, updated_by = 'bulk' WHERE {current}item_id % 10 = 0",
     "bulk DELETE 5%": "DELETE FROM {target} WHERE {current}item_id % 20 = 0",
     "single-row UPDATE (pgbench)": "UPDATE {target} SET price = price + 1, "
     "updated_by = 'pgbench' WHERE {current}item_id = :id",
@@ -320,13 +325,13 @@ def measure_as_of(
 def report(results: list[tuple], rows: int, repeat: int) -> None:
     values = {(op, label): value for op, label, value, _, _ in results}
     print(f"\nSystem versioning overhead, {rows:,} rows, median of {repeat} run(s)\n")
-    print(f"{'operation':<28} {'table':<28} {'result':>13} {'vs baseline':>13}")
-    print("-" * 85)
+    print(f"{'operation':<30} {'table':<28} {'result':>13} {'vs baseline':>13}")
+    print("-" * 87)
     for op, label, value, unit, base in results:
         ratio = value / values[(op, base)] if base else 1.0
         shown = f"{value:.3f} s" if unit == "s" else f"{value:,.0f} tps"
         note = f"{ratio:.2f}x time" if unit == "s" else f"{ratio:.2f}x tps"
-        print(f"{op:<28} {label:<28} {shown:>13} {note:>13}")
+        print(f"{op:<30} {label:<28} {shown:>13} {note:>13}")
     print(
         "\nTargets: bulk UPDATE <= 1.5x time, bulk DELETE <= 2x; single-row UPDATE >= 0.9x"
         " tps; as-of reads >= 1.0x the default layout's tps."
