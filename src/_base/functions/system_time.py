@@ -30,6 +30,11 @@ INTERNAL_SETTING = "medallion.versioning_internal"
 # versions that other transactions opened at that same time (idempotent replays).
 REPLAY_SETTING = "medallion.system_time_replay"
 SYSTEM_TIME_CALL = f"{FRAMEWORK_SCHEMA}.system_time()"
+# Its body: written out where the planner would inline the function for every statement
+# (a trigger's WHEN clause), which parses the function's SQL each time.
+SYSTEM_TIME_EXPR = (
+    f"coalesce(nullif(current_setting('{SYSTEM_TIME_SETTING}', true), '')::timestamptz, now())"
+)
 SET_SYSTEM_TIME = f"{FRAMEWORK_SCHEMA}.set_system_time"
 STAMP_VERSION = f"{FRAMEWORK_SCHEMA}.stamp_version"
 STAMP_VERSION_AT = f"{FRAMEWORK_SCHEMA}.stamp_version_at"
@@ -47,7 +52,7 @@ def framework_ddl() -> list[str]:
         f"CREATE SCHEMA IF NOT EXISTS {FRAMEWORK_SCHEMA}",
         f"""CREATE OR REPLACE FUNCTION {FRAMEWORK_SCHEMA}.system_time() RETURNS timestamptz
 LANGUAGE sql STABLE PARALLEL SAFE AS $fn$
-    SELECT coalesce(nullif(current_setting('{SYSTEM_TIME_SETTING}', true), '')::timestamptz, now())
+    SELECT {SYSTEM_TIME_EXPR}
 $fn$""",
         # An earlier signature had a for_session flag: a session-wide time made later
         # transactions look like one, so that overload must not survive an upgrade.

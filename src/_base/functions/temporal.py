@@ -9,13 +9,14 @@ generates:
   version per key, even under concurrency;
 * ``x_hist_period_check``: ``sys_start < sys_end``: no empty or inverted range;
 * BEFORE UPDATE row triggers: PostgreSQL's built-in ``suppress_redundant_updates_trigger``
-  drops updates that change nothing; a check whose WHEN clause (a plain expression, no
-  function call) lets through only the rows that need a look (a closed version, a changed
-  key or system column, a version starting at or after the system time, a rewrite) and
-  refuses what is wrong; then ``medallion.stamp_version()`` stamps ``sys_start``, the
-  only per-row function of an ordinary update (PostgreSQL's own C ``moddatetime`` where
-  the build may install it, see :func:`~src._base.functions.system_time.stamp_version_ddl`;
-  ``stamp_version_at()`` at a time set by a replay);
+  drops updates that change nothing; a check whose WHEN clause (an expression the
+  executor evaluates itself, no PL/pgSQL) lets through only the rows that need a look (a
+  closed version, a changed key or system column, a version starting at or after the
+  system time, a rewrite) and refuses what is wrong; then ``medallion.stamp_version()``
+  stamps ``sys_start``, the only per-row function of an ordinary update (PostgreSQL's
+  own C ``moddatetime`` where the build may install it, see
+  :func:`~src._base.functions.system_time.stamp_version_ddl`; ``stamp_version_at()`` at
+  a time set by a replay);
 * AFTER UPDATE and AFTER DELETE statement triggers that read the transition table and
   write every closed version in one set-based INSERT (in the partitioned layout straight
   into the closed partition when the user may); a BEFORE DELETE row check, again only
@@ -52,6 +53,7 @@ from src._base.functions.system_time import (
     STAMP_VERSION,
     STAMP_VERSION_AT,
     SYSTEM_TIME_CALL,
+    SYSTEM_TIME_EXPR,
     SYSTEM_TIME_SETTING,
     SYSTEM_TIME_UNSET,
     WRITTEN_HERE,
@@ -210,13 +212,13 @@ def update_needs_check(names: TemporalNames) -> str:
     return (
         f"OLD.sys_end <> 'infinity' OR NEW.sys_end <> 'infinity' "
         f"OR NEW.sys_start IS DISTINCT FROM OLD.sys_start OR {_key_changed(names)} "
-        f"OR OLD.sys_start >= {SYSTEM_TIME_CALL} OR {REWRITE_ON}"
+        f"OR OLD.sys_start >= {SYSTEM_TIME_EXPR} OR {REWRITE_ON}"
     )
 
 
 def delete_needs_check(names: TemporalNames) -> str:
     """The WHEN clause of the delete check (see :func:`before_delete_function`)."""
-    return f"OLD.sys_end <> 'infinity' OR OLD.sys_start >= {SYSTEM_TIME_CALL} OR {REWRITE_ON}"
+    return f"OLD.sys_end <> 'infinity' OR OLD.sys_start >= {SYSTEM_TIME_EXPR} OR {REWRITE_ON}"
 
 
 def before_update_function(names: TemporalNames) -> str:

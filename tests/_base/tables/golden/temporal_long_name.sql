@@ -255,7 +255,7 @@ $fn$;
 
 CREATE TRIGGER versioning_a_skip_noop BEFORE UPDATE ON "silver"."very_long_named_counterparty_settlement_instruction_detail_hist" FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger();
 
-CREATE TRIGGER versioning_b_check_update BEFORE UPDATE ON "silver"."very_long_named_counterparty_settlement_instruction_detail_hist" FOR EACH ROW WHEN (OLD.sys_end <> 'infinity' OR NEW.sys_end <> 'infinity' OR NEW.sys_start IS DISTINCT FROM OLD.sys_start OR NEW."instruction_id" IS DISTINCT FROM OLD."instruction_id" OR OLD.sys_start >= medallion.system_time() OR current_setting('medallion.allow_history_rewrite', true) = 'on') EXECUTE FUNCTION "silver"."very_long_named_counterparty_settlement_c4fec21c_before_update"();
+CREATE TRIGGER versioning_b_check_update BEFORE UPDATE ON "silver"."very_long_named_counterparty_settlement_instruction_detail_hist" FOR EACH ROW WHEN (OLD.sys_end <> 'infinity' OR NEW.sys_end <> 'infinity' OR NEW.sys_start IS DISTINCT FROM OLD.sys_start OR NEW."instruction_id" IS DISTINCT FROM OLD."instruction_id" OR OLD.sys_start >= coalesce(nullif(current_setting('medallion.system_time', true), '')::timestamptz, now()) OR current_setting('medallion.allow_history_rewrite', true) = 'on') EXECUTE FUNCTION "silver"."very_long_named_counterparty_settlement_c4fec21c_before_update"();
 
 CREATE TRIGGER versioning_c_stamp BEFORE UPDATE ON "silver"."very_long_named_counterparty_settlement_instruction_detail_hist" FOR EACH ROW WHEN (current_setting('medallion.allow_history_rewrite', true) IS DISTINCT FROM 'on' AND coalesce(current_setting('medallion.system_time', true), '') = '') EXECUTE FUNCTION medallion.stamp_version('sys_start');
 
@@ -263,7 +263,7 @@ CREATE TRIGGER versioning_c_stamp_at BEFORE UPDATE ON "silver"."very_long_named_
 
 CREATE TRIGGER versioning_after_update AFTER UPDATE ON "silver"."very_long_named_counterparty_settlement_instruction_detail_hist" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "silver"."very_long_named_counterparty_settlement_i_9f4753f3_after_update"();
 
-CREATE TRIGGER versioning_b_check_delete BEFORE DELETE ON "silver"."very_long_named_counterparty_settlement_instruction_detail_hist" FOR EACH ROW WHEN (OLD.sys_end <> 'infinity' OR OLD.sys_start >= medallion.system_time() OR current_setting('medallion.allow_history_rewrite', true) = 'on') EXECUTE FUNCTION "silver"."very_long_named_counterparty_settlement_36659293_before_delete"();
+CREATE TRIGGER versioning_b_check_delete BEFORE DELETE ON "silver"."very_long_named_counterparty_settlement_instruction_detail_hist" FOR EACH ROW WHEN (OLD.sys_end <> 'infinity' OR OLD.sys_start >= coalesce(nullif(current_setting('medallion.system_time', true), '')::timestamptz, now()) OR current_setting('medallion.allow_history_rewrite', true) = 'on') EXECUTE FUNCTION "silver"."very_long_named_counterparty_settlement_36659293_before_delete"();
 
 CREATE TRIGGER versioning_after_delete AFTER DELETE ON "silver"."very_long_named_counterparty_settlement_instruction_detail_hist" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "silver"."very_long_named_counterparty_settlement_i_92362b42_after_delete"();
 
