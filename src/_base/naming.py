@@ -37,6 +37,11 @@ def identifier(*parts: str) -> str:
     return "_".join(part for part in (head, digest, tail) if part)
 
 
+def literal(value: str) -> str:
+    """``value`` as a SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
 def quote(name: str) -> str:
     """Double-quote an identifier for SQL text."""
     return '"' + name.replace('"', '""') + '"'

@@ -20,7 +20,13 @@ from src._base.build.report import StepResult, timed
 from src._base.functions.temporal import OBSOLETE_TRIGGER_NAMES
 from src._base.migrations.revisions import record_project, stamp_head
 from src._base.naming import quote
-from src._base.tables.ddl import TableDDL, execute_ddl, render_table, table_of
+from src._base.tables.ddl import (
+    TableDDL,
+    execute_ddl,
+    partitioned_history,
+    render_table,
+    table_of,
+)
 from src.config import ConnectionSettings
 from src.utils.cli import SUPPORTED_ENGINES
 from src.utils.connections import create_db_engine
@@ -111,7 +117,7 @@ def _complete_existing_table(
 
 
 def _layout_drift(table: Table, partitioned: bool) -> list[str]:
-    wanted = bool(table.dialect_options["postgresql"].get("partition_by"))
+    wanted = partitioned_history(table)
     if wanted == partitioned:
         return []
     layouts = {True: "partitioned", False: "single"}

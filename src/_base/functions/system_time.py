@@ -19,6 +19,8 @@ transaction rewrites the versions an earlier run of that day opened at the same 
 
 from __future__ import annotations
 
+from src._base.naming import literal
+
 FRAMEWORK_SCHEMA = "medallion"
 SYSTEM_TIME_SETTING = "medallion.system_time"
 # Set to 'on' to TRUNCATE temporal tables or delete closed versions (retention, repairs);
@@ -134,7 +136,7 @@ BEGIN
             NULL;  -- a server built without contrib: the PL/pgSQL stamp below
         END;
     END IF;
-    EXECUTE {_literal(plpgsql)};
+    EXECUTE {literal(plpgsql)};
 END
 $do$"""
     return [choose, _plpgsql_stamp(STAMP_VERSION_AT)]
@@ -148,7 +150,3 @@ BEGIN
     RETURN NEW;
 END
 $fn$"""
-
-
-def _literal(sql: str) -> str:
-    return "'" + sql.replace("'", "''") + "'"

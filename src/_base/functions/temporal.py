@@ -58,7 +58,7 @@ from src._base.functions.system_time import (
     SYSTEM_TIME_UNSET,
     WRITTEN_HERE,
 )
-from src._base.naming import identifier, qualified, quote
+from src._base.naming import identifier, literal, qualified, quote
 
 SYSTEM_COLUMNS = ("sys_start", "sys_end")
 REWRITE_ON = f"current_setting('{REWRITE_SETTING}', true) = 'on'"
@@ -286,7 +286,7 @@ def _write_closed_versions(names: TemporalNames) -> str:
     if not names.partitioned:
         return through_table("    ")
     closed = names.closed_partition
-    return f"""    IF has_table_privilege('{closed.replace("'", "''")}', 'INSERT') THEN
+    return f"""    IF has_table_privilege({literal(closed)}, 'INSERT') THEN
 {_insert_closed_versions(names, closed, " " * 8)}
     ELSE
 {through_table(" " * 8)}

@@ -27,6 +27,7 @@ from src._base.migrations.operations import (
     RegenerateVersioningOp,
 )
 from src._base.migrations.versioning import temporal_names_of
+from src._base.tables.ddl import temporal_names
 from src.utils.errors import ConfigError
 
 ALLOW_LOSS = "allow_history_loss"  # -x allow_history_loss=schema.table[.column],...
@@ -100,21 +101,21 @@ class Versioning:
             key = (table.schema, table.name)
             if key not in self.layouts:
                 continue
-            wanted = bool(table.dialect_options["postgresql"].get("partition_by"))
+            wanted = temporal_names(table)
             key_column, partitioned = self.layouts[key]
-            if wanted != partitioned:
+            if wanted.partitioned != partitioned:
                 keys, columns = before[key]
                 # to partitioned: a downgrade returns to the key it has; to single: the class's
-                single = (
-                    key_column
-                    if wanted
-                    else ("sys_end" if "sys_end" in table.primary_key.columns else "sys_start")
-                )
+                single = key_column if wanted.partitioned else wanted.key_column
                 conversions.append(ConvertHistoryLayoutOp(
-                    table.name, schema=table.schema, layout="partitioned" if wanted else "single",
+                    table.name, schema=table.schema,
+                    layout="partitioned" if wanted.partitioned else "single",
                     single_key=single, keys=keys, columns=columns,
                 ))  # fmt: skip
-                self.layouts[key] = ("sys_end" if wanted else single, wanted)
+                self.layouts[key] = (
+                    "sys_end" if wanted.partitioned else single,
+                    wanted.partitioned,
+                )
         return conversions
 
     def _rewrite(self, container: Any, state: dict, *, refuse: bool) -> dict:

@@ -34,7 +34,7 @@ from src._base.functions.temporal import (
     trigger_functions,
     triggers,
 )
-from src._base.naming import qualified, quote
+from src._base.naming import literal, qualified, quote
 from src.utils.errors import DefinitionError
 
 GRANTS = "pg_temp.medallion_view_grants"  # it keeps tables' grants too
@@ -94,10 +94,6 @@ def reflected_names(connection: Connection, schema: str, table: str) -> Temporal
     return names
 
 
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def drop_view_sql(names: TemporalNames) -> list[str]:
     """Keep the current-state view's grants, then drop it (a column it shows changes)."""
     schema = names.schema or "public"
@@ -110,7 +106,7 @@ def drop_view_sql(names: TemporalNames) -> list[str]:
 def keep_grants_sql(schema: str, relation: str) -> list[str]:
     """Keep a relation's grants (to others than the current user) until the end of the
     transaction, once: a second keep of the same relation changes nothing."""
-    schema_text, relation_text = _literal(schema), _literal(relation)
+    schema_text, relation_text = literal(schema), literal(relation)
     return [
         f"CREATE TEMP TABLE IF NOT EXISTS {GRANTS.split('.')[1]} (view_schema text, view_name"
         " text, grantee text, privilege text) ON COMMIT DROP",
@@ -125,7 +121,7 @@ WHERE table_schema = {schema_text} AND table_name = {relation_text} AND grantee 
 
 def restore_grants_sql(schema: str, relation: str) -> str:
     """Grant again what :func:`keep_grants_sql` kept of a relation made anew."""
-    schema_text, relation_text = _literal(schema), _literal(relation)
+    schema_text, relation_text = literal(schema), literal(relation)
     return f"""DO $grants$
 DECLARE g record;
 BEGIN
@@ -212,10 +208,10 @@ def convert_sql(
         *_drop_as_of_sql(names),  # they return the old table's rows; the rest goes with it
         *keep_grants_sql(schema, names.hist),
         f"CREATE TEMP TABLE medallion_indexes ON COMMIT DROP AS {_OTHER_INDEXES}".format(
-            schema=_literal(schema), table=_literal(names.hist)
+            schema=literal(schema), table=literal(names.hist)
         ),
         f"CREATE TEMP TABLE medallion_foreign_keys ON COMMIT DROP AS {_FOREIGN_KEYS}".format(
-            table=_literal(names.table)
+            table=literal(names.table)
         ),
         f"CREATE TABLE {new} (LIKE {names.table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS "
         f"INCLUDING STORAGE INCLUDING COMMENTS){layout}",
@@ -226,7 +222,7 @@ def convert_sql(
         f"ALTER TABLE {new} RENAME TO {quote(names.hist)}",
         *_rename_converted(target),
         _RECREATE_INDEXES,
-        _READD_FOREIGN_KEYS.format(table=_literal(names.table)),
+        _READD_FOREIGN_KEYS.format(table=literal(names.table)),
         restore_grants_sql(schema, names.hist),
         *current_key_index(target),  # LIKE copied the period check
         *trigger_functions(target).values(),

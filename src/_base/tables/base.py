@@ -110,13 +110,13 @@ def _partitioned(bases: tuple[type, ...], namespace: dict[str, Any], table: str)
             "partitioning column must be in the primary key): drop __temporal_key__."
         )
     args = namespace.get("__table_args__", {})
-    if isinstance(args, tuple):
-        options = args[-1] if args and isinstance(args[-1], dict) else {}
-        args = (*args[:-1], {**options, "postgresql_partition_by": PARTITION_BY}) if options \
-            else (*args, {"postgresql_partition_by": PARTITION_BY})  # fmt: skip
-    else:
-        args = {**args, "postgresql_partition_by": PARTITION_BY}
-    namespace["__table_args__"] = args
+    partition = {"postgresql_partition_by": PARTITION_BY}
+    if isinstance(args, dict):
+        namespace["__table_args__"] = {**args, **partition}
+    else:  # (constraints..., options?)
+        has_options = bool(args) and isinstance(args[-1], dict)
+        head, options = (args[:-1], args[-1]) if has_options else (args, {})
+        namespace["__table_args__"] = (*head, {**options, **partition})
     return True
 
 

@@ -63,6 +63,11 @@ def table_of(model: type) -> Table:
     return table
 
 
+def partitioned_history(table: Table) -> bool:
+    """Whether a table's class asks for the partitioned history layout."""
+    return bool(table.dialect_options["postgresql"].get("partition_by"))
+
+
 def temporal_names(
     table: Table, column_order: Sequence[str] | None = None
 ) -> temporal.TemporalNames:
@@ -80,7 +85,7 @@ def temporal_names(
         keys=tuple(c.name for c in table.primary_key.columns if c.name not in system),
         columns=tuple(columns),
         key_column="sys_end" if "sys_end" in table.primary_key.columns else "sys_start",
-        partitioned=bool(table.dialect_options["postgresql"].get("partition_by")),
+        partitioned=partitioned_history(table),
     )
 
 
