@@ -9,6 +9,8 @@ primary key, no triggers. Versioned: the framework's temporal table, written thr
 current-state view (the user-facing path) and directly on ``*_hist``. The partitioned
 layout is measured twice: as a superuser's build makes it (updated rows stamped by the
 server's C ``moddatetime``) and as any other role's build does (stamped in PL/pgSQL).
+For bulk UPDATE and DELETE, the same layout's writes done by hand with its triggers
+disabled give the floor no trigger design on that layout can go below.
 
 Operations: (0) loading all rows into the empty table (always into the table itself),
 (a) one bulk UPDATE of 10% of rows, also at a system time set as the silver and gold loads
@@ -165,6 +167,29 @@ CASES = [
 ]
 
 
+# The floor: the partitioned layout's own writes done by hand, with its triggers disabled
+# (the closed versions copied, then the current rows changed in their partition). No
+# trigger design on this layout can do less; the gap to it is what the triggers cost.
+FLOOR = "partitioned, by hand (floor)"
+FLOOR_COLUMNS = "item_id, name, price, qty, updated_by, sys_start"
+FLOOR_SQL = {
+    "bulk UPDATE 10%": (
+        f"INSERT INTO bench.item_part_hist_closed ({FLOOR_COLUMNS}, sys_end) "
+        f"SELECT {FLOOR_COLUMNS}, now() FROM bench.item_part_hist_current "
+        "WHERE item_id % 10 = 0; "
+        "UPDATE bench.item_part_hist_current SET price = price + 1, updated_by = 'bulk', "
+        "sys_start = now() WHERE item_id % 10 = 0"
+    ),
+    "bulk DELETE 5%": (
+        f"INSERT INTO bench.item_part_hist_closed ({FLOOR_COLUMNS}, sys_end) "
+        f"SELECT {FLOOR_COLUMNS}, now() FROM bench.item_part_hist_current "
+        "WHERE item_id % 20 = 0; "
+        "DELETE FROM bench.item_part_hist_current WHERE item_id % 20 = 0"
+    ),
+}
+FLOOR_CASE = (FLOOR, "bench.item_part_hist", "", "", BASE100)
+
+
 # The reference: the temporal_tables C extension (PGXN, 1.2.2), when the server has it.
 # Current rows in the table, closed versions in an unindexed history table, a row trigger.
 EXTENSION = "temporal_tables"
@@ -239,6 +264,15 @@ def timed(conn: ConnectionSettings, sql: str) -> float:
     return elapsed
 
 
+def timed_by_hand(conn: ConnectionSettings, table: str, sql: str) -> float:
+    """``sql`` timed with the table's triggers disabled (enabled again afterwards)."""
+    execute_autocommit(conn, f"ALTER TABLE {table} DISABLE TRIGGER USER", DB)
+    try:
+        return timed(conn, sql)
+    finally:
+        execute_autocommit(conn, f"ALTER TABLE {table} ENABLE TRIGGER USER", DB)
+
+
 def pgbench_tps(
     conn: ConnectionSettings,
     statement: str,
@@ -265,10 +299,15 @@ def measure(
     for op, template in OPERATIONS.items():
         if only and not any(word in op for word in only):
             continue
-        samples: dict[str, list[float]] = {case[0]: [] for case in cases}
+        op_cases = [case for case in cases if case[0] != FLOOR or op in FLOOR_SQL]
+        samples: dict[str, list[float]] = {case[0]: [] for case in op_cases}
         for _ in range(repeat):
-            for label, table, target, current, _base in cases:
+            for label, table, target, current, _base in op_cases:
                 sql = template.format(target=target, current=current)
+                if label == FLOOR:
+                    reload(conn, table, rows)
+                    samples[label].append(timed_by_hand(conn, table, FLOOR_SQL[op]))
+                    continue
                 if op.startswith("bulk INSERT"):
                     samples[label].append(timed_load(conn, table, rows))
                     continue
@@ -278,7 +317,7 @@ def measure(
                 else:
                     samples[label].append(timed(conn, sql))
         unit = "tps" if op.startswith("single-row") else "s"
-        for label, _table, _target, _current, base in cases:
+        for label, _table, _target, _current, base in op_cases:
             results.append((op, label, statistics.median(samples[label]), unit, base))
     return results
 
@@ -357,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"(the {EXTENSION} C extension is not installed: no reference row; see the "
                   "module docstring)")  # fmt: skip
         setup_database(conn, with_extension)
-        cases = [*CASES, EXTENSION_CASE] if with_extension else CASES
+        cases = [*CASES, FLOOR_CASE, *([EXTENSION_CASE] if with_extension else [])]
         results = measure(conn, args.rows, args.repeat, args.pgbench_tx, args.only, cases)
         if not args.only or any(word in AS_OF_OP for word in args.only):
             results += measure_as_of(conn, args.rows, args.repeat, args.pgbench_tx)
