@@ -3,36 +3,14 @@ postgres, from the same sources; and the postgres engine's bad paths."""
 
 from __future__ import annotations
 
-import uuid
-from datetime import date
-from pathlib import Path
-
 import pytest
 
 from scripts import check_engines, run_pipeline
-from src.config import ConnectionSettings, load_settings
-from src.demo.generator import SourceSpec
-from src.demo.sources import generate_days
-from src.utils.connections import execute_autocommit
 
 pytestmark = pytest.mark.postgres
 
-DAYS = [date(2026, 11, 19), date(2026, 11, 20)]
 
-
-@pytest.fixture
-def sources(throwaway_server: ConnectionSettings, monkeypatch, tmp_path: Path) -> str:
-    """Two small generated days in a source database and landing folder of their own."""
-    name = f"src_{uuid.uuid4().hex[:10]}"
-    monkeypatch.setenv("MEDALLION_SOURCE_DATABASE", name)
-    monkeypatch.setenv("MEDALLION_LANDING_DIR", str(tmp_path / "landing"))
-    generate_days(load_settings(), throwaway_server, DAYS, SourceSpec(trades=300, instruments=10))
-    yield name
-    for database in (name, "demo_check_spark", "demo_check_postgres"):
-        execute_autocommit(throwaway_server, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-
-
-def test_every_demo_transform_is_equal_on_both_engines(sources, spark, capsys) -> None:
+def test_every_demo_transform_is_equal_on_both_engines(two_small_days, spark, capsys) -> None:
     assert check_engines.main(["demo", "--date", "2026-11-19", "--to", "2026-11-20"]) == 0
     lines = capsys.readouterr().out.splitlines()
     rows = [line for line in lines if "_to_" in line]

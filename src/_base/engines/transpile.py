@@ -155,7 +155,9 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.ArgMin | exp.ArgMax):
         return _arg_extreme(node)
     if isinstance(node, exp.SHA2) and node.text("length") in ("256", ""):
-        return _pg(f"ENCODE(SHA256(CONVERT_TO({node.this.sql('postgres')}, 'UTF8')), 'hex')")
+        # An anonymous call: some sqlglot versions parse PostgreSQL's SHA256() as SHA2 again
+        utf8 = _pg(f"CONVERT_TO({node.this.sql('postgres')}, 'UTF8')")
+        return exp.func("ENCODE", exp.Anonymous(this="SHA256", expressions=[utf8]), "'hex'")
     if isinstance(node, exp.CountIf):
         return _pg(f"COUNT(*) FILTER (WHERE {node.this.sql('postgres')})")
     if isinstance(node, exp.RegexpExtract):

@@ -1,0 +1,63 @@
+"""Prove a database project's ports offline: run each here and compare with the spark engine.
+
+    python scripts/check_ports.py demo --date 2026-11-19 --to 2026-11-20
+
+The spark engine loads ``<db>_check_spark`` for the dates (as check_engines.py does);
+each target's generated port then runs here from the same inputs (snowflake: under
+fakesnow) and every output table of every ported transform is compared by key. Prints one
+row per transform, table and target: ran and equal (or the first differing keys), failed,
+or not ported and why. Exit code 0 when every ported transform is equal, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from datetime import date
+
+from src._base.engines.equivalence import run_engine
+from src._base.pipeline.daily import date_range
+from src._base.ports import TARGETS, generate_port
+from src._base.ports.proof import PORTED, check_snowflake, render_results
+from src.config import Settings
+from src.utils.cli import run_main
+from src.utils.connections import ensure_server
+from src.utils.errors import PipelineError
+from src.utils.spark import build_spark_session
+
+PROOFS = {"snowflake": check_snowflake}
+
+
+def _body(args: argparse.Namespace, settings: Settings) -> int:
+    targets = args.target or list(TARGETS)
+    ports = {target: generate_port(settings, args.database, target) for target in targets}
+    conn = ensure_server(settings)
+    spark = build_spark_session(settings)
+    days = date_range(args.date, args.to)
+    warehouse, errors, _ = run_engine(settings, conn, args.database, "spark", days, spark)
+    if errors:
+        raise PipelineError(
+            "The spark engine failed, so there is nothing to compare with: "
+            + "; ".join(f"{name}: {error}" for name, error in errors.items())
+        )
+    results = []
+    for target, port in ports.items():
+        results += PROOFS[target](settings, conn, args.database, days, spark, port, warehouse)
+    sys.stdout.write(render_results(results) + "\n")
+    ok = all(r.equal and not r.error for r in results if r.status == PORTED)
+    return 0 if ok else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("database", help="database project, e.g. demo")
+    parser.add_argument("--date", type=date.fromisoformat, required=True, help="YYYY-MM-DD")
+    parser.add_argument("--to", type=date.fromisoformat, help="last date of a range, inclusive")
+    parser.add_argument("--target", action="append", choices=TARGETS, help="repeatable; all")
+    parser.add_argument("--log-level", dest="log_level", default=None)
+    return run_main(_body, parser, argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

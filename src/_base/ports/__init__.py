@@ -1,0 +1,27 @@
+"""Ports of a project's transforms to other platforms, generated from the catalogue, and
+their proof here (:mod:`.proof`).
+
+    port = generate_port(settings, "demo", "snowflake")
+    port.write(Path("port/snowflake"))
+
+Targets: ``snowflake`` (SQL scripts, :mod:`.snowflake`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from src._base.pipeline.catalogue import load_catalogue, project_tables
+from src._base.ports.snowflake import Port, snowflake_port
+
+if TYPE_CHECKING:  # pragma: no cover
+    from src.config import Settings
+
+TARGETS = ("snowflake",)
+
+
+def generate_port(settings: Settings, database: str, target: str) -> Port:
+    """``database``'s port to ``target``, from its catalogue and table classes."""
+    catalogue = load_catalogue(settings.src_path, database)
+    tables = project_tables(settings.src_path, database)
+    return snowflake_port(catalogue, tables, settings.source_database)

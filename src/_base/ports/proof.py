@@ -1,0 +1,365 @@
+"""Proof of a port, offline: run the generated files here and compare with the spark engine.
+
+    results = check_snowflake(settings, conn, "demo", days, spark, port)
+
+The spark engine loads its check warehouse (``<db>_check_spark``) for the days, as
+:mod:`src._base.engines.equivalence` does. The Snowflake port's scripts then run under
+``fakesnow`` (Snowflake's SQL translated onto DuckDB by sqlglot) from the same inputs:
+
+* the reference tables and the source tables the bronze scripts read are copied in;
+* the outputs of transforms the port does not run are copied from the spark warehouse,
+  whole (downstream reads select their date or read as of a time, so later rows are
+  never seen early);
+* ``run_day`` order: each date, every ported script in the catalogue's order.
+
+Every output table of a ported transform is then compared with the spark warehouse's by
+key, numbers within one unit at the column's scale (DuckDB divides decimals as doubles),
+timestamps in UTC, an open version's end (9999-12-31) equal to ``infinity``, JSON as
+parsed values. Left out: generated ids and load times (as in the engine check) and
+bronze ``content_hash`` (the JSON text hashed is each engine's own; only equality within
+a batch matters downstream).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from src._base.engines.equivalence import (
+    BRONZE_ID,
+    _close,
+    _keyed,
+    _scale,
+    _table_columns,
+    run_engine,
+)
+from src._base.pipeline.catalogue import load_catalogue
+from src._base.pipeline.daily import run_config
+from src._base.pipeline.shapes import BronzeAppend, SourceTable
+from src._base.ports.snowflake import NOT_PORTED, PORTED, VARIABLES, Port, snowflake_type
+from src.config import ConnectionSettings, Settings
+from src.utils.connections import connect_raw
+from src.utils.errors import PipelineError
+
+log = logging.getLogger(__name__)
+
+# fakesnow cannot run a script's transaction (its catalogue lives in another DuckDB
+# database, which one transaction cannot also write), so the proof runs the statements
+# without it: atomicity is Snowflake's to show.
+TRANSACTION_CONTROL = ("BEGIN", "COMMIT")
+UNTESTED = "transactions (BEGIN ... COMMIT) are skipped under fakesnow"
+NOT_COMPARED = ("content_hash",)  # engine-specific JSON text, hashed
+OPEN_YEAR = 9999
+
+
+@dataclass
+class PortResult:
+    """One output table of one transform on one target."""
+
+    transform: str
+    table: str
+    target: str
+    status: str  # PORTED (ran), or NOT_PORTED / "validated only" with the reason
+    reason: str = ""
+    rows: dict[str, int] = field(default_factory=dict)  # "spark" / target -> rows
+    equal: bool = False
+    first_keys: list[str] = field(default_factory=list)
+    largest_difference: str = ""
+    type_drift: list[str] = field(default_factory=list)
+    error: str = ""
+    seconds: float = 0.0
+
+
+def split_statements(text: str) -> list[str]:
+    """The statements of a generated script (each ends with ``;`` at a line's end)."""
+    statements = []
+    for chunk in re.split(r";[ \t]*\n", text):
+        lines = [line for line in chunk.splitlines() if not line.lstrip().startswith("--")]
+        body = "\n".join(lines).strip()
+        if body and not body.startswith("!"):
+            statements.append(body)
+    return statements
+
+
+def _pg_select(raw: Any, table: str, columns: list[tuple[str, str]], where: str = "") -> list:
+    """Rows of ``table``, timestamps as UTC instants and ``infinity`` as 9999-12-31."""
+    shown = []
+    for name, kind in columns:
+        if kind.startswith("timestamp with"):
+            shown.append(
+                f"CASE WHEN \"{name}\" = 'infinity' THEN timestamptz '9999-12-31 00:00:00+00'"
+                f' ELSE "{name}" END'
+            )
+        else:
+            shown.append(f'"{name}"')
+    with raw.cursor() as cur:
+        cur.execute("SET TIME ZONE 'UTC'")
+        cur.execute(f"SELECT {', '.join(shown)} FROM {table}{where}")
+        return cur.fetchall()
+
+
+def _to_snowflake(value: Any) -> Any:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return value
+
+
+def copy_table(raw: Any, sf: Any, table: str, target: str | None = None, where: str = "") -> int:
+    """Copy ``table``'s rows (PostgreSQL) into ``target`` (Snowflake, default the same)."""
+    import pandas as pd
+    from snowflake.connector.pandas_tools import write_pandas
+
+    columns = [(name, kind) for name, kind, _ in _table_columns(raw, table)]
+    rows = _pg_select(raw, table, columns, where)
+    if rows:
+        frame = pd.DataFrame(
+            [tuple(_to_snowflake(v) for v in row) for row in rows],
+            columns=[name.upper() for name, _ in columns],
+        )
+        *database, schema, name = (target or table).upper().split(".")
+        write_pandas(
+            sf, frame, name, database=database[0] if database else None, schema=schema,
+            quote_identifiers=False,
+        )  # fmt: skip
+    return len(rows)
+
+
+def create_like(raw: Any, sf: Any, table: str, target: str) -> None:
+    """A Snowflake table shaped as PostgreSQL's ``table`` (a source the port reads)."""
+    columns = _table_columns(raw, table)
+    body = ", ".join(f"{name} {snowflake_type(kind)}" for name, kind, _ in columns)
+    sf.cursor().execute(f"CREATE TABLE IF NOT EXISTS {target} ({body})")
+
+
+def _normal(value: Any) -> Any:
+    """A value as both sides can hold it: UUIDs as text, instants in UTC, JSON parsed."""
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return "open" if value.year == OPEN_YEAR else value.astimezone(UTC)
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return value
+    if isinstance(value, dict):
+        kept = {k: _normal(v) for k, v in value.items() if not BRONZE_ID.fullmatch(k)}
+        return dict(sorted(kept.items()))  # JSON objects have no order
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return value
+
+
+class SnowflakeRun:
+    """A fakesnow session holding the port's warehouse."""
+
+    def __init__(self, database: str) -> None:
+        import fakesnow
+        import snowflake.connector
+
+        self._patch = fakesnow.patch()
+        self._patch.__enter__()
+        self.database = database.upper()
+        self.conn = snowflake.connector.connect(database=self.database, schema="PUBLIC")
+
+    def run(self, text: str, where: str) -> None:
+        cur = self.conn.cursor()
+        for statement in split_statements(text):
+            if statement.upper() in TRANSACTION_CONTROL:
+                continue  # see UNTESTED
+            try:
+                cur.execute(statement)
+            except Exception as exc:  # the connector's and DuckDB's errors alike
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+                cur.execute("ROLLBACK")  # a script's transaction is left open on failure
+                raise PipelineError(f"{where}: {first}\n  in: {statement[:300]}") from None
+
+    def set_parameters(self, params: dict[str, str]) -> None:
+        cur = self.conn.cursor()  # fakesnow's session is UTC (it has no ALTER SESSION)
+        for name, value in params.items():
+            cur.execute(f"SET {VARIABLES[name]} = '{value}'")
+
+    def rows(self, table: str, columns: Sequence[str], where: str) -> list[tuple]:
+        cur = self.conn.cursor()
+        cur.execute(f"SELECT {', '.join(columns)} FROM {table}{where}")
+        return cur.fetchall()
+
+    def close(self) -> None:
+        self.conn.close()
+        self._patch.__exit__(None, None, None)
+
+
+def _type_drift(raw: Any, table: str) -> list[str]:
+    """Columns Snowflake stores in another type family (its integers are NUMBER(38,0))."""
+    drift = []
+    for name, kind, _ in _table_columns(raw, table):
+        stored = snowflake_type(kind)
+        if kind in ("smallint", "integer", "bigint"):
+            drift.append(f"{name}: {kind} → NUMBER(38,0)")
+        elif kind == "uuid" or kind.startswith("json"):
+            drift.append(f"{name}: {kind} → {stored}")
+    return drift
+
+
+def _compare(raw: Any, sf: SnowflakeRun, table: str, job: str, result: PortResult) -> None:
+    layout = [
+        (name, kind)
+        for name, kind, generated in _table_columns(raw, table)
+        if not generated and name not in NOT_COMPARED
+    ]
+    numeric = [(n, k) for n, k in layout if _scale(k) is not None or "double" in k]
+    keys = [(n, k) for n, k in layout if (n, k) not in numeric]
+    ordered = keys + numeric
+    names = [n for n, _ in ordered]
+    where = f" WHERE job = '{job}'" if "job" in names else ""
+    spark_rows = [tuple(map(_normal, row)) for row in _pg_select(raw, table, ordered, where)]
+    port_rows = [tuple(map(_normal, row)) for row in sf.rows(table, names, where)]
+    result.rows = {"spark": len(spark_rows), result.target: len(port_rows)}
+    left, right = _keyed(spark_rows, len(keys)), _keyed(port_rows, len(keys))
+    tolerance = [_scale(k) or Decimal("1e-9") for _, k in numeric]
+    largest: tuple[Decimal, str] = (Decimal(0), "")
+    for key in sorted(set(left) | set(right)):
+        same, delta = _close(left.get(key, []), right.get(key, []), tolerance, names[len(keys) :])
+        largest = max(largest, delta, key=lambda d: d[0])
+        if not same and len(result.first_keys) < 3:
+            result.first_keys.append(", ".join(key)[:160])
+    result.equal = not result.first_keys
+    result.largest_difference = largest[1]
+
+
+def check_snowflake(
+    settings: Settings,
+    conn: ConnectionSettings,
+    database: str,
+    days: Sequence[date],
+    spark: Any,
+    port: Port,
+    spark_warehouse: ConnectionSettings | None = None,
+) -> list[PortResult]:
+    """Run ``port`` (Snowflake) under fakesnow for ``days``; compare with the spark engine.
+
+    ``spark_warehouse``: an already loaded spark check warehouse (else one is loaded)."""
+    if spark_warehouse is None:
+        spark_warehouse, errors, _ = run_engine(settings, conn, database, "spark", days, spark)
+        if errors:
+            raise PipelineError(f"The spark engine failed: {errors}")
+    catalogue = load_catalogue(settings.src_path, database)
+    by_name = {p.name: p for p in port.transforms}
+    raw = connect_raw(spark_warehouse)
+    source_raw = connect_raw(run_config(settings, conn, database, days[0]).source)
+    sf = SnowflakeRun(f"{database}_port")
+    results: list[PortResult] = []
+    failed: dict[str, str] = {}
+    seconds: dict[str, float] = {}
+    try:
+        sf.run(port.files["00_tables.sql"], "00_tables.sql")
+        for table in _reference_tables(raw):
+            copy_table(raw, sf.conn, table)
+        source_db = run_config(settings, conn, database, days[0]).source.database
+        _copy_sources(source_raw, sf, catalogue, by_name, source_db)
+        for entry in catalogue.entries:
+            if by_name[entry.name].status != PORTED:
+                for table in entry.outputs:
+                    where = f" WHERE job = '{entry.name}'" if table.endswith("quarantine") else ""
+                    copy_table(raw, sf.conn, table, where=where)
+        for day in days:
+            sf.set_parameters(run_config(settings, conn, database, day).params())
+            for entry in catalogue.entries:
+                ported = by_name[entry.name]
+                if ported.status != PORTED or entry.name in failed:
+                    continue
+                started = time.perf_counter()
+                try:
+                    sf.run(port.files[ported.path], f"{ported.path} for {day}")
+                except PipelineError as exc:
+                    failed[entry.name] = str(exc)
+                    log.warning("%s", exc)
+                seconds[entry.name] = seconds.get(entry.name, 0.0) + time.perf_counter() - started
+        for entry in catalogue.entries:
+            ported = by_name[entry.name]
+            for table in entry.outputs:
+                result = PortResult(entry.name, table, port.target, ported.status, ported.reason)
+                result.seconds = seconds.get(entry.name, 0.0)
+                if ported.status == PORTED:
+                    result.type_drift = _type_drift(raw, table)
+                    if entry.name in failed:
+                        result.error = failed[entry.name]
+                    else:
+                        _compare(raw, sf, table, entry.name, result)
+                results.append(result)
+    finally:
+        sf.close()
+        raw.close()
+        source_raw.close()
+    return results
+
+
+def _reference_tables(raw: Any) -> list[str]:
+    with raw.cursor() as cur:
+        cur.execute(
+            "SELECT table_schema || '.' || table_name FROM information_schema.tables"
+            " WHERE table_schema = 'common' AND table_type = 'BASE TABLE' ORDER BY 1"
+        )
+        return [name for (name,) in cur.fetchall()]
+
+
+def _copy_sources(source_raw: Any, sf: SnowflakeRun, catalogue: Any, by_name: dict,
+                  source_db: str) -> None:  # fmt: skip
+    """The source tables the ported bronze scripts read, whole, under their database."""
+    cur = sf.conn.cursor()
+    cur.execute(f"CREATE DATABASE IF NOT EXISTS {source_db}")
+    for entry in catalogue.entries:
+        spec = entry.spec
+        if not (isinstance(spec, BronzeAppend) and isinstance(spec.source, SourceTable)):
+            continue
+        if by_name[entry.name].status != PORTED:
+            continue
+        relation = spec.source.relation
+        cur.execute(f"CREATE SCHEMA IF NOT EXISTS {source_db}.{relation.split('.')[0]}")
+        target = f"{source_db}.{relation}"
+        create_like(source_raw, sf.conn, relation, target)
+        cur.execute(f"DELETE FROM {target}")
+        copy_table(source_raw, sf.conn, relation, target)
+    cur.execute(f"USE SCHEMA {sf.database}.PUBLIC")  # CREATE DATABASE / SCHEMA moved there
+
+
+def render_results(results: Sequence[PortResult]) -> str:
+    header = f"{'transform':<26} {'table':<30} {'target':<10} {'spark':>7} {'port':>7}  result"
+    lines = [header, "-" * (len(header) + 40)]
+    for r in results:
+        spark_rows = r.rows.get("spark")
+        port_rows = r.rows.get(r.target)
+        shown = [f"{n:,}" if n is not None else "-" for n in (spark_rows, port_rows)]
+        if r.status != PORTED:
+            verdict = f"{r.status.upper()}: {r.reason}"
+        elif r.error:
+            verdict = f"FAILED: {r.error.splitlines()[0][:160]}"
+        elif r.equal:
+            verdict = "ran, equal" + (f" (largest difference {r.largest_difference})"
+                                      if r.largest_difference else "")  # fmt: skip
+        else:
+            verdict = f"ran, DIFFERENT at keys {' | '.join(r.first_keys)}"
+        if r.status == PORTED and r.reason:
+            verdict += f"; only Snowflake can show: {r.reason}"
+        if r.status == PORTED and r.type_drift:
+            verdict += f"; types: {', '.join(r.type_drift[:3])}"
+            verdict += f" (+{len(r.type_drift) - 3})" if len(r.type_drift) > 3 else ""
+        lines.append(
+            f"{r.transform:<26} {r.table:<30} {r.target:<10} {shown[0]:>7} {shown[1]:>7}  {verdict}"
+        )
+    return "\n".join(lines)
+
+
+__all__ = ["NOT_PORTED", "PortResult", "check_snowflake", "render_results"]

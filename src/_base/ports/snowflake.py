@@ -1,0 +1,532 @@
+"""The Snowflake port: plain SQL scripts generated from the catalogue.
+
+    port = snowflake_port(catalogue, tables)      # files and, per transform, its status
+    port.write(Path("port/snowflake"))
+
+What a transform becomes, by shape:
+
+* every table class → ``CREATE TABLE IF NOT EXISTS`` in ``00_tables.sql`` (temporal tables
+  keep ``sys_start`` / ``sys_end``, with ``9999-12-31`` as an open version's end, and get
+  their current-state view);
+* :class:`BronzeAppend` from a source table → the day's rows inserted once per batch
+  (the batch id is the same name-based UUID the warehouse gives it); from landing files
+  → not ported (Snowflake reads files from a stage: ``COPY INTO`` is site-specific);
+* :class:`SnapshotIntoHistory` → the steps as temporary tables, the rejects replaced in
+  the quarantine, and one ``MERGE`` that closes changed versions and opens new ones at the
+  date's system time, then an ``UPDATE`` closing the keys the snapshot lost;
+* :class:`GoldSnapshot` → the reads and steps as temporary tables, and the same versioned
+  replace of the date's rows at ``known_at``;
+* :class:`SilverBatchLoad` and :class:`Custom` → not ported: their publication is
+  Python (it writes PostgreSQL), so there is no SQL to carry over.
+
+Scripts take the run's parameters as session variables (``SET DAY = '2026-11-20'``, ...),
+which ``run_day.sql`` sets: ``$DAY``, ``$KNOWN_AT``, ... stand where the transform's text
+has ``{day}``, ``{known_at}``. Identifiers are unquoted, so Snowflake upper-cases them.
+Spark steps are translated by sqlglot (Spark → Snowflake); reads by PostgreSQL →
+Snowflake, after :func:`~.sqltext.portable_read`.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlglot
+from sqlalchemy.dialects import postgresql
+from sqlglot import exp
+from sqlglot.errors import ErrorLevel, SqlglotError
+
+from src._base.functions.temporal import SYSTEM_COLUMNS
+from src._base.pipeline.catalogue import Catalogue, TransformEntry
+from src._base.pipeline.frames import content_hash_sql
+from src._base.pipeline.run_config import BATCH_NAMESPACE
+from src._base.pipeline.shapes import (
+    BronzeAppend,
+    GoldSnapshot,
+    Read,
+    SnapshotIntoHistory,
+    SourceTable,
+)
+from src._base.ports.sqltext import (
+    OPEN_END,
+    PARAMS,
+    portable_read,
+    rename_views,
+    replace_tokens,
+    tokenized,
+)
+from src.utils.errors import DefinitionError
+
+DIALECT = "snowflake"
+PORTED, VALIDATED, NOT_PORTED = "ported", "validated only", "not ported"
+OPEN = f"CAST('{OPEN_END}' AS TIMESTAMP_TZ)"
+
+
+class PortError(DefinitionError):
+    """A transform's SQL has no faithful rendering on the target."""
+
+
+@dataclass(frozen=True)
+class TransformPort:
+    """What one transform became on a target."""
+
+    name: str
+    layer: str
+    status: str  # PORTED, VALIDATED or NOT_PORTED
+    reason: str = ""  # why it is not ported, or what only Snowflake itself can show
+    path: str = ""  # its script, relative to the port's folder
+    outputs: tuple[str, ...] = ()
+
+
+@dataclass
+class Port:
+    """A generated port: its files (relative path → text) and each transform's status."""
+
+    target: str
+    files: dict[str, str] = field(default_factory=dict)
+    transforms: list[TransformPort] = field(default_factory=list)
+
+    def write(self, folder: Path) -> list[Path]:
+        written = []
+        for relative, text in sorted(self.files.items()):
+            path = folder / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+            written.append(path)
+        return written
+
+
+# Session variable names: none may begin another's name (fakesnow, and any runner that
+# substitutes $NAME textually, would read $DAY_START as $DAY followed by _START).
+VARIABLES = {name: name.upper() for name in PARAMS} | {"day_start": "START_OF_DAY"}
+
+
+def _variable(name: str) -> exp.Expression:
+    return exp.Parameter(this=exp.Var(this=VARIABLES[name]))
+
+
+_UNITS = ("year", "month", "week", "day", "hour", "minute", "second")
+
+
+def _spark_semantics(node: exp.Expression) -> exp.Expression:
+    """Spark constructs whose plain Snowflake rendering means something else:
+    ``a DIV b`` truncates (a cast to an integer rounds), and ``ts + make_interval(...)``
+    has no interval literal to become (``DATEADD`` per non-zero unit instead)."""
+    if isinstance(node, exp.IntDiv):
+        quotient = exp.Div(this=node.this.copy(), expression=node.expression.copy())
+        return exp.cast(exp.func("TRUNC", quotient), "BIGINT")
+    if isinstance(node, exp.Add) and isinstance(node.expression, exp.MakeInterval):
+        result = node.this.copy()
+        for unit in _UNITS:
+            amount = node.expression.args.get(unit)
+            if amount is None or (isinstance(amount, exp.Literal) and amount.this in ("0", 0)):
+                continue
+            result = exp.func("DATEADD", exp.var(unit.upper()), amount.copy(), result)
+        return result
+    return node
+
+
+def _render(tree: exp.Expression, where: str) -> str:
+    tree = replace_tokens(tree, _variable)
+    try:
+        text = tree.sql(dialect=DIALECT, unsupported_level=ErrorLevel.RAISE, pretty=True)
+    except SqlglotError as exc:
+        raise PortError(f"{where}: cannot write it as Snowflake SQL: {exc}") from None
+    return _TIMESTAMP_TZ.sub("TIMESTAMP_TZ", text)  # the name every Snowflake parser knows
+
+
+_TIMESTAMP_TZ = re.compile(r"\bTIMESTAMPTZ\b")
+
+
+def _parse(sql: str, read: str, where: str) -> exp.Expression:
+    try:
+        return sqlglot.parse_one(sql, read=read)
+    except SqlglotError as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise PortError(f"{where}: cannot parse it ({read}): {first}") from None
+
+
+def temp_name(transform: str, view: str) -> str:
+    """The temporary table a transform's read or step becomes."""
+    return f"{transform}__{view}"
+
+
+BATCH = "MEDALLIONBATCH"  # stands for the input's batch id in a read until it is known
+
+
+class _Script:
+    """One transform's statements, its views renamed into temporary tables."""
+
+    def __init__(self, entry: TransformEntry) -> None:
+        self.entry = entry
+        self.names: dict[str, str] = {}
+        self.statements: list[str] = []
+        self.caveats: list[str] = []
+
+    def where(self, part: str) -> str:
+        return f"{self.entry.path} ({self.entry.name}), {part}"
+
+    def read(self, view: str, read: Read) -> None:
+        columns = ", ".join(read.columns) or "*"
+        where = f" WHERE {tokenized(read.where, batch=BATCH)}" if read.where else ""
+        sql = f"SELECT {columns} FROM {tokenized(read.relation)}{where}"
+        try:
+            tree = portable_read(sql)
+        except SqlglotError as exc:
+            first = str(exc).strip().splitlines()[0]
+            raise PortError(f"{self.where(f'read {view}')}: cannot parse it: {first}") from None
+        self._table(view, _plain_select(tree))
+
+    def step(self, view: str, spark_sql: str, **extra: str) -> None:
+        tree = _parse(tokenized(spark_sql, **extra), "spark", self.where(f"step {view}"))
+        tree = tree.transform(_spark_semantics)
+        self._table(view, rename_views(tree, self.names))
+
+    def _table(self, view: str, tree: exp.Expression) -> None:
+        if _correlated_limit(tree):
+            self.caveats.append(
+                f"{view}: a correlated subquery with LIMIT, which DuckDB runs and Snowflake "
+                "rejects (rewrite it with a window function or QUALIFY)"
+            )
+        name = temp_name(self.entry.name, view)
+        body = _render(tree, self.where(view))
+        self.statements.append(f"CREATE OR REPLACE TEMPORARY TABLE {name} AS\n{body}")
+        self.names[view.lower()] = name
+
+    def add(self, sql: str) -> None:
+        self.statements.append(textwrap.dedent(sql).strip())
+
+    def text(self, header: str) -> str:
+        body = ";\n\n".join(self.statements)
+        return f"{header}\n{body};\n"
+
+
+def _correlated_limit(tree: exp.Expression) -> bool:
+    """A subquery reading its outer query's columns and cut by LIMIT: Snowflake cannot
+    evaluate it ("Unsupported subquery type"), though DuckDB (so fakesnow) can."""
+    for select in tree.find_all(exp.Select):
+        if not select.args.get("limit") or select is tree:
+            continue
+        inside = {source.alias_or_name.lower() for source in select.find_all(exp.Table)}
+        inside |= {sub.alias.lower() for sub in select.find_all(exp.Subquery) if sub.alias}
+        outer = {c.table.lower() for c in select.find_all(exp.Column) if c.table} - inside
+        if outer:
+            return True
+    return False
+
+
+def _plain_select(tree: exp.Expression) -> exp.Expression:
+    """``SELECT * FROM (SELECT ...) q`` (a read of a derived table) as the inner query."""
+    if (
+        isinstance(tree, exp.Select)
+        and len(tree.expressions) == 1
+        and isinstance(tree.expressions[0], exp.Star)
+        and not tree.args.get("where")
+        and isinstance(tree.args["from_"].this, exp.Subquery)
+        and not tree.args.get("joins")
+    ):
+        return tree.args["from_"].this.this
+    return tree
+
+
+def _batch_id(job: str) -> str:
+    """The batch id the warehouse gives ``job``'s load of ``$DAY`` (uuid5, the same name)."""
+    return f"UUID_STRING('{BATCH_NAMESPACE}', '{job}/' || $DAY)"
+
+
+def _eq(columns: Sequence[str], left: str, right: str) -> str:
+    return " AND ".join(f"{left}.{c} IS NOT DISTINCT FROM {right}.{c}" for c in columns)
+
+
+def _key_eq(keys: Sequence[str], left: str, right: str) -> str:
+    return " AND ".join(f"{left}.{k} = {right}.{k}" for k in keys)
+
+
+def versioned_replace(
+    hist: str,
+    keys: Sequence[str],
+    columns: Sequence[str],
+    stage: str,
+    at: str,
+    *,
+    scope: str = "",
+    valid: str = "",
+) -> list[str]:
+    """Make the current versions of ``hist`` (within ``scope``) equal ``stage``, versioned
+    at ``at``: one MERGE closes each changed version and opens its successor (and a new
+    key's first), then the keys ``stage`` lacks are closed. A version opened at ``at``
+    itself is replaced, not closed (the same instant has one version). With ``valid``,
+    only valid rows change anything, but every staged key counts as present."""
+    scoped = f" AND t.{scope}" if scope else ""
+    applies = f" WHERE s.{valid}" if valid else ""
+    also = f" AND s.{valid}" if valid else ""
+    merge_keys = ", ".join(f"s.{k} AS merge_{k}" for k in keys)
+    null_keys = ", ".join(f"NULL AS merge_{k}" for k in keys)
+    on = " AND ".join(f"t.{k} = s.merge_{k}" for k in keys)
+    every = [*keys, *columns]
+    changed = f"NOT ({_eq(columns, 't', 's')})" if columns else "FALSE"
+    values = ", ".join(f"s.{c}" for c in every)
+    current = f"t.sys_end = {OPEN}"
+    return [
+        f"""MERGE INTO {hist} AS t
+USING (
+  SELECT s.*, {merge_keys} FROM {stage} AS s{applies}
+  UNION ALL
+  SELECT s.*, {null_keys} FROM {stage} AS s
+  JOIN {hist} AS t ON {_key_eq(keys, 't', 's')} AND {current}{scoped}
+  WHERE {changed}{also} AND t.sys_start < {at}
+) AS s
+ON {on} AND {current}{scoped}
+WHEN MATCHED AND {changed} AND t.sys_start >= {at} THEN UPDATE SET {
+    ", ".join(f"{c} = s.{c}" for c in columns) or f"{keys[0]} = s.{keys[0]}"}
+WHEN MATCHED AND {changed} THEN UPDATE SET sys_end = {at}
+WHEN NOT MATCHED THEN INSERT ({", ".join(every)}, sys_start, sys_end)
+  VALUES ({values}, {at}, {OPEN})""",
+        f"""DELETE FROM {hist} AS t
+WHERE {current}{scoped} AND t.sys_start >= {at}
+  AND NOT EXISTS (SELECT 1 FROM {stage} AS s WHERE {_key_eq(keys, 't', 's')})""",
+        f"""UPDATE {hist} AS t SET sys_end = {at}
+WHERE {current}{scoped}
+  AND NOT EXISTS (SELECT 1 FROM {stage} AS s WHERE {_key_eq(keys, 't', 's')})""",
+    ]
+
+
+def _header(entry: TransformEntry, what: str) -> str:
+    doc = (entry.path.read_text().split('"""')[1].strip().splitlines() or [""])[0]
+    return (
+        f"-- {entry.name} ({entry.layer}): {doc}\n"
+        f"-- {what}\n"
+        f"-- Generated by scripts/port.py from {entry.path.name}; run it through run_day.sql,\n"
+        "-- which sets the session variables $DAY, $KNOWN_AT, ... it reads.\n"
+    )
+
+
+def _bronze(
+    entry: TransformEntry, tables: Mapping[str, Any], source_database: str
+) -> tuple[str, list[str]]:
+    spec: BronzeAppend = entry.spec
+    script = _Script(entry)
+    source = spec.source
+    relation = f"{source_database}.{source.relation}"
+    script.read("source", Read(relation, where=source.where, columns=source.columns))
+    script.step("landed", spec.landed)
+    landed = script.names["landed"]
+    columns = _landed_columns(spec.landed)
+    target = tables[spec.target]
+    metadata = ["batch_id", "logical_date", "load_time", "source", "content_hash"]
+    missing = [c for c in [*columns, *metadata] if c not in target.columns]
+    if missing:
+        raise PortError(f"{entry.path}: {spec.target} has no column(s) {', '.join(missing)}")
+    hashed = _parse(content_hash_sql(columns), "spark", script.where("content hash"))
+    content = hashed.sql(dialect=DIALECT)
+    script.add(f"DELETE FROM {spec.target} WHERE batch_id = {_batch_id(entry.name)}")
+    script.add(f"""INSERT INTO {spec.target} ({", ".join([*columns, *metadata])})
+SELECT {", ".join(f"l.{c}" for c in columns)},
+       {_batch_id(entry.name)}, TO_DATE($DAY), CURRENT_TIMESTAMP(),
+       '{source_database}.{source.relation}',
+       {content}
+FROM {landed} AS l""")
+    header = _header(entry, f"Lands the day's rows of {relation} in {spec.target}.")
+    return script.text(header), script.caveats
+
+
+def _landed_columns(landed: str) -> list[str]:
+    tree = sqlglot.parse_one(tokenized(landed), read="spark")
+    return [projection.alias_or_name for projection in tree.selects]
+
+
+def _quarantine(script: _Script, spec: Any, view: str = "rejects") -> None:
+    rejects = script.names[view]
+    job = script.entry.name
+    script.add(
+        f"DELETE FROM {spec.quarantine} WHERE job = '{job}' AND logical_date = TO_DATE($DAY)"
+    )
+    script.add(f"""INSERT INTO {spec.quarantine} (job, logical_date, source_table, record_key, rule,
+  batch_id, record, effective_time)
+SELECT '{job}', TO_DATE($DAY), '{spec.bronze_table}', r.record_key, r.rule,
+       {_batch_id(job)}, PARSE_JSON(r.record), CAST($AS_OF || '+00:00' AS TIMESTAMP_TZ)
+FROM {rejects} AS r""")
+
+
+def _snapshot(entry: TransformEntry) -> tuple[str, list[str]]:
+    spec: SnapshotIntoHistory = entry.spec
+    script = _Script(entry)
+    batch = Read(spec.bronze_table, where="batch_id = '{batch}'")
+    script.read(spec.bronze_view, batch)
+    for view, read in spec.lookups.items():
+        script.read(view, read)
+    for view, sql in spec.prepare.items():
+        script.step(view, sql)
+    script.step("checked", spec.checked)
+    script.step("snapshot", spec.snapshot)
+    script.step("rejects", spec.rejects)
+    script.statements = [s.replace(f"'{BATCH}'", _batch_id(spec.input)) for s in script.statements]
+    script.add("BEGIN")
+    _quarantine(script, spec)
+    at = "CAST($AS_OF || '+00:00' AS TIMESTAMP_TZ)"
+    for sql in versioned_replace(
+        spec.hist, spec.keys, spec.columns, script.names["snapshot"], at, valid="is_valid"
+    ):
+        script.add(sql)
+    script.add("COMMIT")
+    header = _header(entry, f"Merges the day's snapshot into {spec.hist} at its system time.")
+    return script.text(header), script.caveats
+
+
+def _gold(entry: TransformEntry, tables: Mapping[str, Any]) -> tuple[str, list[str]]:
+    spec: GoldSnapshot = entry.spec
+    script = _Script(entry)
+    for view, read in spec.reads.items():
+        script.read(view, read)
+    last = ""
+    for view, sql in spec.steps.items():
+        script.step(view, sql)
+        last = view
+    target = tables[spec.target]
+    columns = [c.name for c in target.columns if c.name not in SYSTEM_COLUMNS]
+    values = [c for c in columns if c not in spec.keys]
+    at = "CAST($KNOWN_AT || '+00:00' AS TIMESTAMP_TZ)"
+    script.add("BEGIN")
+    for sql in versioned_replace(
+        spec.target,
+        spec.keys,
+        values,
+        script.names[last],
+        at,
+        scope="business_date = TO_DATE($DAY)",
+    ):
+        script.add(sql)
+    script.add("COMMIT")
+    header = _header(entry, f"Replaces {spec.target}'s rows of the date, versioned at $KNOWN_AT.")
+    return script.text(header), script.caveats
+
+
+def snowflake_type(pg_type: str) -> str:
+    kind = pg_type.lower()
+    simple = {
+        "uuid": "VARCHAR(36)",
+        "jsonb": "VARIANT",
+        "json": "VARIANT",
+        "timestamp with time zone": "TIMESTAMP_TZ",
+        "timestamp without time zone": "TIMESTAMP_NTZ",
+        "text": "VARCHAR",
+        "boolean": "BOOLEAN",
+        "date": "DATE",
+        "double precision": "FLOAT",
+        "float": "FLOAT",
+        "smallint": "SMALLINT",
+        "integer": "INTEGER",
+        "bigint": "BIGINT",
+    }
+    if kind in simple:
+        return simple[kind]
+    return exp.DataType.build(pg_type, dialect="postgres").sql(DIALECT)
+
+
+def _default(column: Any) -> str:
+    if column.server_default is None:
+        return ""
+    text = str(column.server_default.arg)
+    if "uuid" in text:
+        return " DEFAULT UUID_STRING()"
+    if "now()" in text or "system_time" in text:
+        return " DEFAULT CURRENT_TIMESTAMP()"
+    if text == "'infinity'":
+        return f" DEFAULT {OPEN}"
+    if text in ("true", "false"):
+        return f" DEFAULT {text.upper()}"
+    return ""
+
+
+def tables_sql(tables: Mapping[str, Any]) -> str:
+    dialect = postgresql.dialect()
+    schemas = sorted({name.split(".")[0] for name in tables})
+    lines = [
+        "-- The project's tables (generated by scripts/port.py from the table classes).",
+        "-- Temporal tables keep every version; an open version ends at 9999-12-31.",
+        *[f"CREATE SCHEMA IF NOT EXISTS {schema};" for schema in schemas],
+    ]
+    for name, table in sorted(tables.items()):
+        columns = [
+            f"  {c.name} {snowflake_type(c.type.compile(dialect=dialect))}"
+            f"{'' if c.nullable else ' NOT NULL'}{_default(c)}"
+            for c in table.columns
+        ]
+        key = ", ".join(c.name for c in table.primary_key.columns)
+        lines.append(
+            f"\nCREATE TABLE IF NOT EXISTS {name} (\n"
+            + ",\n".join([*columns, f"  PRIMARY KEY ({key})"])
+            + "\n);"
+        )
+        if all(c in table.columns for c in SYSTEM_COLUMNS) and name.endswith("_hist"):
+            view = name[: -len("_hist")]
+            shown = ", ".join(c.name for c in table.columns if c.name != "sys_end")
+            lines.append(
+                f"CREATE OR REPLACE VIEW {view} AS\nSELECT {shown}\nFROM {name}\n"
+                f"WHERE sys_end = {OPEN};"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def run_day_sql(entries: Sequence[TransformPort]) -> str:
+    settings = "\n".join(f"SET {VARIABLES[name]} = '<{name}>';" for name in PARAMS)
+    runs = "\n".join(f"--   {p.path}" for p in entries if p.status == PORTED)
+    return (
+        "-- One day of the pipeline, in order. Set the run's parameters first (the values\n"
+        "-- scripts/check_ports.py uses for a date: day, prev, next as YYYY-MM-DD; as_of,\n"
+        "-- day_start, known_at as 'YYYY-MM-DD HH24:MI:SS' in UTC; year, month, dd).\n"
+        "ALTER SESSION SET TIMEZONE = 'UTC';\n"
+        f"{settings}\n"
+        "-- Then, in the same session and in this order, each transform's script (SnowSQL:\n"
+        "-- !source <file>):\n"
+        f"{runs}\n"
+    )
+
+
+# sqlfluff's settings for the generated files: Snowflake's dialect and its core rules,
+# less the layout ones (the layout is sqlglot's) and those on aliasing style that the
+# transforms' own SQL is free to choose.
+SQLFLUFF_CONFIG = """[sqlfluff]
+dialect = snowflake
+templater = raw
+rules = core
+exclude_rules = LT01, LT02, LT05, LT08, LT09, LT14, AL03, AL04, AL05, AL09, CP02
+max_line_length = 0
+"""
+
+
+def snowflake_port(catalogue: Catalogue, tables: Mapping[str, Any], source_database: str) -> Port:
+    """The Snowflake port of ``catalogue``; ``tables`` are the project's table classes."""
+    port = Port("snowflake")
+    port.files["00_tables.sql"] = tables_sql(tables)
+    for entry in catalogue.entries:
+        path = f"{entry.layer}/{entry.name}.sql"
+        spec = entry.spec
+        if isinstance(spec, BronzeAppend) and isinstance(spec.source, SourceTable):
+            text, caveats = _bronze(entry, tables, source_database)
+        elif isinstance(spec, BronzeAppend):
+            port.transforms.append(TransformPort(
+                entry.name, entry.layer, NOT_PORTED,
+                "reads landing files: load them from a stage with COPY INTO (site-specific)",
+                outputs=entry.outputs))  # fmt: skip
+            continue
+        elif isinstance(spec, SnapshotIntoHistory):
+            text, caveats = _snapshot(entry)
+        elif isinstance(spec, GoldSnapshot):
+            text, caveats = _gold(entry, tables)
+        else:
+            port.transforms.append(TransformPort(
+                entry.name, entry.layer, NOT_PORTED,
+                f"a {type(spec).__name__}: its publication is Python writing PostgreSQL",
+                outputs=entry.outputs))  # fmt: skip
+            continue
+        port.files[path] = text
+        port.transforms.append(TransformPort(
+            entry.name, entry.layer, PORTED, "; ".join(caveats), path, entry.outputs))  # fmt: skip
+    port.files["run_day.sql"] = run_day_sql(port.transforms)
+    port.files[".sqlfluff"] = SQLFLUFF_CONFIG
+    return port

@@ -1,0 +1,25 @@
+-- One day of the pipeline, in order. Set the run's parameters first (the values
+-- scripts/check_ports.py uses for a date: day, prev, next as YYYY-MM-DD; as_of,
+-- day_start, known_at as 'YYYY-MM-DD HH24:MI:SS' in UTC; year, month, dd).
+ALTER SESSION SET TIMEZONE = 'UTC';
+SET DAY = '<day>';
+SET PREV = '<prev>';
+SET NEXT = '<next>';
+SET AS_OF = '<as_of>';
+SET START_OF_DAY = '<day_start>';
+SET KNOWN_AT = '<known_at>';
+SET YEAR = '<year>';
+SET MONTH = '<month>';
+SET DD = '<dd>';
+-- Then, in the same session and in this order, each transform's script (SnowSQL:
+-- !source <file>):
+--   bronze/instrument_to_bronze.sql
+--   bronze/portfolio_to_bronze.sql
+--   bronze/trade_to_bronze.sql
+--   silver/instrument_to_silver.sql
+--   silver/portfolio_to_silver.sql
+--   gold/bar_to_gold.sql
+--   gold/timeframe_bar_to_gold.sql
+--   gold/trade_kpi_to_gold.sql
+--   gold/position_to_gold.sql
+--   gold/portfolio_value_to_gold.sql

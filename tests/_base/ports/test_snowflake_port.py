@@ -1,0 +1,111 @@
+"""The Snowflake port of the demo: the generated files against golden copies, and the
+rewrites that keep Spark's meaning.
+
+Regenerate after an intended change with ``make test PYTEST_ARGS="--update-golden"`` and
+review the diff of ``tests/_base/ports/golden/snowflake/``. ``make lint`` lints the
+golden copies with the port's own ``.sqlfluff`` (Snowflake's dialect).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import sqlglot
+
+from scripts import port as port_script
+from src._base.pipeline.catalogue import load_catalogue, project_tables
+from src._base.ports.snowflake import (
+    NOT_PORTED,
+    PORTED,
+    VARIABLES,
+    _correlated_limit,
+    _spark_semantics,
+    snowflake_port,
+)
+from src._base.ports.sqltext import TOKENS, portable_read, replace_tokens, tokenized
+
+GOLDEN = Path(__file__).parent / "golden" / "snowflake"
+SRC = Path(__file__).resolve().parents[3] / "src"
+
+
+def _port():
+    return snowflake_port(load_catalogue(SRC, "demo"), project_tables(SRC, "demo"), "demo_source")
+
+
+def test_the_generated_files_match_the_golden_copies(request: pytest.FixtureRequest) -> None:
+    files = _port().files
+    if request.config.getoption("--update-golden"):
+        for old in GOLDEN.rglob("*"):
+            if old.is_file():
+                old.unlink()
+        for relative, text in files.items():
+            (GOLDEN / relative).parent.mkdir(parents=True, exist_ok=True)
+            (GOLDEN / relative).write_text(text)
+    golden = {str(p.relative_to(GOLDEN)): p.read_text() for p in GOLDEN.rglob("*") if p.is_file()}
+    assert sorted(golden) == sorted(files), "files added or gone: run pytest --update-golden"
+    for relative, text in files.items():
+        assert text == golden[relative], f"{relative} changed; see {GOLDEN / relative}"
+
+
+def test_generation_is_stable_and_every_transform_has_a_status() -> None:
+    first, second = _port(), _port()
+    assert first.files == second.files
+    statuses = {t.name: t.status for t in first.transforms}
+    assert len(statuses) == 13
+    assert statuses["bar_to_bronze"] == NOT_PORTED  # landing files: a stage is site-specific
+    assert statuses["trade_to_silver"] == NOT_PORTED  # its publication is Python
+    assert statuses["position_to_gold"] == PORTED
+    assert all(t.reason for t in first.transforms if t.status == NOT_PORTED)
+
+
+def test_identifiers_are_unquoted_and_parameters_are_session_variables() -> None:
+    for relative, text in _port().files.items():
+        assert '"' not in text.replace('\\"', ""), f"{relative} quotes an identifier"
+        assert not any(token in text for token in TOKENS.values()), relative
+    names = list(VARIABLES.values())
+    # a runner substituting $NAME textually must never read one variable as another's start
+    assert not [(a, b) for a in names for b in names if a != b and b.startswith(a)]
+
+
+def test_a_spark_integer_division_truncates_and_an_interval_becomes_dateadd() -> None:
+    tree = sqlglot.parse_one("SELECT h + make_interval(0, 0, 0, 0, 0, m DIV 5 * 5, 0) FROM t",
+                             read="spark").transform(_spark_semantics)  # fmt: skip
+    sql = tree.sql("snowflake")
+    assert "DATEADD(MINUTE, CAST(TRUNC(m / 5) AS BIGINT) * 5, h)" in sql, sql
+    assert "INTERVAL" not in sql
+
+
+def test_reads_lose_the_warehouse_history_functions_and_infinities() -> None:
+    sql = tokenized(
+        "SELECT * FROM gold.position_eod__as_of(TIMESTAMPTZ '{known_at}+00') p"
+        " WHERE p.sys_end <> 'infinity' AND p.d > DATE '-infinity'"
+    )
+    tree = replace_tokens(portable_read(sql), lambda name: sqlglot.exp.var(f"${name}"))
+    text = tree.sql("snowflake")
+    assert "gold.position_eod_hist" in text and "__as_of" not in text.lower()
+    assert "9999-12-31" in text and "0001-01-01" in text and "infinity" not in text
+    assert re.search(r"sys_start <= CAST\(\(\$known_at \|\| '\+00'\)", text), text
+
+
+def test_a_correlated_subquery_with_limit_is_flagged_for_snowflake() -> None:
+    correlated = sqlglot.parse_one(
+        "SELECT i.a, (SELECT d.c FROM d WHERE d.a = i.a ORDER BY d.b DESC LIMIT 1) FROM i"
+    )
+    derived = sqlglot.parse_one("SELECT x.b FROM (SELECT p.b FROM p ORDER BY p.b LIMIT 1) x")
+    assert _correlated_limit(correlated) and not _correlated_limit(derived)
+    reasons = {t.name: t.reason for t in _port().transforms}
+    assert "correlated subquery with LIMIT" in reasons["position_to_gold"]
+
+
+def test_port_refuses_a_folder_holding_something_else(tmp_path: Path, caplog) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    assert port_script.main(["demo", "--target", "snowflake", "--out", str(tmp_path)]) == 1
+    assert "is not empty" in caplog.text and (tmp_path / "notes.txt").read_text() == "mine"
+    out = tmp_path / "port"
+    assert port_script.main(["demo", "--target", "snowflake", "--out", str(out)]) == 0
+    (out / "gold" / "stale_to_gold.sql").write_text("-- a transform since removed")
+    assert port_script.main(["demo", "--target", "snowflake", "--out", str(out)]) == 0
+    assert not (out / "gold" / "stale_to_gold.sql").exists()
+    assert (out / "gold" / "bar_to_gold.sql").is_file()

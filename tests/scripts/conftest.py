@@ -1,0 +1,34 @@
+"""Fixtures the command-line tests share."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from src.config import ConnectionSettings, load_settings
+from src.demo.generator import SourceSpec
+from src.demo.sources import generate_days
+from src.utils.connections import execute_autocommit
+
+TWO_DAYS = [date(2026, 11, 19), date(2026, 11, 20)]
+
+
+@pytest.fixture
+def two_small_days(
+    throwaway_server: ConnectionSettings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[str]:
+    """Two small generated days (:data:`TWO_DAYS`) in a source database and landing folder
+    of their own; the engine check warehouses are dropped afterwards."""
+    name = f"src_{uuid.uuid4().hex[:10]}"
+    monkeypatch.setenv("MEDALLION_SOURCE_DATABASE", name)
+    monkeypatch.setenv("MEDALLION_LANDING_DIR", str(tmp_path / "landing"))
+    generate_days(
+        load_settings(), throwaway_server, TWO_DAYS, SourceSpec(trades=300, instruments=10)
+    )
+    yield name
+    for database in (name, "demo_check_spark", "demo_check_postgres"):
+        execute_autocommit(throwaway_server, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
