@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Sequence
 from datetime import date
 
@@ -35,7 +36,9 @@ def _body(args: argparse.Namespace, settings: Settings) -> int:
     conn = ensure_server(settings)
     spark = build_spark_session(settings)
     days = date_range(args.date, args.to)
+    started = time.perf_counter()
     warehouse, errors, _ = run_engine(settings, conn, args.database, "spark", days, spark)
+    timings = [f"spark engine {time.perf_counter() - started:.1f} s"]
     if errors:
         raise PipelineError(
             "The spark engine failed, so there is nothing to compare with: "
@@ -43,8 +46,11 @@ def _body(args: argparse.Namespace, settings: Settings) -> int:
         )
     results = []
     for target, port in ports.items():
+        started = time.perf_counter()
         results += PROOFS[target](settings, conn, args.database, days, spark, port, warehouse)
+        timings.append(f"{target} port {time.perf_counter() - started:.1f} s")
     sys.stdout.write(render_results(results) + "\n")
+    sys.stdout.write(f"{len(days)} date(s): {', '.join(timings)}\n")
     ok = all(r.equal and not r.error for r in results if r.status == PORTED)
     return 0 if ok else 1
 

@@ -3,6 +3,7 @@ ported transform equals the spark engine's output; a wrong or broken port is cau
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import pytest
@@ -20,10 +21,12 @@ def test_the_snowflake_port_equals_the_spark_engine_and_a_wrong_one_is_caught(
     two_small_days, spark, capsys, throwaway_server
 ) -> None:
     assert check_ports.main(["demo", "--date", "2026-11-19", "--to", "2026-11-20"]) == 0
-    rows = [line for line in capsys.readouterr().out.splitlines() if "_to_" in line]
+    out = capsys.readouterr().out
+    assert re.search(r"2 date\(s\): spark engine [\d.]+ s, snowflake port [\d.]+ s", out), out
+    rows = [line for line in out.splitlines() if "_to_" in line]
     assert len(rows) == 18, "\n".join(rows)  # every output table of the 13 transforms
     ran = [row for row in rows if " ran, " in row]
-    assert len(ran) == 12 and all("ran, equal" in row for row in ran), "\n".join(rows)
+    assert len(ran) == 14 and all("ran, equal" in row for row in ran), "\n".join(rows)
     [positions] = [row for row in rows if row.startswith("position_to_gold")]
     assert positions.split()[3] == positions.split()[4] != "0"  # rows on each side
     assert all("NOT PORTED: " in row for row in rows if " ran, " not in row)

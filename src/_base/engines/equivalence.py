@@ -100,7 +100,7 @@ def run_engine(
     return warehouse, errors, types
 
 
-def _table_columns(raw: Any, table: str) -> list[tuple[str, str, bool]]:
+def table_columns(raw: Any, table: str) -> list[tuple[str, str, bool]]:
     """(column, type, generated) of ``table``, in order."""
     schema, name = table.split(".")
     with raw.cursor() as cur:
@@ -121,7 +121,7 @@ ORDER BY a.attnum""",
     ]
 
 
-def _scale(kind: str) -> Decimal | None:
+def numeric_scale(kind: str) -> Decimal | None:
     match = re.fullmatch(r"numeric\(\d+,(\d+)\)", kind)
     return Decimal(1).scaleb(-int(match[1])) if match else None
 
@@ -143,7 +143,7 @@ def _fetch(conn: ConnectionSettings, table: str, columns: list[str], where: str)
         raw.close()
 
 
-def _keyed(rows: list[tuple], width: int) -> dict[tuple, list[tuple]]:
+def keyed_rows(rows: list[tuple], width: int) -> dict[tuple, list[tuple]]:
     keyed: dict[tuple, list[tuple]] = {}
     for row in rows:
         keyed.setdefault(tuple(map(repr, row[:width])), []).append(row[width:])
@@ -154,13 +154,13 @@ def _layout(conn: ConnectionSettings, table: str) -> tuple[list[str], int, list]
     """Columns to compare, keys first (everything not numeric); key width; tolerances."""
     raw = connect_raw(conn)
     try:
-        columns = [(name, kind) for name, kind, generated in _table_columns(raw, table)
+        columns = [(name, kind) for name, kind, generated in table_columns(raw, table)
                    if not generated]  # fmt: skip
     finally:
         raw.close()
-    numeric = [(n, k) for n, k in columns if _scale(k) is not None or "double" in k]
+    numeric = [(n, k) for n, k in columns if numeric_scale(k) is not None or "double" in k]
     keys = [(n, k) for n, k in columns if (n, k) not in numeric]
-    return [n for n, _ in keys + numeric], len(keys), [_scale(k) for _, k in numeric]
+    return [n for n, _ in keys + numeric], len(keys), [numeric_scale(k) for _, k in numeric]
 
 
 def compare_table(
@@ -172,10 +172,10 @@ def compare_table(
     where = f" WHERE job = '{entry.name}'" if "job" in names else ""
     sides = {e: _fetch(w, table, names, where) for e, w in warehouses.items()}
     found.rows = {e: len(rows) for e, rows in sides.items()}
-    left, right = (_keyed(sides[e], width) for e in ENGINE_ORDER)
+    left, right = (keyed_rows(sides[e], width) for e in ENGINE_ORDER)
     largest: tuple[Decimal, str] = (Decimal(0), "")
     for key in sorted(set(left) | set(right)):
-        same, delta = _close(left.get(key, []), right.get(key, []), tolerance, names[width:])
+        same, delta = rows_close(left.get(key, []), right.get(key, []), tolerance, names[width:])
         largest = max(largest, delta, key=lambda d: d[0])
         if not same and len(found.first_keys) < 5:
             found.first_keys.append(", ".join(key)[:120])
@@ -184,7 +184,7 @@ def compare_table(
     return found
 
 
-def _close(a: list[tuple], b: list[tuple], tolerance: list, names: list[str]):
+def rows_close(a: list[tuple], b: list[tuple], tolerance: list, names: list[str]):
     """Rows equal within one unit at each numeric column's scale; the largest difference."""
     if len(a) != len(b):
         return False, (Decimal(0), "")

@@ -212,6 +212,25 @@ class Custom:
 
 
 @dataclass(frozen=True)
+class ReplaceRows:
+    """A :class:`SilverBatchLoad` publication as data: the rows of ``target`` matching
+    ``where`` (PostgreSQL, formatted with the run's parameters) replaced by the staged
+    ``step``'s ``columns``. Called as ``publish(staged, cfg)`` like any publication; being
+    data, it is also what a port can carry to another platform."""
+
+    target: str
+    step: str
+    columns: tuple[str, ...]
+    where: str
+
+    def __call__(self, staged: Mapping[str, str], cfg: RunConfig) -> list[str]:
+        from src._base.pipeline.merge import replace_sql
+
+        where = self.where.format(**cfg.params())
+        return replace_sql(self.target, staged[self.step], self.columns, where)
+
+
+@dataclass(frozen=True)
 class SilverBatchLoad:
     """Validate one bronze batch with declared steps; publish with the transform's own SQL.
 
@@ -220,7 +239,8 @@ class SilverBatchLoad:
     each ``staged`` step is staged as a table under its name (``{key}`` in it is the
     name-based UUID of ``key``); ``rejects`` selects ``record_key, rule, record`` for the
     quarantine; each ``notes`` step gives one number to report. ``publish(staged, cfg)``
-    returns the SQL that applies the staged tables (``{step name: table}``). ``in_order``
+    returns the SQL that applies the staged tables (``{step name: table}``); declare it
+    as :class:`ReplaceRows` when it replaces a slice of one table. ``in_order``
     loads keep history: days load in order and versions start at the date's system time.
     """
 

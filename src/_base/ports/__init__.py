@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from src._base.pipeline.catalogue import load_catalogue, project_tables
 from src._base.ports.snowflake import Port, snowflake_port
+from src.utils.errors import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover
     from src.config import Settings
@@ -22,6 +23,8 @@ TARGETS = ("snowflake",)
 
 def generate_port(settings: Settings, database: str, target: str) -> Port:
     """``database``'s port to ``target``, from its catalogue and table classes."""
+    if target not in TARGETS:
+        raise ConfigError(f"Unknown port target '{target}'. Targets: {', '.join(TARGETS)}.")
     catalogue = load_catalogue(settings.src_path, database)
     tables = project_tables(settings.src_path, database)
     return snowflake_port(catalogue, tables, settings.source_database)

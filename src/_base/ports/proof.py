@@ -35,11 +35,11 @@ from typing import Any
 
 from src._base.engines.equivalence import (
     BRONZE_ID,
-    _close,
-    _keyed,
-    _scale,
-    _table_columns,
+    keyed_rows,
+    numeric_scale,
+    rows_close,
     run_engine,
+    table_columns,
 )
 from src._base.pipeline.catalogue import load_catalogue
 from src._base.pipeline.daily import run_config
@@ -119,7 +119,7 @@ def copy_table(raw: Any, sf: Any, table: str, target: str | None = None, where: 
     import pandas as pd
     from snowflake.connector.pandas_tools import write_pandas
 
-    columns = [(name, kind) for name, kind, _ in _table_columns(raw, table)]
+    columns = [(name, kind) for name, kind, _ in table_columns(raw, table)]
     rows = _pg_select(raw, table, columns, where)
     if rows:
         frame = pd.DataFrame(
@@ -136,7 +136,7 @@ def copy_table(raw: Any, sf: Any, table: str, target: str | None = None, where: 
 
 def create_like(raw: Any, sf: Any, table: str, target: str) -> None:
     """A Snowflake table shaped as PostgreSQL's ``table`` (a source the port reads)."""
-    columns = _table_columns(raw, table)
+    columns = table_columns(raw, table)
     body = ", ".join(f"{name} {snowflake_type(kind)}" for name, kind, _ in columns)
     sf.cursor().execute(f"CREATE TABLE IF NOT EXISTS {target} ({body})")
 
@@ -155,11 +155,19 @@ def _normal(value: Any) -> Any:
         except ValueError:
             return value
     if isinstance(value, dict):
-        kept = {k: _normal(v) for k, v in value.items() if not BRONZE_ID.fullmatch(k)}
+        kept = {k: _json_value(v) for k, v in value.items() if not BRONZE_ID.fullmatch(k)}
         return dict(sorted(kept.items()))  # JSON objects have no order
     if isinstance(value, float):
         return Decimal(repr(value))
     return value
+
+
+def _json_value(value: Any) -> Any:
+    """A JSON member: numbers compared as numbers (Spark writes ``-192.0``, Snowflake
+    ``-192``), the rest as :func:`_normal` does."""
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return Decimal(str(value)).normalize()
+    return _normal(value)
 
 
 class SnowflakeRun:
@@ -204,7 +212,7 @@ class SnowflakeRun:
 def _type_drift(raw: Any, table: str) -> list[str]:
     """Columns Snowflake stores in another type family (its integers are NUMBER(38,0))."""
     drift = []
-    for name, kind, _ in _table_columns(raw, table):
+    for name, kind, _ in table_columns(raw, table):
         stored = snowflake_type(kind)
         if kind in ("smallint", "integer", "bigint"):
             drift.append(f"{name}: {kind} → NUMBER(38,0)")
@@ -216,10 +224,10 @@ def _type_drift(raw: Any, table: str) -> list[str]:
 def _compare(raw: Any, sf: SnowflakeRun, table: str, job: str, result: PortResult) -> None:
     layout = [
         (name, kind)
-        for name, kind, generated in _table_columns(raw, table)
+        for name, kind, generated in table_columns(raw, table)
         if not generated and name not in NOT_COMPARED
     ]
-    numeric = [(n, k) for n, k in layout if _scale(k) is not None or "double" in k]
+    numeric = [(n, k) for n, k in layout if numeric_scale(k) is not None or "double" in k]
     keys = [(n, k) for n, k in layout if (n, k) not in numeric]
     ordered = keys + numeric
     names = [n for n, _ in ordered]
@@ -227,11 +235,13 @@ def _compare(raw: Any, sf: SnowflakeRun, table: str, job: str, result: PortResul
     spark_rows = [tuple(map(_normal, row)) for row in _pg_select(raw, table, ordered, where)]
     port_rows = [tuple(map(_normal, row)) for row in sf.rows(table, names, where)]
     result.rows = {"spark": len(spark_rows), result.target: len(port_rows)}
-    left, right = _keyed(spark_rows, len(keys)), _keyed(port_rows, len(keys))
-    tolerance = [_scale(k) or Decimal("1e-9") for _, k in numeric]
+    left, right = keyed_rows(spark_rows, len(keys)), keyed_rows(port_rows, len(keys))
+    tolerance = [numeric_scale(k) or Decimal("1e-9") for _, k in numeric]
     largest: tuple[Decimal, str] = (Decimal(0), "")
     for key in sorted(set(left) | set(right)):
-        same, delta = _close(left.get(key, []), right.get(key, []), tolerance, names[len(keys) :])
+        same, delta = rows_close(
+            left.get(key, []), right.get(key, []), tolerance, names[len(keys) :]
+        )
         largest = max(largest, delta, key=lambda d: d[0])
         if not same and len(result.first_keys) < 3:
             result.first_keys.append(", ".join(key)[:160])

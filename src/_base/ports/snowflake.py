@@ -1,6 +1,6 @@
 """The Snowflake port: plain SQL scripts generated from the catalogue.
 
-    port = snowflake_port(catalogue, tables)      # files and, per transform, its status
+    port = snowflake_port(catalogue, tables, "demo_source")  # files; each transform's status
     port.write(Path("port/snowflake"))
 
 What a transform becomes, by shape:
@@ -39,15 +39,20 @@ import sqlglot
 from sqlalchemy.dialects import postgresql
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, SqlglotError
+from sqlglot.optimizer.annotate_types import annotate_types
+from sqlglot.optimizer.qualify import qualify
+from sqlglot.schema import MappingSchema
 
 from src._base.functions.temporal import SYSTEM_COLUMNS
 from src._base.pipeline.catalogue import Catalogue, TransformEntry
-from src._base.pipeline.frames import content_hash_sql
+from src._base.pipeline.frames import KEY_NAMESPACE, content_hash_sql
 from src._base.pipeline.run_config import BATCH_NAMESPACE
 from src._base.pipeline.shapes import (
     BronzeAppend,
     GoldSnapshot,
     Read,
+    ReplaceRows,
+    SilverBatchLoad,
     SnapshotIntoHistory,
     SourceTable,
 )
@@ -112,10 +117,46 @@ def _variable(name: str) -> exp.Expression:
 _UNITS = ("year", "month", "week", "day", "hour", "minute", "second")
 
 
-def _spark_semantics(node: exp.Expression) -> exp.Expression:
+def _is_timestamp(column: exp.Column, types: Mapping[str, str] | None) -> bool:
+    return (types or {}).get(column.name, "").upper().startswith("TIMESTAMP")
+
+
+def _spark_instant(value: exp.Expression) -> exp.Expression:
+    """``2026-11-20 09:30:00``: an instant in UTC as Spark casts it to a string."""
+    text = exp.cast(exp.func("CONVERT_TIMEZONE", "'UTC'", value.copy()), "VARCHAR")
+    return exp.func("SUBSTR", text, exp.Literal.number(1), exp.Literal.number(19))
+
+
+def _spark_json_instant(value: exp.Expression) -> exp.Expression:
+    """``2026-11-20T09:30:00.000Z``: an instant as Spark's JSON writes it."""
+    text = exp.func("REPLACE", _spark_instant(value), "' '", "'T'")
+    return exp.DPipe(this=text, expression=exp.Literal.string(".000Z"), safe=True)
+
+
+def _spark_semantics(
+    node: exp.Expression, types: Mapping[str, str] | None = None
+) -> exp.Expression:
     """Spark constructs whose plain Snowflake rendering means something else:
-    ``a DIV b`` truncates (a cast to an integer rounds), and ``ts + make_interval(...)``
-    has no interval literal to become (``DATEADD`` per non-zero unit instead)."""
+    ``a DIV b`` truncates (a cast to an integer rounds), ``ts + make_interval(...)``
+    has no interval literal to become (``DATEADD`` per non-zero unit instead), and a
+    timestamp cast to a string or written into ``to_json`` prints as Spark prints it
+    (``2026-11-20 09:30:00``, ``"2026-11-20T09:30:00.000Z"``), so keys and records
+    agree. Whole seconds only: Spark adds a fraction when there is one, which this
+    drops (``TO_CHAR`` with a format would keep it, but the proof's DuckDB cannot run
+    it). ``types``: the step's input columns' types, by name."""
+    if isinstance(node, exp.JSONFormat) and isinstance(node.this, exp.Struct):
+        for field in node.this.expressions:  # Spark's JSON writes instants as ...T...Z
+            value = field.expression if isinstance(field, exp.PropertyEQ) else None
+            if isinstance(value, exp.Column) and _is_timestamp(value, types):
+                field.set("expression", _spark_json_instant(value))
+        return node
+    if (
+        isinstance(node, exp.Cast | exp.TryCast)
+        and node.to.is_type(*exp.DataType.TEXT_TYPES)
+        and isinstance(node.this, exp.Column)
+        and _is_timestamp(node.this, types)
+    ):
+        return _spark_instant(node.this)
     if isinstance(node, exp.IntDiv):
         quotient = exp.Div(this=node.this.copy(), expression=node.expression.copy())
         return exp.cast(exp.func("TRUNC", quotient), "BIGINT")
@@ -156,6 +197,7 @@ def temp_name(transform: str, view: str) -> str:
 
 
 BATCH = "MEDALLIONBATCH"  # stands for the input's batch id in a read until it is known
+KEY = "medallion_surrogate_key"  # stands for a staged step's {key} until it is rewritten
 
 
 class _Script:
@@ -166,11 +208,15 @@ class _Script:
         self.names: dict[str, str] = {}
         self.statements: list[str] = []
         self.caveats: list[str] = []
+        self.schema: dict[str, dict[str, str]] = {}  # view -> column -> sqlglot type
 
     def where(self, part: str) -> str:
         return f"{self.entry.path} ({self.entry.name}), {part}"
 
-    def read(self, view: str, read: Read) -> None:
+    def read(self, view: str, read: Read, tables: Mapping[str, Any] | None = None) -> None:
+        table = (tables or {}).get(read.relation)
+        if table is not None and not read.columns:
+            self.schema[view.lower()] = _column_types(table)
         columns = ", ".join(read.columns) or "*"
         where = f" WHERE {tokenized(read.where, batch=BATCH)}" if read.where else ""
         sql = f"SELECT {columns} FROM {tokenized(read.relation)}{where}"
@@ -181,9 +227,40 @@ class _Script:
             raise PortError(f"{self.where(f'read {view}')}: cannot parse it: {first}") from None
         self._table(view, _plain_select(tree))
 
-    def step(self, view: str, spark_sql: str, **extra: str) -> None:
-        tree = _parse(tokenized(spark_sql, **extra), "spark", self.where(f"step {view}"))
-        tree = tree.transform(_spark_semantics)
+    def _typed(self, view: str, tree: exp.Expression) -> None:
+        """Record the step's output column types for the steps after it (best effort:
+        a step sqlglot cannot type leaves its columns unknown)."""
+        schema = MappingSchema(self.schema, dialect="spark")
+        try:
+            qualified = qualify(
+                tree.copy(), schema=schema, dialect="spark", validate_qualify_columns=False
+            )
+            typed = annotate_types(qualified, schema=schema)
+        except (SqlglotError, ValueError, KeyError):
+            return
+        self.schema[view.lower()] = {
+            p.alias_or_name: p.type.sql("spark") for p in typed.selects if p.type is not None
+        }
+
+    def _columns_typed(self, tree: exp.Expression) -> dict[str, str]:
+        """Column name -> type over the views ``tree`` reads (by unqualified name)."""
+        found: dict[str, str] = {}
+        for table in tree.find_all(exp.Table):
+            found.update(self.schema.get(table.name.lower(), {}))
+        return found
+
+    def step(self, view: str, spark_sql: str, key: str = "") -> None:
+        key_sql = f"UUID_STRING('{KEY_NAMESPACE}', {key})" if key else ""
+        text = tokenized(spark_sql, key=KEY) if "{key}" in spark_sql else tokenized(spark_sql)
+        tree = _parse(text, "spark", self.where(f"step {view}"))
+        if key_sql:
+            surrogate = _parse(tokenized(key_sql), "snowflake", self.where(f"key of {view}"))
+            tree = tree.transform(
+                lambda n: surrogate.copy() if isinstance(n, exp.Column) and n.name == KEY else n
+            )
+        types = self._columns_typed(tree)
+        tree = tree.transform(lambda n: _spark_semantics(n, types))
+        self._typed(view, tree)
         self._table(view, rename_views(tree, self.names))
 
     def _table(self, view: str, tree: exp.Expression) -> None:
@@ -339,8 +416,9 @@ def _landed_columns(landed: str) -> list[str]:
     return [projection.alias_or_name for projection in tree.selects]
 
 
-def _quarantine(script: _Script, spec: Any, view: str = "rejects") -> None:
-    rejects = script.names[view]
+def _quarantine(script: _Script, spec: Any) -> None:
+    """Replace the load's rejects of the date (the ``rejects`` step) in the quarantine."""
+    rejects = script.names["rejects"]
     job = script.entry.name
     script.add(
         f"DELETE FROM {spec.quarantine} WHERE job = '{job}' AND logical_date = TO_DATE($DAY)"
@@ -352,13 +430,13 @@ SELECT '{job}', TO_DATE($DAY), '{spec.bronze_table}', r.record_key, r.rule,
 FROM {rejects} AS r""")
 
 
-def _snapshot(entry: TransformEntry) -> tuple[str, list[str]]:
+def _snapshot(entry: TransformEntry, tables: Mapping[str, Any]) -> tuple[str, list[str]]:
     spec: SnapshotIntoHistory = entry.spec
     script = _Script(entry)
     batch = Read(spec.bronze_table, where="batch_id = '{batch}'")
-    script.read(spec.bronze_view, batch)
+    script.read(spec.bronze_view, batch, tables)
     for view, read in spec.lookups.items():
-        script.read(view, read)
+        script.read(view, read, tables)
     for view, sql in spec.prepare.items():
         script.step(view, sql)
     script.step("checked", spec.checked)
@@ -377,11 +455,53 @@ def _snapshot(entry: TransformEntry) -> tuple[str, list[str]]:
     return script.text(header), script.caveats
 
 
+def _batch_load(entry: TransformEntry, tables: Mapping[str, Any]) -> tuple[str, list[str]]:
+    """A batch load whose publication is :class:`ReplaceRows`: its slice of the target
+    replaced by the staged step. Surrogate keys (``{key}``) become ``UUID_STRING(ns,
+    name)``, a name-based UUID as in the warehouse, but version 5 (Snowflake has no
+    MD5-based one), so the ids differ from the warehouse's; they are generated columns,
+    which the proof leaves out."""
+    spec: SilverBatchLoad = entry.spec
+    publish: ReplaceRows = spec.publish
+    script = _Script(entry)
+    script.read(spec.bronze_view, Read(spec.bronze_table, where="batch_id = '{batch}'"), tables)
+    for view, read in spec.lookups.items():
+        script.read(view, read, tables)
+    for view, sql in spec.prepare.items():
+        script.step(view, sql)
+    script.step("checked", spec.checked)
+    for view, sql in spec.staged.items():
+        script.step(view, sql, key=spec.key)
+    script.step("rejects", spec.rejects)
+    script.statements = [s.replace(f"'{BATCH}'", _batch_id(spec.input)) for s in script.statements]
+    where = (
+        _render(
+            _parse(
+                f"SELECT 1 WHERE {tokenized(publish.where)}", "postgres", script.where("publish")
+            ),
+            script.where("publish"),
+        )
+        .split("WHERE", 1)[1]
+        .strip()
+    )
+    columns = ", ".join(publish.columns)
+    script.add("BEGIN")
+    _quarantine(script, spec)
+    script.add(f"DELETE FROM {publish.target} WHERE {' '.join(where.split())}")
+    script.add(
+        f"INSERT INTO {publish.target} ({columns})\n"
+        f"SELECT {columns} FROM {script.names[publish.step.lower()]}"
+    )
+    script.add("COMMIT")
+    header = _header(entry, f"Replaces the date's slice of {publish.target} by its staged rows.")
+    return script.text(header), script.caveats
+
+
 def _gold(entry: TransformEntry, tables: Mapping[str, Any]) -> tuple[str, list[str]]:
     spec: GoldSnapshot = entry.spec
     script = _Script(entry)
     for view, read in spec.reads.items():
-        script.read(view, read)
+        script.read(view, read, tables)
     last = ""
     for view, sql in spec.steps.items():
         script.step(view, sql)
@@ -403,6 +523,19 @@ def _gold(entry: TransformEntry, tables: Mapping[str, Any]) -> tuple[str, list[s
     script.add("COMMIT")
     header = _header(entry, f"Replaces {spec.target}'s rows of the date, versioned at $KNOWN_AT.")
     return script.text(header), script.caveats
+
+
+def _column_types(table: Any) -> dict[str, str]:
+    """A table class's columns as sqlglot (Spark) types, for typing the steps."""
+    dialect = postgresql.dialect()
+    found = {}
+    for column in table.columns:
+        try:
+            kind = exp.DataType.build(column.type.compile(dialect=dialect), dialect="postgres")
+        except SqlglotError:
+            continue
+        found[column.name] = kind.sql("spark")
+    return found
 
 
 def snowflake_type(pg_type: str) -> str:
@@ -515,13 +648,16 @@ def snowflake_port(catalogue: Catalogue, tables: Mapping[str, Any], source_datab
                 outputs=entry.outputs))  # fmt: skip
             continue
         elif isinstance(spec, SnapshotIntoHistory):
-            text, caveats = _snapshot(entry)
+            text, caveats = _snapshot(entry, tables)
         elif isinstance(spec, GoldSnapshot):
             text, caveats = _gold(entry, tables)
+        elif isinstance(spec, SilverBatchLoad) and isinstance(spec.publish, ReplaceRows):
+            text, caveats = _batch_load(entry, tables)
         else:
             port.transforms.append(TransformPort(
                 entry.name, entry.layer, NOT_PORTED,
-                f"a {type(spec).__name__}: its publication is Python writing PostgreSQL",
+                f"a {type(spec).__name__} whose publication is Python writing PostgreSQL "
+                "(declare it as ReplaceRows to port it)",
                 outputs=entry.outputs))  # fmt: skip
             continue
         port.files[path] = text

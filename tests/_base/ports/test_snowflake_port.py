@@ -15,11 +15,18 @@ import pytest
 import sqlglot
 
 from scripts import port as port_script
-from src._base.pipeline.catalogue import load_catalogue, project_tables
+from src._base.pipeline.catalogue import (
+    Catalogue,
+    TransformEntry,
+    load_catalogue,
+    project_tables,
+)
+from src._base.pipeline.shapes import GoldSnapshot
 from src._base.ports.snowflake import (
     NOT_PORTED,
     PORTED,
     VARIABLES,
+    PortError,
     _correlated_limit,
     _spark_semantics,
     snowflake_port,
@@ -56,6 +63,7 @@ def test_generation_is_stable_and_every_transform_has_a_status() -> None:
     assert len(statuses) == 13
     assert statuses["bar_to_bronze"] == NOT_PORTED  # landing files: a stage is site-specific
     assert statuses["trade_to_silver"] == NOT_PORTED  # its publication is Python
+    assert statuses["bar_to_silver"] == PORTED  # its publication is ReplaceRows
     assert statuses["position_to_gold"] == PORTED
     assert all(t.reason for t in first.transforms if t.status == NOT_PORTED)
 
@@ -109,3 +117,33 @@ def test_port_refuses_a_folder_holding_something_else(tmp_path: Path, caplog) ->
     assert port_script.main(["demo", "--target", "snowflake", "--out", str(out)]) == 0
     assert not (out / "gold" / "stale_to_gold.sql").exists()
     assert (out / "gold" / "bar_to_gold.sql").is_file()
+
+
+def test_a_step_that_does_not_parse_names_the_file_transform_and_step(tmp_path: Path) -> None:
+    path = tmp_path / "broken_to_gold.py"
+    path.write_text('"""A gold transform whose step is not SQL."""\n')
+    spec = GoldSnapshot(
+        inputs=(), reads={}, steps={"daily": "SELECT FROM WHERE ("}, target="gold.daily_bar_hist",
+        keys=("business_date", "instrument_code"),
+    )  # fmt: skip
+    catalogue = Catalogue("demo", (TransformEntry("demo", "broken_to_gold", "gold", path, spec),))
+    with pytest.raises(PortError, match=r"broken_to_gold\.py \(broken_to_gold\), step daily"):
+        snowflake_port(catalogue, project_tables(SRC, "demo"), "demo_source")
+
+
+def test_timestamps_print_as_spark_prints_them_in_keys_and_json() -> None:
+    step = (
+        "SELECT concat_ws('@', symbol, cast(bar_time AS STRING)) AS record_key,"
+        " to_json(named_struct('bar_time', bar_time, 'symbol', symbol)) AS record,"
+        " cast(symbol AS STRING) AS name FROM checked"
+    )
+    types = {"bar_time": "TIMESTAMP", "symbol": "STRING"}
+    sql = (
+        sqlglot.parse_one(step, read="spark")
+        .transform(lambda n: _spark_semantics(n, types))
+        .sql("snowflake")
+    )
+    instant = "SUBSTRING(CAST(CONVERT_TIMEZONE('UTC', bar_time) AS VARCHAR), 1, 19)"
+    assert sql.count(instant) == 2, sql
+    assert f"REPLACE({instant}, ' ', 'T') || '.000Z'" in sql
+    assert "CAST(symbol AS VARCHAR) AS name" in sql  # only timestamps change

@@ -7,11 +7,7 @@ invented. The day's bars are replaced as a whole, so a rerun gives the same rows
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from src._base.pipeline.merge import replace_sql
-from src._base.pipeline.run_config import RunConfig
-from src._base.pipeline.shapes import Read, SilverBatchLoad
+from src._base.pipeline.shapes import Read, ReplaceRows, SilverBatchLoad
 
 CHECKED = """
 SELECT b.*,
@@ -75,11 +71,14 @@ COLUMNS = (
 )
 
 
-def publish(staged: Mapping[str, str], cfg: RunConfig) -> list[str]:
-    """Replace the day's bars (every minute of the logical date) by the staged ones."""
-    day = f"bar_time >= '{cfg.day_start:%Y-%m-%d %H:%M%z}'"
-    day += f" AND bar_time < '{cfg.system_time:%Y-%m-%d %H:%M%z}'"
-    return replace_sql("silver.minute_bar", staged["bars"], COLUMNS, day)
+# The day's bars (every minute of the logical date) replaced by the staged ones.
+PUBLISH = ReplaceRows(
+    target="silver.minute_bar",
+    step="bars",
+    columns=COLUMNS,
+    where="bar_time >= CAST('{day_start}+00:00' AS TIMESTAMPTZ)"
+    " AND bar_time < CAST('{as_of}+00:00' AS TIMESTAMPTZ)",
+)
 
 
 TRANSFORM = SilverBatchLoad(
@@ -96,6 +95,6 @@ TRANSFORM = SilverBatchLoad(
     types={"minute_bar_id": "uuid"},
     rejects=REJECTS,
     notes={"missing_minutes": MISSING},
-    publish=publish,
+    publish=PUBLISH,
     outputs=("silver.minute_bar", "silver.quarantine"),
 )

@@ -18,6 +18,7 @@ SET DD = '<dd>';
 --   bronze/trade_to_bronze.sql
 --   silver/instrument_to_silver.sql
 --   silver/portfolio_to_silver.sql
+--   silver/bar_to_silver.sql
 --   gold/bar_to_gold.sql
 --   gold/timeframe_bar_to_gold.sql
 --   gold/trade_kpi_to_gold.sql
