@@ -231,6 +231,64 @@ class ReplaceRows:
 
 
 @dataclass(frozen=True)
+class UpsertRows:
+    """A publication as data: the staged ``step``'s rows into ``target`` by ``key``. A new
+    key is inserted (``columns``); an existing row takes the ``update`` columns when its
+    ``newer`` column is not later than the staged row's and one of them differs, so a
+    late event never overwrites a newer state. ``order_by``: the insert order."""
+
+    target: str
+    step: str
+    key: str
+    columns: tuple[str, ...]
+    update: tuple[str, ...]
+    newer: str
+    order_by: str = ""
+
+    def __call__(self, staged: Mapping[str, str], cfg: RunConfig) -> list[str]:
+        names = ", ".join(self.columns)
+        sets = ", ".join(f"{c} = excluded.{c}" for c in self.update)
+        before = ", ".join(f"t.{c}" for c in self.update)
+        after = ", ".join(f"excluded.{c}" for c in self.update)
+        order = f" ORDER BY {self.order_by}" if self.order_by else ""
+        return [
+            f"INSERT INTO {self.target} AS t ({names}) SELECT {names} FROM {staged[self.step]}"
+            f"{order} ON CONFLICT ({self.key}) DO UPDATE SET {sets}"
+            f" WHERE t.{self.newer} <= excluded.{self.newer}"
+            f" AND ({before}) IS DISTINCT FROM ({after})"
+        ]
+
+
+@dataclass(frozen=True)
+class MergeHistory:
+    """A publication as data: the current versions of the temporal ``hist`` made equal to
+    the rows of ``source`` (a PostgreSQL SELECT; ``{stage}`` in it is the staged ``step``'s
+    table), versioned at the date's system time. Keys ``source`` lacks stay as they are."""
+
+    hist: str
+    keys: tuple[str, ...]
+    columns: tuple[str, ...]
+    step: str
+    source: str
+
+    def __call__(self, staged: Mapping[str, str], cfg: RunConfig) -> list[str]:
+        from src._base.pipeline.merge import temporal_merge_sql
+
+        rows = f"({self.source.format(stage=staged[self.step])})"
+        return temporal_merge_sql(self.hist, self.keys, self.columns, rows, delete_missing=False)
+
+
+@dataclass(frozen=True)
+class Publications:
+    """Several publications, applied in order in the load's one transaction."""
+
+    parts: tuple[Any, ...]
+
+    def __call__(self, staged: Mapping[str, str], cfg: RunConfig) -> list[str]:
+        return [sql for part in self.parts for sql in part(staged, cfg)]
+
+
+@dataclass(frozen=True)
 class SilverBatchLoad:
     """Validate one bronze batch with declared steps; publish with the transform's own SQL.
 
@@ -239,8 +297,9 @@ class SilverBatchLoad:
     each ``staged`` step is staged as a table under its name (``{key}`` in it is the
     name-based UUID of ``key``); ``rejects`` selects ``record_key, rule, record`` for the
     quarantine; each ``notes`` step gives one number to report. ``publish(staged, cfg)``
-    returns the SQL that applies the staged tables (``{step name: table}``); declare it
-    as :class:`ReplaceRows` when it replaces a slice of one table. ``in_order``
+    returns the SQL that applies the staged tables (``{step name: table}``); declared
+    as data (:class:`ReplaceRows`, :class:`UpsertRows`, :class:`MergeHistory`, several
+    in :class:`Publications`) it is also portable to other platforms. ``in_order``
     loads keep history: days load in order and versions start at the date's system time.
     """
 

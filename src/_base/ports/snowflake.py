@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,7 @@ from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.schema import MappingSchema
 
+from src._base.engines.transpile import UUID3
 from src._base.functions.temporal import SYSTEM_COLUMNS
 from src._base.pipeline.catalogue import Catalogue, TransformEntry
 from src._base.pipeline.frames import KEY_NAMESPACE, content_hash_sql
@@ -50,11 +52,14 @@ from src._base.pipeline.run_config import BATCH_NAMESPACE
 from src._base.pipeline.shapes import (
     BronzeAppend,
     GoldSnapshot,
+    MergeHistory,
+    Publications,
     Read,
     ReplaceRows,
     SilverBatchLoad,
     SnapshotIntoHistory,
     SourceTable,
+    UpsertRows,
 )
 from src._base.ports.sqltext import (
     OPEN_END,
@@ -121,16 +126,51 @@ def _is_timestamp(column: exp.Column, types: Mapping[str, str] | None) -> bool:
     return (types or {}).get(column.name, "").upper().startswith("TIMESTAMP")
 
 
+def _seconds(value: exp.Expression) -> str:
+    """``2026-11-20 09:30:00``: an instant in UTC to the whole second (the first 19
+    characters of its text in Snowflake's default output format, and DuckDB's)."""
+    utc = f"CONVERT_TIMEZONE('UTC', {value.sql(DIALECT)})"
+    return f"SUBSTR(CAST({utc} AS VARCHAR), 1, 19)"
+
+
+def _fraction(value: exp.Expression, digits: int) -> str:
+    """The fraction of the instant's second, ``digits`` wide (zero-padded)."""
+    unit = 10 ** (9 - digits)
+    nanos = f"EXTRACT(NANOSECOND FROM {value.sql(DIALECT)})"
+    return f"LPAD(TO_VARCHAR(CAST(FLOOR({nanos} / {unit}) AS INTEGER)), {digits}, '0')"
+
+
 def _spark_instant(value: exp.Expression) -> exp.Expression:
-    """``2026-11-20 09:30:00``: an instant in UTC as Spark casts it to a string."""
-    text = exp.cast(exp.func("CONVERT_TIMEZONE", "'UTC'", value.copy()), "VARCHAR")
-    return exp.func("SUBSTR", text, exp.Literal.number(1), exp.Literal.number(19))
+    """An instant as Spark casts it to a string: ``2026-11-20 09:30:00`` in UTC, and the
+    fraction of the second when there is one, trailing zeros dropped (``...:49.37``)."""
+    micros = _fraction(value, 6)
+    return sqlglot.parse_one(
+        f"{_seconds(value)} || CASE WHEN {micros} = '000000' THEN ''"
+        f" ELSE '.' || REGEXP_REPLACE({micros}, '0+$', '') END",  # fakesnow's RTRIM keeps them
+        read=DIALECT,
+    )
 
 
 def _spark_json_instant(value: exp.Expression) -> exp.Expression:
-    """``2026-11-20T09:30:00.000Z``: an instant as Spark's JSON writes it."""
-    text = exp.func("REPLACE", _spark_instant(value), "' '", "'T'")
-    return exp.DPipe(this=text, expression=exp.Literal.string(".000Z"), safe=True)
+    """An instant as Spark's JSON writes it: ``2026-11-20T09:30:00.370Z``."""
+    text = f"REPLACE({_seconds(value)}, ' ', 'T') || '.' || {_fraction(value, 3)} || 'Z'"
+    return sqlglot.parse_one(text, read=DIALECT)
+
+
+def uuid3_snowflake(name: exp.Expression, namespace: uuid.UUID = KEY_NAMESPACE) -> exp.Expression:
+    """Snowflake for ``uuid.uuid3(namespace, name)``, the key the warehouse gives a row:
+    the MD5 of the namespace's bytes and the name's UTF-8, with the version (3) and the
+    variant (10xx) set, in the usual dashed form."""
+    digest = f"MD5(TO_BINARY('{namespace.hex}' || HEX_ENCODE({name.sql(DIALECT)}), 'HEX'))"
+    variant = (
+        f"SUBSTR('89ab89ab89ab89ab', POSITION(SUBSTR({digest}, 17, 1), '0123456789abcdef'), 1)"
+    )
+    parts = [
+        f"SUBSTR({digest}, 1, 8)", "'-'", f"SUBSTR({digest}, 9, 4)", "'-3'",
+        f"SUBSTR({digest}, 14, 3)", "'-'", variant, f"SUBSTR({digest}, 18, 3)", "'-'",
+        f"SUBSTR({digest}, 21, 12)",
+    ]  # fmt: skip
+    return sqlglot.parse_one(" || ".join(parts), read=DIALECT)
 
 
 def _spark_semantics(
@@ -140,10 +180,12 @@ def _spark_semantics(
     ``a DIV b`` truncates (a cast to an integer rounds), ``ts + make_interval(...)``
     has no interval literal to become (``DATEADD`` per non-zero unit instead), and a
     timestamp cast to a string or written into ``to_json`` prints as Spark prints it
-    (``2026-11-20 09:30:00``, ``"2026-11-20T09:30:00.000Z"``), so keys and records
-    agree. Whole seconds only: Spark adds a fraction when there is one, which this
-    drops (``TO_CHAR`` with a format would keep it, but the proof's DuckDB cannot run
-    it). ``types``: the step's input columns' types, by name."""
+    (``2026-11-20 09:30:00.37``, ``"2026-11-20T09:30:00.370Z"``), so keys and records
+    agree (built from parts: the proof's DuckDB cannot run ``TO_CHAR`` with a format).
+    ``types``: the step's input columns' types, by name."""
+    if isinstance(node, exp.Anonymous) and node.name.lower() == UUID3:
+        [name] = node.expressions
+        return uuid3_snowflake(name.transform(lambda n: _spark_semantics(n, types)))
     if isinstance(node, exp.JSONFormat) and isinstance(node.this, exp.Struct):
         for field in node.this.expressions:  # Spark's JSON writes instants as ...T...Z
             value = field.expression if isinstance(field, exp.PropertyEQ) else None
@@ -197,7 +239,6 @@ def temp_name(transform: str, view: str) -> str:
 
 
 BATCH = "MEDALLIONBATCH"  # stands for the input's batch id in a read until it is known
-KEY = "medallion_surrogate_key"  # stands for a staged step's {key} until it is rewritten
 
 
 class _Script:
@@ -250,14 +291,10 @@ class _Script:
         return found
 
     def step(self, view: str, spark_sql: str, key: str = "") -> None:
-        key_sql = f"UUID_STRING('{KEY_NAMESPACE}', {key})" if key else ""
-        text = tokenized(spark_sql, key=KEY) if "{key}" in spark_sql else tokenized(spark_sql)
+        """``{key}`` in the text: the name-based UUID of the ``key`` expression."""
+        key_call = f"{UUID3}({tokenized(key)})" if key else "NULL"
+        text = tokenized(spark_sql, key=key_call) if "{key}" in spark_sql else tokenized(spark_sql)
         tree = _parse(text, "spark", self.where(f"step {view}"))
-        if key_sql:
-            surrogate = _parse(tokenized(key_sql), "snowflake", self.where(f"key of {view}"))
-            tree = tree.transform(
-                lambda n: surrogate.copy() if isinstance(n, exp.Column) and n.name == KEY else n
-            )
         types = self._columns_typed(tree)
         tree = tree.transform(lambda n: _spark_semantics(n, types))
         self._typed(view, tree)
@@ -332,6 +369,7 @@ def versioned_replace(
     *,
     scope: str = "",
     valid: str = "",
+    close_missing: bool = True,
 ) -> list[str]:
     """Make the current versions of ``hist`` (within ``scope``) equal ``stage``, versioned
     at ``at``: one MERGE closes each changed version and opens its successor (and a new
@@ -348,8 +386,7 @@ def versioned_replace(
     changed = f"NOT ({_eq(columns, 't', 's')})" if columns else "FALSE"
     values = ", ".join(f"s.{c}" for c in every)
     current = f"t.sys_end = {OPEN}"
-    return [
-        f"""MERGE INTO {hist} AS t
+    merge = [f"""MERGE INTO {hist} AS t
 USING (
   SELECT s.*, {merge_keys} FROM {stage} AS s{applies}
   UNION ALL
@@ -362,7 +399,11 @@ WHEN MATCHED AND {changed} AND t.sys_start >= {at} THEN UPDATE SET {
     ", ".join(f"{c} = s.{c}" for c in columns) or f"{keys[0]} = s.{keys[0]}"}
 WHEN MATCHED AND {changed} THEN UPDATE SET sys_end = {at}
 WHEN NOT MATCHED THEN INSERT ({", ".join(every)}, sys_start, sys_end)
-  VALUES ({values}, {at}, {OPEN})""",
+  VALUES ({values}, {at}, {OPEN})"""]
+    if not close_missing:
+        return merge
+    return [
+        *merge,
         f"""DELETE FROM {hist} AS t
 WHERE {current}{scoped} AND t.sys_start >= {at}
   AND NOT EXISTS (SELECT 1 FROM {stage} AS s WHERE {_key_eq(keys, 't', 's')})""",
@@ -455,16 +496,54 @@ def _snapshot(entry: TransformEntry, tables: Mapping[str, Any]) -> tuple[str, li
     return script.text(header), script.caveats
 
 
+def _publications(publish: Any) -> list[Any] | None:
+    """The parts of a publication declared as data, or None (Python)."""
+    parts = list(publish.parts) if isinstance(publish, Publications) else [publish]
+    portable = (ReplaceRows, UpsertRows, MergeHistory)
+    return parts if all(isinstance(part, portable) for part in parts) else None
+
+
+def _replace_rows(script: _Script, part: ReplaceRows) -> None:
+    where = _render(
+        _parse(f"SELECT 1 WHERE {tokenized(part.where)}", "postgres", script.where("publish")),
+        script.where("publish"),
+    ).split("WHERE", 1)[1]
+    columns = ", ".join(part.columns)
+    script.add(f"DELETE FROM {part.target} WHERE {' '.join(where.split())}")
+    script.add(
+        f"INSERT INTO {part.target} ({columns})\n"
+        f"SELECT {columns} FROM {script.names[part.step.lower()]}"
+    )
+
+
+def _upsert_rows(script: _Script, part: UpsertRows) -> None:
+    """ON CONFLICT as a MERGE: the same guard (not older, something differs)."""
+    values = ", ".join(f"s.{c}" for c in part.columns)
+    script.add(f"""MERGE INTO {part.target} AS t
+USING {script.names[part.step.lower()]} AS s
+ON t.{part.key} = s.{part.key}
+WHEN MATCHED AND t.{part.newer} <= s.{part.newer} AND NOT ({_eq(part.update, 't', 's')})
+  THEN UPDATE SET {", ".join(f"{c} = s.{c}" for c in part.update)}
+WHEN NOT MATCHED THEN INSERT ({", ".join(part.columns)}) VALUES ({values})""")
+
+
+def _merge_history(script: _Script, part: MergeHistory, at: str) -> None:
+    """The rows as a subquery of the MERGE itself: a temporary table is DDL, and DDL
+    commits Snowflake's open transaction."""
+    source = part.source.replace("{stage}", script.names[part.step.lower()])
+    where = script.where("publish")
+    rows = _render(_parse(tokenized(source), "postgres", where), where)
+    rows = f"({' '.join(rows.split())})"
+    for sql in versioned_replace(part.hist, part.keys, part.columns, rows, at, close_missing=False):
+        script.add(sql)
+
+
 def _batch_load(entry: TransformEntry, tables: Mapping[str, Any]) -> tuple[str, list[str]]:
-    """A batch load whose publication is :class:`ReplaceRows`: its slice of the target
-    replaced by the staged step. Surrogate keys (``{key}``) become ``UUID_STRING(ns,
-    name)``, a name-based UUID as in the warehouse, but version 5 (Snowflake has no
-    MD5-based one), so the ids differ from the warehouse's; they are generated columns,
-    which the proof leaves out."""
+    """A batch load whose publication is declared as data (:func:`_publications`)."""
     spec: SilverBatchLoad = entry.spec
-    publish: ReplaceRows = spec.publish
     script = _Script(entry)
-    script.read(spec.bronze_view, Read(spec.bronze_table, where="batch_id = '{batch}'"), tables)
+    batch = Read(spec.bronze_table, where="batch_id = '{batch}'")
+    script.read(spec.bronze_view, batch, tables)
     for view, read in spec.lookups.items():
         script.read(view, read, tables)
     for view, sql in spec.prepare.items():
@@ -473,27 +552,21 @@ def _batch_load(entry: TransformEntry, tables: Mapping[str, Any]) -> tuple[str, 
     for view, sql in spec.staged.items():
         script.step(view, sql, key=spec.key)
     script.step("rejects", spec.rejects)
+    parts = _publications(spec.publish) or []
+    at = "CAST($AS_OF || '+00:00' AS TIMESTAMP_TZ)"
     script.statements = [s.replace(f"'{BATCH}'", _batch_id(spec.input)) for s in script.statements]
-    where = (
-        _render(
-            _parse(
-                f"SELECT 1 WHERE {tokenized(publish.where)}", "postgres", script.where("publish")
-            ),
-            script.where("publish"),
-        )
-        .split("WHERE", 1)[1]
-        .strip()
-    )
-    columns = ", ".join(publish.columns)
     script.add("BEGIN")
     _quarantine(script, spec)
-    script.add(f"DELETE FROM {publish.target} WHERE {' '.join(where.split())}")
-    script.add(
-        f"INSERT INTO {publish.target} ({columns})\n"
-        f"SELECT {columns} FROM {script.names[publish.step.lower()]}"
-    )
+    for part in parts:
+        if isinstance(part, ReplaceRows):
+            _replace_rows(script, part)
+        elif isinstance(part, UpsertRows):
+            _upsert_rows(script, part)
+        else:
+            _merge_history(script, part, at)
     script.add("COMMIT")
-    header = _header(entry, f"Replaces the date's slice of {publish.target} by its staged rows.")
+    targets = ", ".join(dict.fromkeys(getattr(p, "target", None) or p.hist for p in parts))
+    header = _header(entry, f"Validates the day's batch and publishes it into {targets}.")
     return script.text(header), script.caveats
 
 
@@ -613,6 +686,8 @@ def run_day_sql(entries: Sequence[TransformPort]) -> str:
         "-- scripts/check_ports.py uses for a date: day, prev, next as YYYY-MM-DD; as_of,\n"
         "-- day_start, known_at as 'YYYY-MM-DD HH24:MI:SS' in UTC; year, month, dd).\n"
         "ALTER SESSION SET TIMEZONE = 'UTC';\n"
+        "-- Instants are printed into keys and records from this format's first 19 characters.\n"
+        "ALTER SESSION SET TIMESTAMP_TZ_OUTPUT_FORMAT = 'YYYY-MM-DD HH24:MI:SS.FF3 TZHTZM';\n"
         f"{settings}\n"
         "-- Then, in the same session and in this order, each transform's script (SnowSQL:\n"
         "-- !source <file>):\n"
@@ -651,13 +726,13 @@ def snowflake_port(catalogue: Catalogue, tables: Mapping[str, Any], source_datab
             text, caveats = _snapshot(entry, tables)
         elif isinstance(spec, GoldSnapshot):
             text, caveats = _gold(entry, tables)
-        elif isinstance(spec, SilverBatchLoad) and isinstance(spec.publish, ReplaceRows):
+        elif isinstance(spec, SilverBatchLoad) and _publications(spec.publish):
             text, caveats = _batch_load(entry, tables)
         else:
             port.transforms.append(TransformPort(
                 entry.name, entry.layer, NOT_PORTED,
                 f"a {type(spec).__name__} whose publication is Python writing PostgreSQL "
-                "(declare it as ReplaceRows to port it)",
+                "(declare it as data, e.g. ReplaceRows, to port it)",
                 outputs=entry.outputs))  # fmt: skip
             continue
         port.files[path] = text

@@ -9,6 +9,7 @@ golden copies with the port's own ``.sqlfluff`` (Snowflake's dialect).
 from __future__ import annotations
 
 import re
+import uuid
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from src._base.pipeline.catalogue import (
     load_catalogue,
     project_tables,
 )
+from src._base.pipeline.frames import KEY_NAMESPACE
 from src._base.pipeline.shapes import GoldSnapshot
 from src._base.ports.snowflake import (
     NOT_PORTED,
@@ -28,8 +30,11 @@ from src._base.ports.snowflake import (
     VARIABLES,
     PortError,
     _correlated_limit,
+    _spark_instant,
+    _spark_json_instant,
     _spark_semantics,
     snowflake_port,
+    uuid3_snowflake,
 )
 from src._base.ports.sqltext import TOKENS, portable_read, replace_tokens, tokenized
 
@@ -62,8 +67,8 @@ def test_generation_is_stable_and_every_transform_has_a_status() -> None:
     statuses = {t.name: t.status for t in first.transforms}
     assert len(statuses) == 13
     assert statuses["bar_to_bronze"] == NOT_PORTED  # landing files: a stage is site-specific
-    assert statuses["trade_to_silver"] == NOT_PORTED  # its publication is Python
-    assert statuses["bar_to_silver"] == PORTED  # its publication is ReplaceRows
+    assert statuses["trade_to_silver"] == PORTED  # UpsertRows and MergeHistory
+    assert statuses["bar_to_silver"] == PORTED  # ReplaceRows
     assert statuses["position_to_gold"] == PORTED
     assert all(t.reason for t in first.transforms if t.status == NOT_PORTED)
 
@@ -145,5 +150,34 @@ def test_timestamps_print_as_spark_prints_them_in_keys_and_json() -> None:
     )
     instant = "SUBSTRING(CAST(CONVERT_TIMEZONE('UTC', bar_time) AS VARCHAR), 1, 19)"
     assert sql.count(instant) == 2, sql
-    assert f"REPLACE({instant}, ' ', 'T') || '.000Z'" in sql
+    assert f"REPLACE({instant}, ' ', 'T') || '.' ||" in sql
     assert "CAST(symbol AS VARCHAR) AS name" in sql  # only timestamps change
+
+
+def test_on_snowflakes_sql_keys_and_instants_come_out_as_the_warehouse_and_spark_write_them():
+    """Run under fakesnow: the name-based keys equal Python's uuid3 (what the warehouse
+    stores), and instants print as Spark prints them, fractions included."""
+    import fakesnow
+    import snowflake.connector
+
+    names = ["T20261119-0000005", "FCW@2026-11-19 17:04:00", "é-ü ✓"]
+    instants = {
+        "2026-11-19 17:04:00+00:00": ("2026-11-19 17:04:00", "2026-11-19T17:04:00.000Z"),
+        "2026-11-18 22:20:49.370123+00:00": ("2026-11-18 22:20:49.370123",
+                                             "2026-11-18T22:20:49.370Z"),
+        "2026-11-18 23:20:49.5+01:00": ("2026-11-18 22:20:49.5", "2026-11-18T22:20:49.500Z"),
+    }  # fmt: skip
+    with fakesnow.patch():
+        conn = snowflake.connector.connect(database="PROOF", schema="PUBLIC")
+        cur = conn.cursor()
+        for name in names:
+            literal = sqlglot.exp.Literal.string(name)
+            cur.execute(f"SELECT {uuid3_snowflake(literal).sql('snowflake')}")
+            assert cur.fetchone()[0] == str(uuid.uuid3(KEY_NAMESPACE, name)), name
+        for value, (text, json_text) in instants.items():
+            column = sqlglot.exp.cast(sqlglot.exp.Literal.string(value), "TIMESTAMPTZ")
+            plain = _spark_instant(column).sql("snowflake")
+            written = _spark_json_instant(column).sql("snowflake")
+            cur.execute(f"SELECT {plain}, {written}")
+            assert cur.fetchone() == (text, json_text), value
+        conn.close()

@@ -10,11 +10,13 @@ warehouse learned each state, and ``status_time`` when it happened.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from src._base.pipeline.merge import temporal_merge_sql
-from src._base.pipeline.run_config import RunConfig
-from src._base.pipeline.shapes import Read, SilverBatchLoad
+from src._base.pipeline.shapes import (
+    MergeHistory,
+    Publications,
+    Read,
+    SilverBatchLoad,
+    UpsertRows,
+)
 
 # Events whose id arrives more than once: found with one hash aggregate, and only those
 # rows ranked (a window over the whole batch sorted a million rows to find a few thousand).
@@ -110,39 +112,33 @@ STATE = (
 INSERT_COLUMNS = ("trade_id", "source_trade_id", "trade_date", "first_event_time", *STATE)
 
 
-def upsert_sql(stage: str) -> str:
-    """Newer states replace older ones; an older (late) event never overwrites."""
-    names = ", ".join(INSERT_COLUMNS)
-    sets = ", ".join(f"{c} = excluded.{c}" for c in STATE)
-    before = ", ".join(f"t.{c}" for c in STATE)
-    after = ", ".join(f"excluded.{c}" for c in STATE)
-    return (
-        f"INSERT INTO silver.trade AS t ({names}) SELECT {names} FROM {stage}"
-        " ORDER BY trade_id"  # the key's index filled in order, not a random page a row
-        f" ON CONFLICT (source_trade_id) DO UPDATE SET {sets}"
-        " WHERE t.effective_time <= excluded.effective_time"
-        f" AND ({before}) IS DISTINCT FROM ({after})"
-    )
+# Newer states replace older ones; an older (late) event never overwrites. Inserted in
+# the key's order: its index filled page after page, not at a random page a row.
+UPSERT = UpsertRows(
+    target="silver.trade",
+    step="trades",
+    key="source_trade_id",
+    columns=INSERT_COLUMNS,
+    update=STATE,
+    newer="effective_time",
+    order_by="trade_id",
+)
 
+STATUS_COLUMNS = (
+    "trade_date", "trade_status_type_id", "portfolio_code", "instrument_code", "action_type_id",
+    "quantity", "filled_quantity", "price", "status_time",
+)  # fmt: skip
 
-def status_sql(stage: str) -> list[str]:
-    current = (
-        "(SELECT t.trade_id, t.trade_date, t.trade_status_type_id, t.portfolio_code,"
-        " t.instrument_code,"
-        " t.action_type_id, t.quantity, t.filled_quantity, t.price,"
-        f" t.effective_time AS status_time FROM silver.trade t JOIN {stage} s USING (trade_id))"
-    )
-    columns = (
-        "trade_date", "trade_status_type_id", "portfolio_code", "instrument_code", "action_type_id",
-        "quantity", "filled_quantity", "price", "status_time",
-    )  # fmt: skip
-    return temporal_merge_sql(
-        "silver.trade_status_hist", ("trade_id",), columns, current, delete_missing=False
-    )
-
-
-def publish(staged: Mapping[str, str], cfg: RunConfig) -> list[str]:
-    return [upsert_sql(staged["trades"]), *status_sql(staged["trades"])]
+# Each staged trade's state, as silver.trade now holds it, into the status history.
+STATUS = MergeHistory(
+    hist="silver.trade_status_hist",
+    keys=("trade_id",),
+    columns=STATUS_COLUMNS,
+    step="trades",
+    source="SELECT t.trade_id, t.trade_date, t.trade_status_type_id, t.portfolio_code,"
+    " t.instrument_code, t.action_type_id, t.quantity, t.filled_quantity, t.price,"
+    " t.effective_time AS status_time FROM silver.trade t JOIN {stage} s USING (trade_id)",
+)
 
 
 TRANSFORM = SilverBatchLoad(
@@ -162,7 +158,7 @@ TRANSFORM = SilverBatchLoad(
     key="source_trade_id",
     types={"trade_id": "uuid"},
     rejects=REJECTS,
-    publish=publish,
+    publish=Publications((UPSERT, STATUS)),
     outputs=("silver.trade", "silver.trade_status_hist", "silver.quarantine"),
     in_order=True,
 )

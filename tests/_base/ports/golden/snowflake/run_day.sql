@@ -2,6 +2,8 @@
 -- scripts/check_ports.py uses for a date: day, prev, next as YYYY-MM-DD; as_of,
 -- day_start, known_at as 'YYYY-MM-DD HH24:MI:SS' in UTC; year, month, dd).
 ALTER SESSION SET TIMEZONE = 'UTC';
+-- Instants are printed into keys and records from this format's first 19 characters.
+ALTER SESSION SET TIMESTAMP_TZ_OUTPUT_FORMAT = 'YYYY-MM-DD HH24:MI:SS.FF3 TZHTZM';
 SET DAY = '<day>';
 SET PREV = '<prev>';
 SET NEXT = '<next>';
@@ -19,6 +21,7 @@ SET DD = '<dd>';
 --   silver/instrument_to_silver.sql
 --   silver/portfolio_to_silver.sql
 --   silver/bar_to_silver.sql
+--   silver/trade_to_silver.sql
 --   gold/bar_to_gold.sql
 --   gold/timeframe_bar_to_gold.sql
 --   gold/trade_kpi_to_gold.sql
