@@ -6,7 +6,8 @@ The spark engine loads its check warehouse (``<db>_check_spark``) for the days, 
 :mod:`src._base.engines.equivalence` does. The Snowflake port's scripts then run under
 ``fakesnow`` (Snowflake's SQL translated onto DuckDB by sqlglot) from the same inputs:
 
-* the reference tables and the source tables the bronze scripts read are copied in;
+* the tables no transform writes (reference data) and the source tables the bronze
+  scripts read are copied in;
 * the outputs of transforms the port does not run are copied from the spark warehouse,
   whole (downstream reads select their date or read as of a time, so later rows are
   never seen early);
@@ -41,7 +42,7 @@ from src._base.engines.equivalence import (
     run_engine,
     table_columns,
 )
-from src._base.pipeline.catalogue import load_catalogue
+from src._base.pipeline.catalogue import load_catalogue, project_tables
 from src._base.pipeline.daily import run_config
 from src._base.pipeline.shapes import BronzeAppend, SourceTable
 from src._base.ports.snowflake import NOT_PORTED, PORTED, VARIABLES, Port, snowflake_type
@@ -275,8 +276,9 @@ def check_snowflake(
     seconds: dict[str, float] = {}
     try:
         sf.run(port.files["00_tables.sql"], "00_tables.sql")
-        for table in _reference_tables(raw):
-            copy_table(raw, sf.conn, table)
+        written = {table for entry in catalogue.entries for table in entry.outputs}
+        for table in sorted(set(project_tables(settings.src_path, database)) - written):
+            copy_table(raw, sf.conn, table)  # what no transform writes: reference data
         source_db = run_config(settings, conn, database, days[0]).source.database
         _copy_sources(source_raw, sf, catalogue, by_name, source_db)
         for entry in catalogue.entries:
@@ -314,15 +316,6 @@ def check_snowflake(
         raw.close()
         source_raw.close()
     return results
-
-
-def _reference_tables(raw: Any) -> list[str]:
-    with raw.cursor() as cur:
-        cur.execute(
-            "SELECT table_schema || '.' || table_name FROM information_schema.tables"
-            " WHERE table_schema = 'common' AND table_type = 'BASE TABLE' ORDER BY 1"
-        )
-        return [name for (name,) in cur.fetchall()]
 
 
 def _copy_sources(source_raw: Any, sf: SnowflakeRun, catalogue: Any, by_name: dict,

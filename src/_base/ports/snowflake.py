@@ -307,7 +307,7 @@ class _Script:
                 "rejects (rewrite it with a window function or QUALIFY)"
             )
         name = temp_name(self.entry.name, view)
-        body = _render(tree, self.where(view))
+        body = _render(_aliased_derived_tables(tree), self.where(view))
         self.statements.append(f"CREATE OR REPLACE TEMPORARY TABLE {name} AS\n{body}")
         self.names[view.lower()] = name
 
@@ -317,6 +317,22 @@ class _Script:
     def text(self, header: str) -> str:
         body = ";\n\n".join(self.statements)
         return f"{header}\n{body};\n"
+
+
+def _aliased_derived_tables(tree: exp.Expression) -> exp.Expression:
+    """Every derived table in a FROM or JOIN named (``derived_1``, ...): Spark and
+    Snowflake accept one without, but not every reader of the SQL does."""
+    tree = tree.copy()
+    taken = {node.alias.lower() for node in tree.find_all(exp.Subquery, exp.Table) if node.alias}
+    number = 0
+    for node in tree.find_all(exp.Subquery):
+        if node.alias or not isinstance(node.parent, exp.From | exp.Join):
+            continue
+        number += 1
+        while f"derived_{number}" in taken:
+            number += 1
+        node.set("alias", exp.TableAlias(this=exp.to_identifier(f"derived_{number}")))
+    return tree
 
 
 def _correlated_limit(tree: exp.Expression) -> bool:

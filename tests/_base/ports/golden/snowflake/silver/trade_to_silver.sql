@@ -184,7 +184,7 @@ FROM (
   FROM trade_to_silver__checked AS c
   WHERE
     rule IS NULL
-)
+) AS derived_1
 WHERE
   newest = 1;
 
