@@ -181,3 +181,21 @@ def test_on_snowflakes_sql_keys_and_instants_come_out_as_the_warehouse_and_spark
             cur.execute(f"SELECT {plain}, {written}")
             assert cur.fetchone() == (text, json_text), value
         conn.close()
+
+
+def test_a_function_without_a_snowflake_rendering_leaves_its_transform_not_ported(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "odd_to_gold.py"
+    path.write_text('"""A gold transform calling a function only its own engine has."""\n')
+    spec = GoldSnapshot(
+        inputs=(), reads={}, steps={"daily": "SELECT my_udf(1) AS x"},
+        target="gold.daily_bar_hist", keys=("business_date", "instrument_code"),
+    )  # fmt: skip
+    catalogue = Catalogue("demo", (TransformEntry("demo", "odd_to_gold", "gold", path, spec),))
+    port = snowflake_port(catalogue, project_tables(SRC, "demo"), "demo_source")
+    [entry] = port.transforms
+    assert (
+        entry.status == NOT_PORTED and "my_udf() has no known Snowflake rendering" in entry.reason
+    )
+    assert "gold/odd_to_gold.sql" not in port.files
