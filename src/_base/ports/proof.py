@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -76,7 +75,6 @@ class PortResult:
     largest_difference: str = ""
     type_drift: list[str] = field(default_factory=list)
     error: str = ""
-    seconds: float = 0.0
 
 
 def split_statements(text: str) -> list[str]:
@@ -269,18 +267,17 @@ def check_snowflake(
     catalogue = load_catalogue(settings.src_path, database)
     by_name = {p.name: p for p in port.transforms}
     raw = connect_raw(spark_warehouse)
-    source_raw = connect_raw(run_config(settings, conn, database, days[0]).source)
+    source = run_config(settings, conn, database, days[0]).source
+    source_raw = connect_raw(source)
     sf = SnowflakeRun(f"{database}_port")
     results: list[PortResult] = []
     failed: dict[str, str] = {}
-    seconds: dict[str, float] = {}
     try:
         sf.run(port.files["00_tables.sql"], "00_tables.sql")
         written = {table for entry in catalogue.entries for table in entry.outputs}
         for table in sorted(set(project_tables(settings.src_path, database)) - written):
             copy_table(raw, sf.conn, table)  # what no transform writes: reference data
-        source_db = run_config(settings, conn, database, days[0]).source.database
-        _copy_sources(source_raw, sf, catalogue, by_name, source_db)
+        _copy_sources(source_raw, sf, catalogue, by_name, source.database)
         for entry in catalogue.entries:
             if by_name[entry.name].status != PORTED:
                 for table in entry.outputs:
@@ -292,18 +289,15 @@ def check_snowflake(
                 ported = by_name[entry.name]
                 if ported.status != PORTED or entry.name in failed:
                     continue
-                started = time.perf_counter()
                 try:
                     sf.run(port.files[ported.path], f"{ported.path} for {day}")
                 except PipelineError as exc:
                     failed[entry.name] = str(exc)
                     log.warning("%s", exc)
-                seconds[entry.name] = seconds.get(entry.name, 0.0) + time.perf_counter() - started
         for entry in catalogue.entries:
             ported = by_name[entry.name]
             for table in entry.outputs:
                 result = PortResult(entry.name, table, port.target, ported.status, ported.reason)
-                result.seconds = seconds.get(entry.name, 0.0)
                 if ported.status == PORTED:
                     result.type_drift = _type_drift(raw, table)
                     if entry.name in failed:

@@ -74,6 +74,9 @@ from src.utils.errors import DefinitionError
 DIALECT = "snowflake"
 PORTED, VALIDATED, NOT_PORTED = "ported", "validated only", "not ported"
 OPEN = f"CAST('{OPEN_END}' AS TIMESTAMP_TZ)"
+# The date's system time (silver versions) and gold's knowledge time, as instants in UTC.
+SYSTEM_TIME = "CAST($AS_OF || '+00:00' AS TIMESTAMP_TZ)"
+KNOWN_AT = "CAST($KNOWN_AT || '+00:00' AS TIMESTAMP_TZ)"
 
 
 class PortError(DefinitionError):
@@ -248,8 +251,9 @@ BATCH = "MEDALLIONBATCH"  # stands for the input's batch id in a read until it i
 class _Script:
     """One transform's statements, its views renamed into temporary tables."""
 
-    def __init__(self, entry: TransformEntry) -> None:
+    def __init__(self, entry: TransformEntry, tables: Mapping[str, Any]) -> None:
         self.entry = entry
+        self.tables = tables  # the project's table classes: types for the steps
         self.names: dict[str, str] = {}
         self.statements: list[str] = []
         self.caveats: list[str] = []
@@ -258,8 +262,8 @@ class _Script:
     def where(self, part: str) -> str:
         return f"{self.entry.path} ({self.entry.name}), {part}"
 
-    def read(self, view: str, read: Read, tables: Mapping[str, Any] | None = None) -> None:
-        table = (tables or {}).get(read.relation)
+    def read(self, view: str, read: Read) -> None:
+        table = self.tables.get(read.relation)
         if table is not None and not read.columns:
             self.schema[view.lower()] = _column_types(table)
         columns = ", ".join(read.columns) or "*"
@@ -452,7 +456,7 @@ def _bronze(
     entry: TransformEntry, tables: Mapping[str, Any], source_database: str
 ) -> tuple[str, list[str]]:
     spec: BronzeAppend = entry.spec
-    script = _Script(entry)
+    script = _Script(entry, tables)
     source = spec.source
     relation = f"{source_database}.{source.relation}"
     script.read("source", Read(relation, where=source.where, columns=source.columns))
@@ -492,28 +496,38 @@ def _quarantine(script: _Script, spec: Any) -> None:
     script.add(f"""INSERT INTO {spec.quarantine} (job, logical_date, source_table, record_key, rule,
   batch_id, record, effective_time)
 SELECT '{job}', TO_DATE($DAY), '{spec.bronze_table}', r.record_key, r.rule,
-       {_batch_id(job)}, PARSE_JSON(r.record), CAST($AS_OF || '+00:00' AS TIMESTAMP_TZ)
+       {_batch_id(job)}, PARSE_JSON(r.record), {SYSTEM_TIME}
 FROM {rejects} AS r""")
 
 
-def _snapshot(entry: TransformEntry, tables: Mapping[str, Any]) -> tuple[str, list[str]]:
-    spec: SnapshotIntoHistory = entry.spec
-    script = _Script(entry)
-    batch = Read(spec.bronze_table, where="batch_id = '{batch}'")
-    script.read(spec.bronze_view, batch, tables)
+def _silver_steps(
+    entry: TransformEntry, tables: Mapping[str, Any], staged: Mapping[str, str], key: str = ""
+) -> _Script:
+    """A silver load's steps as every shape has them (the bronze batch, lookups,
+    ``prepare``, ``checked``, then ``staged`` and ``rejects``), its transaction opened
+    and its rejects replaced in the quarantine."""
+    spec = entry.spec
+    script = _Script(entry, tables)
+    script.read(spec.bronze_view, Read(spec.bronze_table, where=f"batch_id = '{BATCH}'"))
     for view, read in spec.lookups.items():
-        script.read(view, read, tables)
+        script.read(view, read)
     for view, sql in spec.prepare.items():
         script.step(view, sql)
     script.step("checked", spec.checked)
-    script.step("snapshot", spec.snapshot)
+    for view, sql in staged.items():
+        script.step(view, sql, key=key)
     script.step("rejects", spec.rejects)
     script.statements = [s.replace(f"'{BATCH}'", _batch_id(spec.input)) for s in script.statements]
     script.add("BEGIN")
     _quarantine(script, spec)
-    at = "CAST($AS_OF || '+00:00' AS TIMESTAMP_TZ)"
+    return script
+
+
+def _snapshot(entry: TransformEntry, tables: Mapping[str, Any]) -> tuple[str, list[str]]:
+    spec: SnapshotIntoHistory = entry.spec
+    script = _silver_steps(entry, tables, {"snapshot": spec.snapshot})
     for sql in versioned_replace(
-        spec.hist, spec.keys, spec.columns, script.names["snapshot"], at, valid="is_valid"
+        spec.hist, spec.keys, spec.columns, script.names["snapshot"], SYSTEM_TIME, valid="is_valid"
     ):
         script.add(sql)
     script.add("COMMIT")
@@ -566,29 +580,15 @@ def _merge_history(script: _Script, part: MergeHistory, at: str) -> None:
 def _batch_load(entry: TransformEntry, tables: Mapping[str, Any]) -> tuple[str, list[str]]:
     """A batch load whose publication is declared as data (:func:`_publications`)."""
     spec: SilverBatchLoad = entry.spec
-    script = _Script(entry)
-    batch = Read(spec.bronze_table, where="batch_id = '{batch}'")
-    script.read(spec.bronze_view, batch, tables)
-    for view, read in spec.lookups.items():
-        script.read(view, read, tables)
-    for view, sql in spec.prepare.items():
-        script.step(view, sql)
-    script.step("checked", spec.checked)
-    for view, sql in spec.staged.items():
-        script.step(view, sql, key=spec.key)
-    script.step("rejects", spec.rejects)
+    script = _silver_steps(entry, tables, spec.staged, spec.key)
     parts = _publications(spec.publish) or []
-    at = "CAST($AS_OF || '+00:00' AS TIMESTAMP_TZ)"
-    script.statements = [s.replace(f"'{BATCH}'", _batch_id(spec.input)) for s in script.statements]
-    script.add("BEGIN")
-    _quarantine(script, spec)
     for part in parts:
         if isinstance(part, ReplaceRows):
             _replace_rows(script, part)
         elif isinstance(part, UpsertRows):
             _upsert_rows(script, part)
         else:
-            _merge_history(script, part, at)
+            _merge_history(script, part, SYSTEM_TIME)
     script.add("COMMIT")
     targets = ", ".join(dict.fromkeys(getattr(p, "target", None) or p.hist for p in parts))
     header = _header(entry, f"Validates the day's batch and publishes it into {targets}.")
@@ -597,9 +597,9 @@ def _batch_load(entry: TransformEntry, tables: Mapping[str, Any]) -> tuple[str, 
 
 def _gold(entry: TransformEntry, tables: Mapping[str, Any]) -> tuple[str, list[str]]:
     spec: GoldSnapshot = entry.spec
-    script = _Script(entry)
+    script = _Script(entry, tables)
     for view, read in spec.reads.items():
-        script.read(view, read, tables)
+        script.read(view, read)
     last = ""
     for view, sql in spec.steps.items():
         script.step(view, sql)
@@ -607,7 +607,7 @@ def _gold(entry: TransformEntry, tables: Mapping[str, Any]) -> tuple[str, list[s
     target = tables[spec.target]
     columns = [c.name for c in target.columns if c.name not in SYSTEM_COLUMNS]
     values = [c for c in columns if c not in spec.keys]
-    at = "CAST($KNOWN_AT || '+00:00' AS TIMESTAMP_TZ)"
+    at = KNOWN_AT
     script.add("BEGIN")
     for sql in versioned_replace(
         spec.target,
@@ -636,26 +636,27 @@ def _column_types(table: Any) -> dict[str, str]:
     return found
 
 
+_SNOWFLAKE_TYPES = {
+    "uuid": "VARCHAR(36)",
+    "jsonb": "VARIANT",
+    "json": "VARIANT",
+    "timestamp with time zone": "TIMESTAMP_TZ",
+    "timestamp without time zone": "TIMESTAMP_NTZ",
+    "text": "VARCHAR",
+    "boolean": "BOOLEAN",
+    "date": "DATE",
+    "double precision": "FLOAT",
+    "float": "FLOAT",
+    "smallint": "SMALLINT",
+    "integer": "INTEGER",
+    "bigint": "BIGINT",
+}
+
+
 def snowflake_type(pg_type: str) -> str:
-    kind = pg_type.lower()
-    simple = {
-        "uuid": "VARCHAR(36)",
-        "jsonb": "VARIANT",
-        "json": "VARIANT",
-        "timestamp with time zone": "TIMESTAMP_TZ",
-        "timestamp without time zone": "TIMESTAMP_NTZ",
-        "text": "VARCHAR",
-        "boolean": "BOOLEAN",
-        "date": "DATE",
-        "double precision": "FLOAT",
-        "float": "FLOAT",
-        "smallint": "SMALLINT",
-        "integer": "INTEGER",
-        "bigint": "BIGINT",
-    }
-    if kind in simple:
-        return simple[kind]
-    return exp.DataType.build(pg_type, dialect="postgres").sql(DIALECT)
+    """The Snowflake type a PostgreSQL column type is stored as."""
+    known = _SNOWFLAKE_TYPES.get(pg_type.lower())
+    return known or exp.DataType.build(pg_type, dialect="postgres").sql(DIALECT)
 
 
 def _default(column: Any) -> str:
