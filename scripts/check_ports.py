@@ -3,10 +3,12 @@
     python scripts/check_ports.py demo --date 2026-11-19 --to 2026-11-20
 
 The spark engine loads ``<db>_check_spark`` for the dates (as check_engines.py does);
-each target's generated port then runs here from the same inputs (snowflake: under
+each target's generated port then runs here from the same inputs (databricks: with
+PySpark's spark-pipelines, what it cannot run validated by a dry-run; snowflake: under
 fakesnow) and every output table of every ported transform is compared by key. Prints one
 row per transform, table and target: ran and equal (or the first differing keys), failed,
-or not ported and why. Exit code 0 when every ported transform is equal, 1 otherwise.
+validated, or not ported and why. Exit code 0 when every ported transform is equal and
+every validation passed, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -20,14 +22,15 @@ from datetime import date
 from src._base.engines.equivalence import run_engine
 from src._base.pipeline.daily import date_range
 from src._base.ports import TARGETS, generate_port
-from src._base.ports.proof import PORTED, check_snowflake, render_results
+from src._base.ports.proof import check_snowflake, proven, render_results
+from src._base.ports.proof_databricks import check_databricks
 from src.config import Settings
 from src.utils.cli import run_main
 from src.utils.connections import ensure_server
 from src.utils.errors import PipelineError
 from src.utils.spark import build_spark_session
 
-PROOFS = {"snowflake": check_snowflake}
+PROOFS = {"databricks": check_databricks, "snowflake": check_snowflake}
 
 
 def _body(args: argparse.Namespace, settings: Settings) -> int:
@@ -51,8 +54,7 @@ def _body(args: argparse.Namespace, settings: Settings) -> int:
         timings.append(f"{target} port {time.perf_counter() - started:.1f} s")
     sys.stdout.write(render_results(results) + "\n")
     sys.stdout.write(f"{len(days)} date(s): {', '.join(timings)}\n")
-    ok = all(r.equal and not r.error for r in results if r.status == PORTED)
-    return 0 if ok else 1
+    return 0 if proven(results) else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -4,7 +4,8 @@ their proof here (:mod:`.proof`).
     port = generate_port(settings, "demo", "snowflake")
     port.write(Path("port/snowflake"))
 
-Targets: ``snowflake`` (SQL scripts, :mod:`.snowflake`).
+Targets: ``databricks`` (a Lakeflow Declarative Pipelines project, :mod:`.databricks`) and
+``snowflake`` (SQL scripts, :mod:`.snowflake`).
 """
 
 from __future__ import annotations
@@ -12,13 +13,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from src._base.pipeline.catalogue import load_catalogue, project_tables
-from src._base.ports.snowflake import Port, snowflake_port
+from src._base.ports.common import Port
+from src._base.ports.databricks import databricks_port
+from src._base.ports.snowflake import snowflake_port
 from src.utils.errors import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover
     from src.config import Settings
 
-TARGETS = ("snowflake",)
+TARGETS = ("databricks", "snowflake")
 
 
 def generate_port(settings: Settings, database: str, target: str) -> Port:
@@ -27,4 +30,6 @@ def generate_port(settings: Settings, database: str, target: str) -> Port:
         raise ConfigError(f"Unknown port target '{target}'. Targets: {', '.join(TARGETS)}.")
     catalogue = load_catalogue(settings.src_path, database)
     tables = project_tables(settings.src_path, database)
+    if target == "databricks":
+        return databricks_port(catalogue, tables, settings.source_database)
     return snowflake_port(catalogue, tables, settings.source_database)

@@ -44,7 +44,8 @@ from src._base.engines.equivalence import (
 from src._base.pipeline.catalogue import load_catalogue, project_tables
 from src._base.pipeline.daily import run_config
 from src._base.pipeline.shapes import BronzeAppend, SourceTable
-from src._base.ports.snowflake import NOT_PORTED, PORTED, VARIABLES, Port, snowflake_type
+from src._base.ports.common import NOT_PORTED, PORTED, VALIDATED, Port
+from src._base.ports.snowflake import VARIABLES, snowflake_type
 from src.config import ConnectionSettings, Settings
 from src.utils.connections import connect_raw
 from src.utils.errors import PipelineError
@@ -58,6 +59,7 @@ TRANSACTION_CONTROL = ("BEGIN", "COMMIT")
 UNTESTED = "transactions (BEGIN ... COMMIT) are skipped under fakesnow"
 NOT_COMPARED = ("content_hash",)  # engine-specific JSON text, hashed
 OPEN_YEAR = 9999
+PLATFORMS = {"snowflake": "Snowflake", "databricks": "Databricks"}
 
 
 @dataclass
@@ -88,17 +90,19 @@ def split_statements(text: str) -> list[str]:
     return statements
 
 
+def open_end_column(name: str, kind: str) -> str:
+    """A PostgreSQL column as other engines can hold it: ``infinity`` as 9999-12-31."""
+    if kind.startswith("timestamp"):
+        return (
+            f"CASE WHEN \"{name}\" = 'infinity' THEN timestamptz '9999-12-31 00:00:00+00'"
+            f' ELSE "{name}" END AS "{name}"'
+        )
+    return f'"{name}"'
+
+
 def _pg_select(raw: Any, table: str, columns: list[tuple[str, str]], where: str = "") -> list:
     """Rows of ``table``, timestamps as UTC instants and ``infinity`` as 9999-12-31."""
-    shown = []
-    for name, kind in columns:
-        if kind.startswith("timestamp with"):
-            shown.append(
-                f"CASE WHEN \"{name}\" = 'infinity' THEN timestamptz '9999-12-31 00:00:00+00'"
-                f' ELSE "{name}" END'
-            )
-        else:
-            shown.append(f'"{name}"')
+    shown = [open_end_column(name, kind) for name, kind in columns]
     with raw.cursor() as cur:
         cur.execute("SET TIME ZONE 'UTC'")
         cur.execute(f"SELECT {', '.join(shown)} FROM {table}{where}")
@@ -332,31 +336,48 @@ def _copy_sources(source_raw: Any, sf: SnowflakeRun, catalogue: Any, by_name: di
     cur.execute(f"USE SCHEMA {sf.database}.PUBLIC")  # CREATE DATABASE / SCHEMA moved there
 
 
+def _verdict(r: PortResult) -> str:
+    if r.status == VALIDATED:  # checked without running (the Databricks dry-run's row)
+        return f"FAILED: {r.error.splitlines()[0][:200]}" if r.error else f"validated: {r.reason}"
+    if r.status != PORTED:
+        return f"{r.status.upper()}: {r.reason}"
+    if r.error:
+        verdict = f"FAILED: {r.error.splitlines()[0][:160]}"
+    elif r.equal:
+        verdict = "ran, equal"
+        verdict += f" (largest difference {r.largest_difference})" if r.largest_difference else ""
+    else:
+        verdict = f"ran, DIFFERENT at keys {' | '.join(r.first_keys)}"
+    if r.reason:
+        verdict += f"; only {PLATFORMS.get(r.target, r.target)} can show: {r.reason}"
+    if r.type_drift:
+        verdict += f"; types: {', '.join(r.type_drift[:3])}"
+        verdict += f" (+{len(r.type_drift) - 3})" if len(r.type_drift) > 3 else ""
+    return verdict
+
+
 def render_results(results: Sequence[PortResult]) -> str:
+    """The matrix: one row per transform, output table and target."""
     header = f"{'transform':<26} {'table':<30} {'target':<10} {'spark':>7} {'port':>7}  result"
     lines = [header, "-" * (len(header) + 40)]
     for r in results:
         spark_rows = r.rows.get("spark")
         port_rows = r.rows.get(r.target)
         shown = [f"{n:,}" if n is not None else "-" for n in (spark_rows, port_rows)]
-        if r.status != PORTED:
-            verdict = f"{r.status.upper()}: {r.reason}"
-        elif r.error:
-            verdict = f"FAILED: {r.error.splitlines()[0][:160]}"
-        elif r.equal:
-            verdict = "ran, equal" + (f" (largest difference {r.largest_difference})"
-                                      if r.largest_difference else "")  # fmt: skip
-        else:
-            verdict = f"ran, DIFFERENT at keys {' | '.join(r.first_keys)}"
-        if r.status == PORTED and r.reason:
-            verdict += f"; only Snowflake can show: {r.reason}"
-        if r.status == PORTED and r.type_drift:
-            verdict += f"; types: {', '.join(r.type_drift[:3])}"
-            verdict += f" (+{len(r.type_drift) - 3})" if len(r.type_drift) > 3 else ""
         lines.append(
-            f"{r.transform:<26} {r.table:<30} {r.target:<10} {shown[0]:>7} {shown[1]:>7}  {verdict}"
+            f"{r.transform:<26} {r.table:<30} {r.target:<10} {shown[0]:>7} {shown[1]:>7}  "
+            f"{_verdict(r)}"
         )
     return "\n".join(lines)
 
 
-__all__ = ["NOT_PORTED", "PortResult", "check_snowflake", "render_results"]
+def proven(results: Sequence[PortResult]) -> bool:
+    """Every ported transform ran and equals the spark engine; every validation passed."""
+    return all(
+        (r.equal and not r.error) if r.status == PORTED else not r.error
+        for r in results
+        if r.status in (PORTED, VALIDATED)
+    )
+
+
+__all__ = ["NOT_PORTED", "PortResult", "check_snowflake", "proven", "render_results"]

@@ -32,8 +32,6 @@ import re
 import textwrap
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import sqlglot
@@ -53,7 +51,6 @@ from src._base.pipeline.shapes import (
     BronzeAppend,
     GoldSnapshot,
     MergeHistory,
-    Publications,
     Read,
     ReplaceRows,
     SilverBatchLoad,
@@ -61,60 +58,32 @@ from src._base.pipeline.shapes import (
     SourceTable,
     UpsertRows,
 )
+from src._base.ports.common import (
+    NOT_PORTED,
+    PORTED,
+    Port,
+    PortError,
+    TransformPort,
+    Unportable,
+    aliased_derived_tables,
+    landed_columns,
+    parse,
+    parse_read,
+    publications,
+)
 from src._base.ports.sqltext import (
     OPEN_END,
     PARAMS,
-    portable_read,
     rename_views,
     replace_tokens,
     tokenized,
 )
-from src.utils.errors import DefinitionError
 
 DIALECT = "snowflake"
-PORTED, VALIDATED, NOT_PORTED = "ported", "validated only", "not ported"
 OPEN = f"CAST('{OPEN_END}' AS TIMESTAMP_TZ)"
 # The date's system time (silver versions) and gold's knowledge time, as instants in UTC.
 SYSTEM_TIME = "CAST($AS_OF || '+00:00' AS TIMESTAMP_TZ)"
 KNOWN_AT = "CAST($KNOWN_AT || '+00:00' AS TIMESTAMP_TZ)"
-
-
-class PortError(DefinitionError):
-    """A transform's SQL cannot be read (it does not parse)."""
-
-
-class Unportable(PortError):
-    """A transform's SQL uses something with no known rendering on the target."""
-
-
-@dataclass(frozen=True)
-class TransformPort:
-    """What one transform became on a target."""
-
-    name: str
-    layer: str
-    status: str  # PORTED, VALIDATED or NOT_PORTED
-    reason: str = ""  # why it is not ported, or what only Snowflake itself can show
-    path: str = ""  # its script, relative to the port's folder
-    outputs: tuple[str, ...] = ()
-
-
-@dataclass
-class Port:
-    """A generated port: its files (relative path → text) and each transform's status."""
-
-    target: str
-    files: dict[str, str] = field(default_factory=dict)
-    transforms: list[TransformPort] = field(default_factory=list)
-
-    def write(self, folder: Path) -> list[Path]:
-        written = []
-        for relative, text in sorted(self.files.items()):
-            path = folder / relative
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
-            written.append(path)
-        return written
 
 
 # Session variable names: none may begin another's name (fakesnow, and any runner that
@@ -232,14 +201,6 @@ def _render(tree: exp.Expression, where: str) -> str:
 _TIMESTAMP_TZ = re.compile(r"\bTIMESTAMPTZ\b")
 
 
-def _parse(sql: str, read: str, where: str) -> exp.Expression:
-    try:
-        return sqlglot.parse_one(sql, read=read)
-    except SqlglotError as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise PortError(f"{where}: cannot parse it ({read}): {first}") from None
-
-
 def temp_name(transform: str, view: str) -> str:
     """The temporary table a transform's read or step becomes."""
     return f"{transform}__{view}"
@@ -266,15 +227,7 @@ class _Script:
         table = self.tables.get(read.relation)
         if table is not None and not read.columns:
             self.schema[view.lower()] = _column_types(table)
-        columns = ", ".join(read.columns) or "*"
-        where = f" WHERE {tokenized(read.where, batch=BATCH)}" if read.where else ""
-        sql = f"SELECT {columns} FROM {tokenized(read.relation)}{where}"
-        try:
-            tree = portable_read(sql)
-        except SqlglotError as exc:
-            first = str(exc).strip().splitlines()[0]
-            raise PortError(f"{self.where(f'read {view}')}: cannot parse it: {first}") from None
-        self._table(view, _plain_select(tree))
+        self._table(view, parse_read(read, self.where(f"read {view}"), batch=BATCH))
 
     def _typed(self, view: str, tree: exp.Expression) -> None:
         """Record the step's output column types for the steps after it (best effort:
@@ -302,7 +255,7 @@ class _Script:
         """``{key}`` in the text: the name-based UUID of the ``key`` expression."""
         key_call = f"{UUID3}({tokenized(key)})" if key else "NULL"
         text = tokenized(spark_sql, key=key_call) if "{key}" in spark_sql else tokenized(spark_sql)
-        tree = _parse(text, "spark", self.where(f"step {view}"))
+        tree = parse(text, "spark", self.where(f"step {view}"))
         for call in tree.find_all(exp.Anonymous):
             if call.name.lower() != UUID3:  # sqlglot does not know it: nor its rendering
                 raise Unportable(
@@ -320,7 +273,7 @@ class _Script:
                 "rejects (rewrite it with a window function or QUALIFY)"
             )
         name = temp_name(self.entry.name, view)
-        body = _render(_aliased_derived_tables(tree), self.where(view))
+        body = _render(aliased_derived_tables(tree), self.where(view))
         self.statements.append(f"CREATE OR REPLACE TEMPORARY TABLE {name} AS\n{body}")
         self.names[view.lower()] = name
 
@@ -330,22 +283,6 @@ class _Script:
     def text(self, header: str) -> str:
         body = ";\n\n".join(self.statements)
         return f"{header}\n{body};\n"
-
-
-def _aliased_derived_tables(tree: exp.Expression) -> exp.Expression:
-    """Every derived table in a FROM or JOIN named (``derived_1``, ...): Spark and
-    Snowflake accept one without, but not every reader of the SQL does."""
-    tree = tree.copy()
-    taken = {node.alias.lower() for node in tree.find_all(exp.Subquery, exp.Table) if node.alias}
-    number = 0
-    for node in tree.find_all(exp.Subquery):
-        if node.alias or not isinstance(node.parent, exp.From | exp.Join):
-            continue
-        number += 1
-        while f"derived_{number}" in taken:
-            number += 1
-        node.set("alias", exp.TableAlias(this=exp.to_identifier(f"derived_{number}")))
-    return tree
 
 
 def _correlated_limit(tree: exp.Expression) -> bool:
@@ -360,20 +297,6 @@ def _correlated_limit(tree: exp.Expression) -> bool:
         if outer:
             return True
     return False
-
-
-def _plain_select(tree: exp.Expression) -> exp.Expression:
-    """``SELECT * FROM (SELECT ...) q`` (a read of a derived table) as the inner query."""
-    if (
-        isinstance(tree, exp.Select)
-        and len(tree.expressions) == 1
-        and isinstance(tree.expressions[0], exp.Star)
-        and not tree.args.get("where")
-        and isinstance(tree.args["from_"].this, exp.Subquery)
-        and not tree.args.get("joins")
-    ):
-        return tree.args["from_"].this.this
-    return tree
 
 
 def _batch_id(job: str) -> str:
@@ -462,13 +385,13 @@ def _bronze(
     script.read("source", Read(relation, where=source.where, columns=source.columns))
     script.step("landed", spec.landed)
     landed = script.names["landed"]
-    columns = _landed_columns(spec.landed)
+    columns = landed_columns(spec.landed)
     target = tables[spec.target]
     metadata = ["batch_id", "logical_date", "load_time", "source", "content_hash"]
     missing = [c for c in [*columns, *metadata] if c not in target.columns]
     if missing:
         raise PortError(f"{entry.path}: {spec.target} has no column(s) {', '.join(missing)}")
-    hashed = _parse(content_hash_sql(columns), "spark", script.where("content hash"))
+    hashed = parse(content_hash_sql(columns), "spark", script.where("content hash"))
     content = hashed.sql(dialect=DIALECT)
     script.add(f"DELETE FROM {spec.target} WHERE batch_id = {_batch_id(entry.name)}")
     script.add(f"""INSERT INTO {spec.target} ({", ".join([*columns, *metadata])})
@@ -479,11 +402,6 @@ SELECT {", ".join(f"l.{c}" for c in columns)},
 FROM {landed} AS l""")
     header = _header(entry, f"Lands the day's rows of {relation} in {spec.target}.")
     return script.text(header), script.caveats
-
-
-def _landed_columns(landed: str) -> list[str]:
-    tree = sqlglot.parse_one(tokenized(landed), read="spark")
-    return [projection.alias_or_name for projection in tree.selects]
 
 
 def _quarantine(script: _Script, spec: Any) -> None:
@@ -535,16 +453,9 @@ def _snapshot(entry: TransformEntry, tables: Mapping[str, Any]) -> tuple[str, li
     return script.text(header), script.caveats
 
 
-def _publications(publish: Any) -> list[Any] | None:
-    """The parts of a publication declared as data, or None (Python)."""
-    parts = list(publish.parts) if isinstance(publish, Publications) else [publish]
-    portable = (ReplaceRows, UpsertRows, MergeHistory)
-    return parts if all(isinstance(part, portable) for part in parts) else None
-
-
 def _replace_rows(script: _Script, part: ReplaceRows) -> None:
     where = _render(
-        _parse(f"SELECT 1 WHERE {tokenized(part.where)}", "postgres", script.where("publish")),
+        parse(f"SELECT 1 WHERE {tokenized(part.where)}", "postgres", script.where("publish")),
         script.where("publish"),
     ).split("WHERE", 1)[1]
     columns = ", ".join(part.columns)
@@ -571,7 +482,7 @@ def _merge_history(script: _Script, part: MergeHistory, at: str) -> None:
     commits Snowflake's open transaction."""
     source = part.source.replace("{stage}", script.names[part.step.lower()])
     where = script.where("publish")
-    rows = _render(_parse(tokenized(source), "postgres", where), where)
+    rows = _render(parse(tokenized(source), "postgres", where), where)
     rows = f"({' '.join(rows.split())})"
     for sql in versioned_replace(part.hist, part.keys, part.columns, rows, at, close_missing=False):
         script.add(sql)
@@ -581,7 +492,7 @@ def _batch_load(entry: TransformEntry, tables: Mapping[str, Any]) -> tuple[str, 
     """A batch load whose publication is declared as data (:func:`_publications`)."""
     spec: SilverBatchLoad = entry.spec
     script = _silver_steps(entry, tables, spec.staged, spec.key)
-    parts = _publications(spec.publish) or []
+    parts = publications(spec.publish) or []
     for part in parts:
         if isinstance(part, ReplaceRows):
             _replace_rows(script, part)
@@ -769,7 +680,7 @@ def _port_entry(
         text, caveats = _snapshot(entry, tables)
     elif isinstance(spec, GoldSnapshot):
         text, caveats = _gold(entry, tables)
-    elif isinstance(spec, SilverBatchLoad) and _publications(spec.publish):
+    elif isinstance(spec, SilverBatchLoad) and publications(spec.publish):
         text, caveats = _batch_load(entry, tables)
     else:
         port.transforms.append(TransformPort(
