@@ -25,6 +25,7 @@ from src._base.ports import TARGETS, generate_port
 from src._base.ports.proof import check_snowflake, proven, render_results
 from src._base.ports.proof_databricks import check_databricks
 from src.config import Settings
+from src.orchestration.local_airflow import quality_rules, use_local_airflow
 from src.utils.cli import run_main
 from src.utils.connections import ensure_server
 from src.utils.errors import PipelineError
@@ -35,7 +36,11 @@ PROOFS = {"databricks": check_databricks, "snowflake": check_snowflake}
 
 def _body(args: argparse.Namespace, settings: Settings) -> int:
     targets = args.target or list(TARGETS)
-    ports = {target: generate_port(settings, args.database, target) for target in targets}
+    rules = []
+    if "databricks" in targets:  # its expectations: the rules the project's DAGs run
+        use_local_airflow(settings.airflow_home)
+        rules = quality_rules(args.database)
+    ports = {target: generate_port(settings, args.database, target, rules) for target in targets}
     conn = ensure_server(settings)
     spark = build_spark_session(settings)
     days = date_range(args.date, args.to)

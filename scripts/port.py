@@ -1,10 +1,13 @@
 """Generate a database project's port to another platform from its transform catalogue.
 
-    python scripts/port.py demo --target snowflake --out port/snowflake
+    python scripts/port.py demo --target databricks --out port/databricks
 
-``snowflake``: SQL scripts (tables, one script per transform, ``run_day.sql`` setting the
-run's parameters) and a ``.sqlfluff`` to lint them with. The folder is emptied of earlier
-generated files first, so a transform removed from the catalogue leaves nothing behind.
+``databricks``: a Lakeflow Declarative Pipelines project (``transformations/`` the day's
+computation, ``history/`` once flows and AUTO CDC, ``setup.sql``, a bundle, an Airflow
+DAG, its own README). ``snowflake``: SQL scripts (tables, one script per transform,
+``run_day.sql`` setting the run's parameters). Both with a ``.sqlfluff`` to lint them
+with. The folder is emptied of earlier generated files first, so a transform removed from
+the catalogue leaves nothing behind.
 Prints each transform's status (ported, or why not). Prove it with check_ports.py.
 """
 
@@ -19,6 +22,7 @@ from pathlib import Path
 
 from src._base.ports import TARGETS, generate_port
 from src.config import Settings
+from src.orchestration.local_airflow import quality_rules, use_local_airflow
 from src.utils.cli import run_main
 from src.utils.errors import ConfigError
 
@@ -26,7 +30,11 @@ log = logging.getLogger("port")
 
 
 def _body(args: argparse.Namespace, settings: Settings) -> int:
-    port = generate_port(settings, args.database, args.target)
+    rules = []
+    if args.target == "databricks":  # its expectations: the rules the project's DAGs run
+        use_local_airflow(settings.airflow_home)
+        rules = quality_rules(args.database)
+    port = generate_port(settings, args.database, args.target, rules)
     out: Path = args.out
     if out.exists() and any(out.iterdir()) and not (out / ".sqlfluff").exists():
         raise ConfigError(

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from src._base.build.project import DATA_LAYERS
 from src.config import PROJECT_ROOT
@@ -78,16 +79,39 @@ class DagRunOutcome:
         return self.state == "success"
 
 
-def load_dag(dag_id: str):
-    """The DAG ``dag_id`` from ``airflow/dags``; import errors are reported by file."""
+def quality_rules(database: str) -> list[Any]:
+    """The data-quality rules ``database``'s DAGs run (their quality tasks' rules), in
+    DAG and task order: what a port carries as expectations. Call
+    :func:`use_local_airflow` first."""
     from airflow.dag_processing.dagbag import DagBag
 
+    from src.orchestration.operators import QualityOperator
+
     bag = DagBag(dag_folder=str(DAGS_FOLDER))
+    _refuse_import_errors(bag)
+    return [
+        rule
+        for dag_id in sorted(bag.dags)
+        for task in bag.dags[dag_id].tasks
+        if isinstance(task, QualityOperator) and task.database == database
+        for rule in task.rules
+    ]
+
+
+def _refuse_import_errors(bag: Any) -> None:
     if bag.import_errors:
         details = "; ".join(
             f"{f}: {e.strip().splitlines()[-1]}" for f, e in bag.import_errors.items()
         )
         raise PipelineError(f"DAG files failed to import: {details}")
+
+
+def load_dag(dag_id: str):
+    """The DAG ``dag_id`` from ``airflow/dags``; import errors are reported by file."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(DAGS_FOLDER))
+    _refuse_import_errors(bag)
     if dag_id not in bag.dags:
         raise PipelineError(
             f"No DAG '{dag_id}' in {DAGS_FOLDER} (found: {', '.join(sorted(bag.dags))})."

@@ -37,7 +37,7 @@ class TransformPort:
     name: str
     layer: str
     status: str  # PORTED, VALIDATED or NOT_PORTED
-    reason: str = ""  # why it is not ported, or what only Snowflake itself can show
+    reason: str = ""  # why it is not ported, or what only the target itself can show
     path: str = ""  # its script, relative to the port's folder
     outputs: tuple[str, ...] = ()
 

@@ -71,6 +71,7 @@ from src._base.ports.common import (
     parse_read,
     publications,
 )
+from src._base.ports.expectations import Expectation, Expectations, expectations
 from src._base.ports.sqltext import OPEN_END, PARAMS, TOKENS, rename_views, tokenized
 
 DIALECT = "spark"
@@ -164,6 +165,21 @@ class _Definitions:
 
     def sql_text(self, header: str) -> str:
         return header + ";\n\n".join(self.statements) + ";\n"
+
+
+def _py_text(text: str, indent: int) -> str:
+    """A string literal for generated Python: one line, or parenthesized pieces that fit
+    in 100 columns at ``indent``."""
+    if indent + len(_quoted(text)) + 40 <= 100:
+        return _quoted(text)
+    pieces = textwrap.wrap(text, 96 - indent - 4, drop_whitespace=False)
+    inner = " " * (indent + 4)
+    return "(\n" + "".join(f"{inner}{_quoted(p)}\n" for p in pieces) + " " * indent + ")"
+
+
+def _quoted(text: str) -> str:
+    """A double-quoted Python string literal (black's choice)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _doc(entry: TransformEntry) -> str:
@@ -360,18 +376,44 @@ def _silver_definitions(
 
 
 class _History:
-    """The ``history/`` file of one transform: once flows and AUTO CDC."""
+    """The ``history/`` file of one transform: once flows and AUTO CDC. ``checks``: the
+    expectations on each table it writes (on the streaming table the day's rows reach)."""
 
-    def __init__(self, entry: TransformEntry) -> None:
+    def __init__(self, entry: TransformEntry,
+                 checks: Mapping[str, Sequence[Expectation]] | None = None) -> None:  # fmt: skip
         self.entry = entry
+        self.checks = checks or {}
         self.blocks: list[str] = []
         self.views: list[str] = []
+        self.expects = False
 
-    def append_day(self, target: str, day: str, select: str = "", *, create: bool = True) -> None:
+    def _created(self, target: str, table: str, day: str) -> str:
+        """``create_streaming_table`` for ``target``, with ``table``'s expectations
+        (checked on the rows of ``day`` that reach it)."""
+        found = self.checks.get(table.lower(), [])
+        if not found:
+            return f'dp.create_streaming_table("{target}")\n'
+        self.expects = True
+        lines = ["dp.create_streaming_table(", f'    "{target}",', "    **expecting(",
+                 f'        "{day}",']  # fmt: skip
+        for kind, chosen in (("fail", True), ("warn", False)):
+            rules = [e for e in found if e.fail == chosen]
+            if not rules:
+                lines.append(f"        {kind}={{}},")
+                continue
+            lines.append(f"        {kind}={{")
+            for rule in rules:
+                lines.append(f'            "{rule.name}": {_py_text(rule.condition, 12)},')
+            lines.append("        },")
+        return "\n".join([*lines, "    ),", ")"]) + "\n"
+
+    def append_day(self, target: str, day: str, select: str = "", *, create: bool = True,
+                   table: str = "") -> None:  # fmt: skip
         """Append the day's rows (``select`` over the table ``day``, default all of it) to
-        the streaming table ``target`` once."""
+        the streaming table ``target`` once; ``table``: whose expectations it checks
+        (default ``target``)."""
         flow = f"{self.entry.name}__{target.split('.')[-1]}"
-        created = f'dp.create_streaming_table("{target}")\n' if create else ""
+        created = self._created(target, table or target, day) if create else ""
         self.blocks.append(
             f'{created}append_day(\n    "{target}",\n    "{flow}",\n    "{day}",\n'
             f"    {_sql_block(select or f'SELECT * FROM {day}')},\n)"
@@ -385,7 +427,7 @@ class _History:
         shown = ",\n       ".join(f"d.{c}" for c in columns) or "d.*"
         filtered = f"\nWHERE {where}" if where else ""
         select = f"SELECT {shown},\n       {sequence} AS {SEQUENCE}\nFROM {day} AS d{filtered}"
-        self.append_day(changes, day, select)
+        self.append_day(changes, day, select, table=table)
         return changes
 
     def scd(self, target: str, changes: str, keys: Sequence[str], scd_type: int) -> None:
@@ -444,10 +486,12 @@ class _History:
         run = "DAY"
         if self.entry.layer == "gold":  # a restatement (a later known_at) versions again
             run = f'DAY + "__" + spark.conf.get("{CONF}.known_at")'
+        helper = _EXPECTING if self.expects else ""
         return (
             _py_header(self.entry, what, ["inspect", "re"])
             + "\n"
             + _APPEND_DAY.replace("{run}", run)
+            + helper
             + "\n\n"
             + "\n\n".join(self.blocks)
             + "\n"
@@ -476,17 +520,36 @@ def append_day(target: str, flow: str, day: str, select: str) -> None:
 '''
 
 
+_EXPECTING = '''
+
+def expecting(day: str, fail: dict[str, str], warn: dict[str, str]) -> dict:
+    """The warehouse's row-level rules as expectations: a failing row fails the update
+    (``fail``) or is recorded (``warn``). PySpark 4.3 has no expectations: there a view
+    of the same conditions over the day's rows lets a dry-run check that they resolve."""
+    if "expect_all_or_fail" in inspect.signature(dp.create_streaming_table).parameters:
+        chosen = {"expect_all_or_fail": fail, "expect_all": warn}
+        return {kind: rules for kind, rules in chosen.items() if rules}
+    shown = ", ".join(f"({condition}) AS {name}" for name, condition in {**fail, **warn}.items())
+    dp.temporary_view(name=re.sub(r"\\W", "_", day) + "__expectations")(
+        lambda: spark.sql(f"SELECT {shown} FROM {day}")
+    )
+    return {}
+'''
+
+
 def _columns(table: Any, drop: Sequence[str] = ()) -> list[str]:
     return [c.name for c in table.columns if c.name not in SYSTEM_COLUMNS and c.name not in drop]
 
 
-def _snapshot(entry: TransformEntry, tables: Mapping[str, Any]) -> tuple[str, _History]:
+def _snapshot(
+    entry: TransformEntry, tables: Mapping[str, Any], checks: Mapping[str, Sequence[Expectation]]
+) -> tuple[str, _History]:
     spec: SnapshotIntoHistory = entry.spec
     definitions = _silver_definitions(entry, {"snapshot": spec.snapshot})
     hist_day = day_table(spec.hist)
     definitions.materialized(hist_day, f"SELECT * FROM {definitions.names['snapshot']}")
     quarantine = _quarantine_day(definitions, spec)
-    history = _History(entry)
+    history = _History(entry, checks)
     history.temporal(spec.hist, spec.keys, spec.columns, hist_day, SYSTEM_TIME, "d.is_valid")
     history.append_day(spec.quarantine, quarantine, create=False)
     what = f"The day's snapshot for {spec.hist} (valid or not) and its rejects."
@@ -497,10 +560,12 @@ def _primary_key(table: Any) -> list[str]:
     return [c.name for c in table.primary_key.columns if c.name not in SYSTEM_COLUMNS]
 
 
-def _batch_load(entry: TransformEntry, tables: Mapping[str, Any]) -> tuple[str, _History]:
+def _batch_load(
+    entry: TransformEntry, tables: Mapping[str, Any], checks: Mapping[str, Sequence[Expectation]]
+) -> tuple[str, _History]:
     spec: SilverBatchLoad = entry.spec
     definitions = _silver_definitions(entry, spec.staged, spec.key)
-    history = _History(entry)
+    history = _History(entry, checks)
     parts = publications(spec.publish) or []
     upserted = {p.target: p for p in parts if isinstance(p, UpsertRows)}
     for part in parts:
@@ -538,7 +603,9 @@ def _merge_history_day(definitions: _Definitions, part: MergeHistory,
             raise Unportable(f"publish: MergeHistory reads {name}, which the load does not write")
 
 
-def _gold(entry: TransformEntry, tables: Mapping[str, Any]) -> tuple[str, _History]:
+def _gold(
+    entry: TransformEntry, tables: Mapping[str, Any], checks: Mapping[str, Sequence[Expectation]]
+) -> tuple[str, _History]:
     spec: GoldSnapshot = entry.spec
     published = {table.lower(): f"{table}{PUBLISHED}" for table in entry.outputs}
     definitions = _Definitions(entry, published)
@@ -553,7 +620,7 @@ def _gold(entry: TransformEntry, tables: Mapping[str, Any]) -> tuple[str, _Histo
     definitions.materialized(
         target_day, f"SELECT {', '.join(columns)}\nFROM {definitions.names[last]}"
     )
-    history = _History(entry)
+    history = _History(entry, checks)
     values = [c for c in columns if c not in spec.keys]
     history.temporal(spec.target, spec.keys, values, target_day, KNOWN_AT)
     what = f"{spec.target}'s rows of the date, as known at ${{{CONF}.known_at}}."
@@ -722,22 +789,26 @@ def self_reads(catalogue: Catalogue) -> list[str]:
     ]
 
 
-def _port_entry(entry: TransformEntry, tables: Mapping[str, Any],
-                source_database: str) -> tuple[dict[str, str], TransformPort]:  # fmt: skip
+def _port_entry(
+    entry: TransformEntry,
+    tables: Mapping[str, Any],
+    source_database: str,
+    checks: Mapping[str, Sequence[Expectation]],
+) -> tuple[dict[str, str], TransformPort]:
     spec = entry.spec
     folder = f"transformations/{entry.layer}/{entry.name}"
     if isinstance(spec, BronzeAppend):
-        history = _History(entry)
+        history = _History(entry, checks)
         history.append_day(spec.target, day_table(spec.target))
         files = {f"{folder}.py": _bronze(entry, tables, source_database)}
     elif isinstance(spec, SnapshotIntoHistory):
-        text, history = _snapshot(entry, tables)
+        text, history = _snapshot(entry, tables, checks)
         files = {f"{folder}.sql": text}
     elif isinstance(spec, GoldSnapshot):
-        text, history = _gold(entry, tables)
+        text, history = _gold(entry, tables, checks)
         files = {f"{folder}.sql": text}
     elif isinstance(spec, SilverBatchLoad) and publications(spec.publish):
-        text, history = _batch_load(entry, tables)
+        text, history = _batch_load(entry, tables, checks)
         files = {f"{folder}.sql": text}
     else:
         reason = (
@@ -752,13 +823,16 @@ def _port_entry(entry: TransformEntry, tables: Mapping[str, Any],
     )
 
 
-def databricks_port(catalogue: Catalogue, tables: Mapping[str, Any], source_database: str) -> Port:
-    """The Databricks (Lakeflow Declarative Pipelines) port of ``catalogue``."""
+def databricks_port(catalogue: Catalogue, tables: Mapping[str, Any], source_database: str,
+                    rules: Sequence[Any] = ()) -> Port:  # fmt: skip
+    """The Databricks (Lakeflow Declarative Pipelines) port of ``catalogue``; ``rules``:
+    the project's data-quality rules, carried as expectations where they are row-level."""
     name = f"medallion_{catalogue.database}"
     port = Port("databricks")
+    found = expectations(rules, catalogue)
     for entry in catalogue.entries:
         try:
-            files, status = _port_entry(entry, tables, source_database)
+            files, status = _port_entry(entry, tables, source_database, found.by_table)
         except Unportable as exc:
             files, status = {}, TransformPort(
                 entry.name, entry.layer, NOT_PORTED, str(exc), outputs=entry.outputs
@@ -772,7 +846,7 @@ def databricks_port(catalogue: Catalogue, tables: Mapping[str, Any], source_data
     port.files["databricks.yml"] = _bundle(name, source_database)
     port.files["setup.sql"] = _setup_sql(catalogue, tables)
     port.files[f"airflow/{name}.py"] = airflow_dag(name, catalogue.database)
-    port.files["README.md"] = _readme(name, port)
+    port.files["README.md"] = _readme(name, port, found)
     port.files[".sqlfluff"] = SQLFLUFF_CONFIG
     return port
 
@@ -899,11 +973,17 @@ def airflow_dag(pipeline: str, database: str) -> str:
     return _DAG.format(pipeline=pipeline, connection="databricks_default")
 
 
-def _readme(name: str, port: Port) -> str:
+def _readme(name: str, port: Port, found: Expectations) -> str:
     ported = [t for t in port.transforms if t.status == PORTED]
     left = [t for t in port.transforms if t.status != PORTED]
     rows = "\n".join(f"| {t.name} | {t.layer} | `{t.path}` |" for t in ported)
     not_ported = "\n".join(f"- {t.name}: {t.reason}" for t in left) or "- none"
+    checks = "\n".join(
+        f"| `{table}` | `{e.name}` | {'fail' if e.fail else 'warn'} | {e.rule} |"
+        for table, found_here in sorted(found.by_table.items())
+        for e in found_here
+    )
+    rules_left = "\n".join(f"- {rule}: {why}" for rule, why in found.not_ported) or "- none"
     return f"""# {name}: the Databricks port
 
 Generated by `scripts/port.py {name.removeprefix("medallion_")} --target databricks`; regenerate
@@ -947,6 +1027,21 @@ update is one day of the warehouse: the day is the pipeline's configuration
 
 Not ported:
 {not_ported}
+
+## Data-quality rules as expectations
+
+The project's row-level rules (its DAGs' quality tasks) are expectations on the streaming
+table each table's daily rows reach (`<table>__changes`, or the bronze table): a `fail`
+rule fails the update (`expect_all_or_fail`), a `warn` rule is recorded (`expect_all`).
+The rule's `where` stays as a guard, so only the rows it covers are checked.
+
+| table | expectation | on violation | the warehouse's rule |
+|---|---|---|---|
+{checks}
+
+Rules with no row-level form stay with the warehouse's quality tasks (run them against
+the published tables, e.g. from a SQL warehouse):
+{rules_left}
 
 ## Where AUTO CDC differs from the warehouse
 

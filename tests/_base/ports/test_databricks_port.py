@@ -33,7 +33,7 @@ from src._base.ports.databricks import (
     uuid5_sql,
 )
 from src._base.ports.sqltext import TOKENS
-from src.orchestration.local_airflow import ensure_metadata_db
+from src.orchestration.local_airflow import ensure_metadata_db, quality_rules
 
 GOLDEN = Path(__file__).parent / "golden" / "databricks"
 SRC = Path(__file__).resolve().parents[3] / "src"
@@ -41,7 +41,8 @@ SRC = Path(__file__).resolve().parents[3] / "src"
 
 def _port(catalogue: Catalogue | None = None):
     catalogue = catalogue or load_catalogue(SRC, "demo")
-    return databricks_port(catalogue, project_tables(SRC, "demo"), "demo_source")
+    rules = quality_rules("demo")
+    return databricks_port(catalogue, project_tables(SRC, "demo"), "demo_source", rules)
 
 
 def test_the_generated_files_match_the_golden_copies(request: pytest.FixtureRequest) -> None:
@@ -90,6 +91,8 @@ def test_every_transform_is_ported_with_its_history_and_parameters_are_configura
     trades = files["history/silver/trade_to_silver.py"]
     assert "d.effective_time AS medallion_sequence" in trades
     assert "stored_as_scd_type=1" in trades
+    # The DAGs' row-level rules are expectations where the day's rows arrive.
+    assert '"accepted_values_trade_status_type_id": (' in trades and "**expecting(" in trades
     assert (
         "MIN_BY(first_event_time, medallion_sequence)"
         in files["history/silver/trade_to_silver.sql"]
@@ -263,3 +266,38 @@ Error: [UNRESOLVED_COLUMN.WITH_SUGGESTION] A column `no_such_column` cannot be r
         " A column `no_such_column` cannot be resolved."
     )
     assert first_error("") == "no output"
+
+
+def test_row_level_rules_become_expectations_that_mean_the_same(spark) -> None:
+    from src._base.ports.expectations import expectations
+    from src._base.quality.rules import AcceptedValues, NotNull, RowCondition, Unique
+
+    rules = [
+        NotNull("silver.trade", ("price",), key="source_trade_id", where="trade_date = %(day)s"),
+        AcceptedValues("silver.trade", "action_type_id", (1, 2), key="source_trade_id"),
+        RowCondition("positive", "silver.minute_bar", "volume >= 0", "bar_time", severity="warn"),
+        RowCondition("reached", "bronze.br_trade b", "EXISTS (SELECT 1 FROM silver.trade t)", "k"),
+        Unique("silver.trade", ("source_trade_id",)),
+        NotNull("ops.elsewhere", ("x",), key="x"),
+    ]
+    found = expectations(rules, load_catalogue(SRC, "demo"))
+    [price, action] = found.by_table["silver.trade"]
+    [volume] = found.by_table["silver.minute_bar"]
+    assert price.fail and action.fail and not volume.fail
+    assert [why.split(";")[0] for _, why in found.not_ported] == [
+        "it reads other rows or tables (a subquery)",
+        "it compares rows, tables or a day's totals",
+        "its table is not one a transform writes",
+    ]
+    spark.conf.set("medallion.day", "2026-11-20")
+    try:
+        rows = "VALUES (DATE'2026-11-20', NULL, 1), (DATE'2026-11-19', NULL, 3), "
+        rows += "(DATE'2026-11-20', 2.5, NULL)"
+        checked = spark.sql(
+            f"SELECT ({price.condition}) AS price, ({action.condition}) AS action "
+            f"FROM {rows} AS t(trade_date, price, action_type_id)"
+        ).collect()
+    finally:
+        spark.conf.unset("medallion.day")
+    # the day's NULL price fails, another day's passes (the rule's where); NULL is no value
+    assert [(r.price, r.action) for r in checked] == [(False, True), (True, False), (True, False)]
