@@ -14,10 +14,12 @@ every validation passed, 1 otherwise.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import time
 from collections.abc import Sequence
 from datetime import date
+from pathlib import Path
 
 from src._base.engines.equivalence import run_engine
 from src._base.pipeline.daily import date_range
@@ -28,13 +30,17 @@ from src.config import Settings
 from src.orchestration.local_airflow import quality_rules, use_local_airflow
 from src.utils.cli import run_main
 from src.utils.connections import ensure_server
-from src.utils.errors import PipelineError
+from src.utils.errors import ConfigError, PipelineError
 from src.utils.spark import build_spark_session
-
-PROOFS = {"databricks": check_databricks, "snowflake": check_snowflake}
 
 
 def _body(args: argparse.Namespace, settings: Settings) -> int:
+    if args.keep is not None and args.keep.exists() and any(args.keep.iterdir()):
+        raise ConfigError(f"--keep {args.keep} is not empty: give a new or empty folder.")
+    proofs = {
+        "databricks": functools.partial(check_databricks, work_dir=args.keep),
+        "snowflake": check_snowflake,
+    }
     targets = args.target or list(TARGETS)
     rules = []
     if "databricks" in targets:  # its expectations: the rules the project's DAGs run
@@ -55,7 +61,7 @@ def _body(args: argparse.Namespace, settings: Settings) -> int:
     results = []
     for target, port in ports.items():
         started = time.perf_counter()
-        results += PROOFS[target](settings, conn, args.database, days, spark, port, warehouse)
+        results += proofs[target](settings, conn, args.database, days, spark, port, warehouse)
         timings.append(f"{target} port {time.perf_counter() - started:.1f} s")
     sys.stdout.write(render_results(results) + "\n")
     sys.stdout.write(f"{len(days)} date(s): {', '.join(timings)}\n")
@@ -68,6 +74,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--date", type=date.fromisoformat, required=True, help="YYYY-MM-DD")
     parser.add_argument("--to", type=date.fromisoformat, help="last date of a range, inclusive")
     parser.add_argument("--target", action="append", choices=TARGETS, help="repeatable; all")
+    parser.add_argument(
+        "--keep", type=Path, default=None,
+        help="databricks: keep its project, local catalog and spark-pipelines logs in this "
+        "(new or empty) folder",
+    )  # fmt: skip
     parser.add_argument("--log-level", dest="log_level", default=None)
     return run_main(_body, parser, argv)
 

@@ -65,11 +65,15 @@ def test_the_snowflake_port_equals_the_spark_engine_and_a_wrong_one_is_caught(
 
 
 def test_the_databricks_port_equals_the_spark_engine_and_a_wrong_one_is_caught(
-    two_small_days, spark, capsys, throwaway_server
+    two_small_days, spark, capsys, throwaway_server, tmp_path
 ) -> None:
     """One small day (each spark-pipelines run starts a JVM of its own: about a minute)."""
     day = TWO_DAYS[-1]
-    assert check_ports.main(["demo", "--date", day.isoformat(), "--target", "databricks"]) == 0
+    kept = tmp_path / "kept"
+    args = ["demo", "--date", day.isoformat(), "--target", "databricks", "--keep", str(kept)]
+    assert check_ports.main(args) == 0
+    assert (kept / "project" / "run-2026-11-20.run.log").is_file()  # the run's own log
+    assert (kept / "project" / "history" / "_shared.py").is_file()
     out = capsys.readouterr().out
     assert re.search(r"1 date\(s\): spark engine [\d.]+ s, databricks port [\d.]+ s", out), out
     rows = [line for line in out.splitlines() if "_to_" in line or "(every" in line]
@@ -106,3 +110,11 @@ def test_the_databricks_port_equals_the_spark_engine_and_a_wrong_one_is_caught(
         assert key.startswith(f"{day}: ") and str(rows[0][0]) in key
     finally:
         raw.close()
+
+
+def test_a_keep_folder_with_something_in_it_is_refused_before_anything_runs(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("mine")
+    args = ["demo", "--date", "2026-11-20", "--target", "databricks", "--keep", str(tmp_path)]
+    assert check_ports.main(args) == 1
+    assert "is not empty" in capsys.readouterr().err
+    assert (tmp_path / "notes.txt").read_text() == "mine"

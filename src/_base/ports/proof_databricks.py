@@ -250,7 +250,7 @@ def _compare(raw: Any, comparison: Comparison, port_rows: list[tuple], day: date
     names = [columns[i] for i in numeric]
     result.rows["spark"] = result.rows.get("spark", 0) + len(expected)
     result.rows[TARGET] = result.rows.get(TARGET, 0) + len(ported)
-    name = result.table
+    name = f"{result.transform}/{result.table}"  # the quarantine is several transforms'
     for key in sorted(set(left) | set(right)):
         same, delta = rows_close(left.get(key, []), right.get(key, []), tolerance, names)
         largest[name] = max(largest.get(name, (Decimal(0), "")), delta, key=lambda d: d[0])
@@ -296,8 +296,9 @@ def check_databricks(
             catalog.prepare(schemas, paths, views)
             source = run_config(settings, conn, database, days[0]).source
             env = _pgpass(folder, source)
+            kept = work_dir is not None
             results = _run_days(settings, conn, database, days, spark, port, catalogue,
-                                tables, raw, catalog, project, jar, env)  # fmt: skip
+                                tables, raw, catalog, project, jar, env, kept)  # fmt: skip
             if dry_run:
                 results.append(
                     _dry_run(settings, conn, database, days[-1], project, catalog, jar, env)
@@ -322,7 +323,7 @@ def _configuration(settings: Settings, conn: ConnectionSettings, database: str,
 def _run_days(settings: Settings, conn: ConnectionSettings, database: str,
               days: Sequence[date], spark: Any, port: Port, catalogue: Any,
               tables: dict[str, Any], raw: Any, catalog: LocalCatalog, project: Path,
-              jar: Path, env: dict[str, str]) -> list[PortResult]:  # fmt: skip
+              jar: Path, env: dict[str, str], work_dir_kept: bool) -> list[PortResult]:  # fmt: skip
     by_name = {p.name: p for p in port.transforms}
     results: dict[tuple[str, str], PortResult] = {}
     largest: dict[str, tuple[Decimal, str]] = {}
@@ -351,7 +352,8 @@ def _run_days(settings: Settings, conn: ConnectionSettings, database: str,
                     output = output.split("__")[0]
                 result = results[(entry.name, output)]
                 if not run.ok:
-                    result.error = result.error or f"{day}: {run.error}"
+                    kept = f" (log: {run.log_path})" if work_dir_kept else ""
+                    result.error = result.error or f"{day}: {run.error}{kept}"
                     continue
                 if comparison.last_day_only and day != days[-1]:
                     continue
@@ -381,7 +383,7 @@ def _dry_run(settings: Settings, conn: ConnectionSettings, database: str, day: d
     result = PortResult(
         "(every transform)", "history/: once flows, AUTO CDC", TARGET, VALIDATED, HISTORY_STATUS
     )
-    result.error = "" if run.ok else f"dry-run: {run.error}"
+    result.error = "" if run.ok else f"dry-run: {run.error} (log: {run.log_path})"
     return result
 
 
