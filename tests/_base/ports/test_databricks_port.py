@@ -104,6 +104,7 @@ def test_every_transform_is_ported_with_its_history_and_parameters_are_configura
     assert "gold.position_eod_hist__published" in positions
     assert "CREATE MATERIALIZED VIEW gold.position_eod_hist__day AS" in positions
     assert "VIEW IF NOT EXISTS gold.position_eod_hist__published" in files["setup.sql"]
+    assert "FROM gold.position_eod_hist__scd2" in files["after_first_update.sql"]
     # Parameters stand as ${medallion.<name>}; sources come from the configuration.
     assert "CAST('${medallion.day}' AS DATE)" in files["transformations/gold/trade_kpi_to_gold.sql"]
     bronze = files["transformations/bronze/trade_to_bronze.py"]
@@ -301,3 +302,22 @@ def test_row_level_rules_become_expectations_that_mean_the_same(spark) -> None:
         spark.conf.unset("medallion.day")
     # the day's NULL price fails, another day's passes (the rule's where); NULL is no value
     assert [(r.price, r.action) for r in checked] == [(False, True), (True, False), (True, False)]
+
+
+def test_the_view_a_transform_reads_its_own_days_through_starts_empty_with_their_columns(
+    spark,
+) -> None:
+    """Before the first update there is no history: setup.sql's view is empty, typed as
+    the history view after_first_update.sql replaces it with."""
+    files = _port().files
+    [select] = [
+        part.split(" AS\n", 1)[1].rstrip(";\n")
+        for part in files["setup.sql"].split("\n\n")
+        if "gold.position_eod_hist__published" in part
+    ]
+    empty = spark.sql(select)
+    assert empty.count() == 0
+    after = files["after_first_update.sql"].split("SELECT ", 1)[1].split("FROM")[0]
+    named = [line.strip().rstrip(",").split(" AS ")[-1] for line in after.strip().splitlines()]
+    assert empty.columns == named
+    assert dict(empty.dtypes)["quantity"] == "decimal(20,4)"

@@ -5,16 +5,17 @@ CREATE SCHEMA IF NOT EXISTS common;
 CREATE SCHEMA IF NOT EXISTS gold;
 CREATE SCHEMA IF NOT EXISTS silver;
 
--- position_to_gold reads its own earlier days through this view.
+-- position_to_gold reads its own earlier days through this view: empty until the
+-- first update has run (then run after_first_update.sql).
 CREATE VIEW IF NOT EXISTS gold.position_eod_hist__published AS
-SELECT business_date,
-       portfolio_code,
-       instrument_code,
-       currency_code,
-       quantity,
-       close_price,
-       market_value,
-       known_at,
-       __start_at AS sys_start,
-       COALESCE(__end_at, TIMESTAMP '9999-12-31 00:00:00') AS sys_end
-FROM gold.position_eod_hist__scd2;
+SELECT CAST(NULL AS DATE) AS business_date,
+       CAST(NULL AS VARCHAR(32)) AS portfolio_code,
+       CAST(NULL AS VARCHAR(32)) AS instrument_code,
+       CAST(NULL AS VARCHAR(3)) AS currency_code,
+       CAST(NULL AS DECIMAL(20, 4)) AS quantity,
+       CAST(NULL AS DECIMAL(18, 6)) AS close_price,
+       CAST(NULL AS DECIMAL(24, 6)) AS market_value,
+       CAST(NULL AS TIMESTAMP) AS known_at,
+       CAST(NULL AS TIMESTAMP) AS sys_start,
+       CAST(NULL AS TIMESTAMP) AS sys_end
+WHERE FALSE;
