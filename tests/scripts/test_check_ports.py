@@ -100,12 +100,12 @@ def test_the_databricks_port_equals_the_spark_engine_and_a_wrong_one_is_caught(
         )]  # fmt: skip
         assert rows
         same = PortResult("bar_to_gold", comparison.table, "databricks", PORTED)
-        _compare(raw, comparison, rows, day, same, {})
+        _compare(raw, comparison, rows, day, same)
         assert not same.first_keys and same.rows["spark"] == same.rows["databricks"] == len(rows)
         high = comparison.columns.index("high")
         changed = [(*rows[0][:high], rows[0][high] * 2, *rows[0][high + 1 :]), *rows[1:]]
         wrong = PortResult("bar_to_gold", comparison.table, "databricks", PORTED)
-        _compare(raw, comparison, changed, day, wrong, {})
+        _compare(raw, comparison, changed, day, wrong)
         [key] = wrong.first_keys
         assert key.startswith(f"{day}: ") and str(rows[0][0]) in key
     finally:

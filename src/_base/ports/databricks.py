@@ -160,9 +160,8 @@ class _Definitions:
         self.statements.append(f"CREATE TEMPORARY VIEW {name} AS\n{body}")
         self.names[view.lower()] = name
 
-    def materialized(self, table: str, select: str, comment: str = "") -> None:
-        said = f"\nCOMMENT '{comment}'" if comment else ""
-        self.statements.append(f"CREATE MATERIALIZED VIEW {table}{said} AS\n{select.strip()}")
+    def materialized(self, table: str, select: str) -> None:
+        self.statements.append(f"CREATE MATERIALIZED VIEW {table} AS\n{select.strip()}")
 
     def sql_text(self, header: str) -> str:
         return header + ";\n\n".join(self.statements) + ";\n"

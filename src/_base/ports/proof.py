@@ -228,30 +228,51 @@ def _type_drift(raw: Any, table: str) -> list[str]:
     return drift
 
 
+def measured(kind: str) -> bool:
+    """A column compared within a tolerance (a number), not as part of the row's key."""
+    return numeric_scale(kind) is not None or "double" in kind
+
+
+def diff_keyed(
+    expected: list[tuple],
+    ported: list[tuple],
+    columns: Sequence[tuple[str, str]],
+    result: PortResult,
+    label: str = "",
+    exact: Sequence[str] = (),
+) -> tuple[Decimal, str]:
+    """Match ``expected`` (the spark engine's rows) and ``ported`` by key: every column
+    but the numbers, which are compared within one unit at their scale (``exact`` names
+    numbers compared as key). Up to three differing keys go to ``result.first_keys``
+    (after ``label``); returns the largest numeric difference."""
+    numeric = [i for i, (n, k) in enumerate(columns) if measured(k) and n not in exact]
+    order = [i for i in range(len(columns)) if i not in numeric] + numeric
+    width = len(columns) - len(numeric)
+    left = keyed_rows([tuple(row[i] for i in order) for row in expected], width)
+    right = keyed_rows([tuple(row[i] for i in order) for row in ported], width)
+    tolerance = [numeric_scale(columns[i][1]) or Decimal("1e-9") for i in numeric]
+    names = [columns[i][0] for i in numeric]
+    largest: tuple[Decimal, str] = (Decimal(0), "")
+    for key in sorted(set(left) | set(right)):
+        same, delta = rows_close(left.get(key, []), right.get(key, []), tolerance, names)
+        largest = max(largest, delta, key=lambda d: d[0])
+        if not same and len(result.first_keys) < 3:
+            result.first_keys.append(label + ", ".join(map(str, key))[:160])
+    return largest
+
+
 def _compare(raw: Any, sf: SnowflakeRun, table: str, job: str, result: PortResult) -> None:
     layout = [
         (name, kind)
         for name, kind, generated in table_columns(raw, table)
         if not generated and name not in NOT_COMPARED
     ]
-    numeric = [(n, k) for n, k in layout if numeric_scale(k) is not None or "double" in k]
-    keys = [(n, k) for n, k in layout if (n, k) not in numeric]
-    ordered = keys + numeric
-    names = [n for n, _ in ordered]
+    names = [n for n, _ in layout]
     where = f" WHERE job = '{job}'" if "job" in names else ""
-    spark_rows = [tuple(map(_normal, row)) for row in _pg_select(raw, table, ordered, where)]
+    spark_rows = [tuple(map(_normal, row)) for row in _pg_select(raw, table, layout, where)]
     port_rows = [tuple(map(_normal, row)) for row in sf.rows(table, names, where)]
     result.rows = {"spark": len(spark_rows), result.target: len(port_rows)}
-    left, right = keyed_rows(spark_rows, len(keys)), keyed_rows(port_rows, len(keys))
-    tolerance = [numeric_scale(k) or Decimal("1e-9") for _, k in numeric]
-    largest: tuple[Decimal, str] = (Decimal(0), "")
-    for key in sorted(set(left) | set(right)):
-        same, delta = rows_close(
-            left.get(key, []), right.get(key, []), tolerance, names[len(keys) :]
-        )
-        largest = max(largest, delta, key=lambda d: d[0])
-        if not same and len(result.first_keys) < 3:
-            result.first_keys.append(", ".join(key)[:160])
+    largest = diff_keyed(spark_rows, port_rows, layout, result)
     result.equal = not result.first_keys
     result.largest_difference = largest[1]
 

@@ -39,9 +39,6 @@ from pathlib import Path
 from typing import Any
 
 from src._base.engines.equivalence import (
-    keyed_rows,
-    numeric_scale,
-    rows_close,
     run_engine,
     table_columns,
 )
@@ -65,7 +62,7 @@ from src._base.ports.databricks import (
     pipeline_spec,
     self_reads,
 )
-from src._base.ports.proof import PortResult, _normal, _pg_select, open_end_column
+from src._base.ports.proof import PortResult, _normal, _pg_select, diff_keyed, open_end_column
 from src._base.ports.sdp_local import LocalCatalog, run_pipeline
 from src.config import ConnectionSettings, Settings
 from src.utils.connections import connect_raw
@@ -219,7 +216,8 @@ def _type_drift(raw: Any, table: str, port_types: dict[str, str]) -> list[str]:
 
 
 def _compare(raw: Any, comparison: Comparison, port_rows: list[tuple], day: date,
-             result: PortResult, largest: dict[str, tuple[Decimal, str]]) -> None:  # fmt: skip
+             result: PortResult) -> tuple[Decimal, str]:  # fmt: skip
+    """Add the day's comparison to ``result``; returns its largest numeric difference."""
     kinds = {name: kind for name, kind, _ in table_columns(raw, comparison.source)}
     columns = list(comparison.columns)
     typed = [(c, kinds[c]) for c in columns]
@@ -237,26 +235,9 @@ def _compare(raw: Any, comparison: Comparison, port_rows: list[tuple], day: date
     if comparison.port_keys_only:
         kept = {tuple(row[i] for i in key_at) for row in ported}
         expected = [row for row in expected if tuple(row[i] for i in key_at) in kept]
-    numeric = [
-        i for i, c in enumerate(columns)
-        if c not in comparison.keys
-        and (numeric_scale(kinds[c]) is not None or "double" in kinds[c])
-    ]  # fmt: skip
-    order = [i for i in range(len(columns)) if i not in numeric] + numeric
-    width = len(columns) - len(numeric)
-    left = keyed_rows([tuple(row[i] for i in order) for row in expected], width)
-    right = keyed_rows([tuple(row[i] for i in order) for row in ported], width)
-    tolerance = [numeric_scale(kinds[columns[i]]) or Decimal("1e-9") for i in numeric]
-    names = [columns[i] for i in numeric]
     result.rows["spark"] = result.rows.get("spark", 0) + len(expected)
     result.rows[TARGET] = result.rows.get(TARGET, 0) + len(ported)
-    name = f"{result.transform}/{result.table}"  # the quarantine is several transforms'
-    for key in sorted(set(left) | set(right)):
-        same, delta = rows_close(left.get(key, []), right.get(key, []), tolerance, names)
-        largest[name] = max(largest.get(name, (Decimal(0), "")), delta, key=lambda d: d[0])
-        if not same and len(result.first_keys) < 3:
-            result.first_keys.append(f"{day}: " + ", ".join(map(str, key))[:150])
-    result.largest_difference = largest[name][1] if name in largest else ""
+    return diff_keyed(expected, ported, typed, result, f"{day}: ", exact=comparison.keys)
 
 
 def check_databricks(
@@ -326,7 +307,7 @@ def _run_days(settings: Settings, conn: ConnectionSettings, database: str,
               jar: Path, env: dict[str, str], work_dir_kept: bool) -> list[PortResult]:  # fmt: skip
     by_name = {p.name: p for p in port.transforms}
     results: dict[tuple[str, str], PortResult] = {}
-    largest: dict[str, tuple[Decimal, str]] = {}
+    largest: dict[tuple[str, str], tuple[Decimal, str]] = {}
     for entry in catalogue.entries:
         for table in entry.outputs:
             status = by_name[entry.name]
@@ -341,11 +322,12 @@ def _run_days(settings: Settings, conn: ConnectionSettings, database: str,
             configuration, ("transformations/**",),
         ))  # fmt: skip
         run = run_pipeline(spec, catalog, jdbc_jar=jar, env=env)
-        params = run_config(settings, conn, database, day).params()
+        cfg = run_config(settings, conn, database, day)
+        params = cfg.params()
         for entry in catalogue.entries:
             if by_name[entry.name].status != PORTED:
                 continue
-            batch = str(run_config(settings, conn, database, day).batch_id(entry.name))
+            batch = str(cfg.batch_id(entry.name))
             for comparison in _comparisons(entry, tables, params, batch):
                 output = comparison.table
                 if output not in entry.outputs:  # the job's quarantine rows
@@ -364,7 +346,10 @@ def _run_days(settings: Settings, conn: ConnectionSettings, database: str,
                     result.error = result.error or f"{day}: {day_table(comparison.table)}: {exc}"
                     continue
                 result.type_drift = _type_drift(raw, comparison.source, types)
-                _compare(raw, comparison, rows, day, result, largest)
+                difference = _compare(raw, comparison, rows, day, result)
+                at = (entry.name, output)
+                largest[at] = max(largest.get(at, (Decimal(0), "")), difference, key=lambda d: d[0])
+                result.largest_difference = largest[at][1]
     for result in results.values():
         result.equal = result.status == PORTED and not result.error and not result.first_keys
     return list(results.values())

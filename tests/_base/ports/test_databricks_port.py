@@ -34,6 +34,7 @@ from src._base.ports.databricks import (
 )
 from src._base.ports.sqltext import TOKENS
 from src.orchestration.local_airflow import ensure_metadata_db, quality_rules
+from tests._base.ports.golden_files import assert_golden
 
 GOLDEN = Path(__file__).parent / "golden" / "databricks"
 SRC = Path(__file__).resolve().parents[3] / "src"
@@ -46,18 +47,7 @@ def _port(catalogue: Catalogue | None = None):
 
 
 def test_the_generated_files_match_the_golden_copies(request: pytest.FixtureRequest) -> None:
-    files = _port().files
-    if request.config.getoption("--update-golden"):
-        for old in GOLDEN.rglob("*"):
-            if old.is_file():
-                old.unlink()
-        for relative, text in files.items():
-            (GOLDEN / relative).parent.mkdir(parents=True, exist_ok=True)
-            (GOLDEN / relative).write_text(text)
-    golden = {str(p.relative_to(GOLDEN)): p.read_text() for p in GOLDEN.rglob("*") if p.is_file()}
-    assert sorted(golden) == sorted(files), "files added or gone: run pytest --update-golden"
-    for relative, text in files.items():
-        assert text == golden[relative], f"{relative} changed; see {GOLDEN / relative}"
+    assert_golden(_port().files, GOLDEN, request)
 
 
 def test_every_transform_is_ported_with_its_history_and_parameters_are_configuration() -> None:
