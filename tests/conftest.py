@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlmodel import SQLModel
 
 from bench.synthetic_project import write, write_project
+from src._base.tables.projects import forget_project
 from src.config import ConnectionSettings, load_settings
 from src.orchestration.local_airflow import use_local_airflow
 from src.utils.connections import connect_raw, execute_autocommit
@@ -108,9 +108,9 @@ def throwaway_server(use_test_server: ConnectionSettings) -> ConnectionSettings:
 class Project:
     """A synthetic project under a unique package and database name."""
 
-    def __init__(self, root: Path, **sizes: int) -> None:
+    def __init__(self, root: Path, package: str | None = None, **sizes: int) -> None:
         token = uuid.uuid4().hex[:8]
-        self.package = f"synth_{token}"
+        self.package = package or f"synth_{token}"
         self.name = f"p_{token}"
         self.src = write_project(root, self.package, self.name, **sizes)
         self.folder = self.src / self.name
@@ -127,19 +127,19 @@ def make_project(
     pg_server = use_test_server
     monkeypatch.syspath_prepend(str(tmp_path))
     made: list[Project] = []
-    known_tables = set(SQLModel.metadata.tables)
 
-    def _make(**sizes: int) -> Project:
+    def _make(beside: Project | None = None, **sizes: int) -> Project:
+        """A project; ``beside``: in the same source folder as that one (built together)."""
         defaults = {"reference": 3, "transactional": 6, "temporal": 2}
-        project = Project(tmp_path, **{**defaults, **sizes})
+        package = beside.package if beside else None
+        project = Project(tmp_path, package, **{**defaults, **sizes})
         monkeypatch.setenv("MEDALLION_SRC_PATH", str(project.src))
         made.append(project)
         return project
 
     yield _make
-    for name in set(SQLModel.metadata.tables) - known_tables:  # synthetic tables only
-        SQLModel.metadata.remove(SQLModel.metadata.tables[name])
     for project in made:
+        forget_project(f"{project.package}.{project.name}")
         execute_autocommit(pg_server, f'DROP DATABASE IF EXISTS "{project.name}" WITH (FORCE)')
 
 

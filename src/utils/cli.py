@@ -28,13 +28,20 @@ class BuildArgs:
     port: int | None
 
 
+# A db_name meaning every discovered project (so later positionals can still be given).
+ALL_PROJECTS = ("", "all")
+
+
 def add_build_arguments(parser: argparse.ArgumentParser) -> None:
     """``engine_type db_name log_level user host port``: all optional, no password."""
     parser.add_argument(
         "engine_type", nargs="?", default=None, help="database engine (only 'postgres' for now)"
     )
     parser.add_argument(
-        "db_name", nargs="?", default=None, help="database project to act on (default: all)"
+        "db_name",
+        nargs="?",
+        default=None,
+        help="database project to act on (default, '' or 'all': every project found)",
     )
     parser.add_argument(
         "log_level", nargs="?", default=None, help="DEBUG, INFO, WARNING or ERROR (default INFO)"
@@ -58,7 +65,7 @@ def resolve_build_args(namespace: argparse.Namespace, settings: Settings) -> Bui
         )
     return BuildArgs(
         engine_type=engine,
-        db_name=namespace.db_name,
+        db_name=None if namespace.db_name in ALL_PROJECTS else namespace.db_name,
         log_level=namespace.log_level or settings.log_level,
         user=namespace.user,
         host=namespace.host,

@@ -1,11 +1,10 @@
-"""Build step: check naming and table-type conventions of a whole project."""
+"""Naming and table-type conventions of a whole project (part of the definitions step)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from src._base.build.project import LoadedProject
-from src._base.build.report import StepResult, timed
 from src._base.tables.ddl import table_of
 from src._base.tables.validation import Violation, location, validate_models
 
@@ -38,12 +37,3 @@ def project_violations(project: LoadedProject) -> list[Violation]:
             )
     return violations
 
-
-def validate_project(project: LoadedProject) -> StepResult:
-    result = StepResult("conventions", project.name)
-    with timed(result):
-        violations = project_violations(project)
-        result.failed.extend(str(v) for v in violations)
-        if not violations:
-            result.present.extend(table_of(m).fullname for m in project.models)
-    return result

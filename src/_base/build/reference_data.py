@@ -48,12 +48,12 @@ def _upsert_sql(model: type, columns: list[str]) -> str:
     )
 
 
-def _key_of(model: type, row: dict[str, Any]) -> str:
+def key_of(model: type, row: dict[str, Any]) -> str:
     keys = [c.name for c in table_of(model).primary_key.columns if c.name not in MANAGED]
     return ", ".join(f"{k}={row.get(k)!r}" for k in keys)
 
 
-def _validated(model: type, row: dict[str, Any]) -> dict[str, Any]:
+def validated(model: type, row: dict[str, Any]) -> dict[str, Any]:
     """The row as the model types it; raises ValidationError naming the bad field."""
     unknown = set(row) - set(model.model_fields)
     if unknown:
@@ -62,7 +62,7 @@ def _validated(model: type, row: dict[str, Any]) -> dict[str, Any]:
     return {name: getattr(instance, name) for name in model.model_fields if name not in MANAGED}
 
 
-def _reason(exc: Exception) -> str:
+def reason(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         return "; ".join(
             f"field '{'.'.join(map(str, e['loc']))}': {e['msg']}" for e in exc.errors()
@@ -75,14 +75,14 @@ def upsert_rows(connection: Connection, model: type, rows: list[dict], result: S
     """Upsert one model's rows, each in a savepoint; record inserted/updated/rejected."""
     table = table_of(model)
     for row in rows:
-        key = f"{table.fullname} ({_key_of(model, row)})"
+        key = f"{table.fullname} ({key_of(model, row)})"
         try:
-            values = _validated(model, row)
+            values = validated(model, row)
             with connection.begin_nested():
                 outcome = connection.execute(text(_upsert_sql(model, sorted(values))), values)
                 changed = outcome.first()
         except (ValidationError, DBAPIError, ValueError) as exc:
-            result.failed.append(f"rejected {key}: {_reason(exc)}")
+            result.failed.append(f"rejected {key}: {reason(exc)}")
             continue
         (result.created if changed is not None else result.present).append(key)
 

@@ -15,8 +15,8 @@ import psycopg2
 import psycopg2.errors
 from sqlalchemy.exc import DBAPIError
 
-from src._base.build.conventions import validate_project
 from src._base.build.databases import create_database, database_exists
+from src._base.build.definitions import check_definitions
 from src._base.build.discovery import load_projects
 from src._base.build.project import LoadedProject
 from src._base.build.reference_data import load_reference_data
@@ -46,8 +46,6 @@ class Step:
     name: str
     run: Callable[[BuildContext, LoadedProject], StepResult]
     description: str
-    # Runs even after an earlier step failed (checks that only read the project).
-    always: bool = False
 
 
 def _in_database(
@@ -111,14 +109,15 @@ def _api_role(context: BuildContext, project: LoadedProject) -> StepResult:
 API_ROLE = Step(
     "api_role", _api_role, "create the API's read-only role and grant it the served schemas"
 )
-CONVENTIONS = Step(
-    "conventions",
-    lambda ctx, project: validate_project(project),
-    "validate conventions",
-    always=True,
+DEFINITIONS = Step(
+    "definitions",
+    lambda ctx, project: check_definitions(project, lambda: load_projects(ctx.src_path)),
+    "check definitions: conventions, foreign keys, reference rows (no database needed)",
 )
+# Every script runs DEFINITIONS first, whatever steps it names: a project with a
+# definition error gets no DDL at all.
 ALL_STEPS: tuple[Step, ...] = (
-    DATABASES, SCHEMAS, TABLES, REFERENCE_DATA, API_ROLE, CONVENTIONS
+    DEFINITIONS, DATABASES, SCHEMAS, TABLES, REFERENCE_DATA, API_ROLE
 )  # fmt: skip
 
 
@@ -136,12 +135,14 @@ def _run_step(step: Step, context: BuildContext, project: LoadedProject) -> Step
 def run_steps(
     context: BuildContext, steps: tuple[Step, ...], database_name: str | None
 ) -> list[StepResult]:
-    """Run each step for each project in order; after a failure only ``always`` steps run."""
+    """Run the definition checks, then each step, for each project in order; a failed step
+    skips the rest of its project (rejected reference rows excepted)."""
     results: list[StepResult] = []
+    steps = (DEFINITIONS, *(s for s in steps if s is not DEFINITIONS))
     for project in load_projects(context.src_path, database_name):
         failed = False
         for step in steps:
-            if failed and not step.always:
+            if failed:
                 log.warning("%s: %s skipped after the failure above", project.name, step.name)
                 continue
             log.info("%s: %s", project.name, step.description)

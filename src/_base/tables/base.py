@@ -20,6 +20,7 @@ from sqlmodel.main import SQLModelMetaclass
 from src._base.columns import server_default, smallint_key, timestamptz, utc_now, uuid_key
 from src._base.functions.system_time import SYSTEM_TIME_CALL
 from src._base.naming import snake_case
+from src._base.tables.projects import adopt, claim_table, mapping, project_package
 from src._base.tables.table_types import REFERENCE, TEMPORAL, TRANSACTIONAL, TableType
 from src.utils.errors import DefinitionError
 
@@ -141,7 +142,16 @@ class TableTypeMeta(SQLModelMetaclass):
             table_type = table_type_of(bases, namespace)
             if table_type is not None:
                 mcs._add_system_fields(namespace, bases, table_type)
-        return super().__new__(mcs, name, bases, namespace, **kwargs)
+        package = project_package(namespace.get("__module__", "")) if kwargs.get("table") else None
+        replacing = package is not None and claim_table(package, name, namespace)
+        cls = super().__new__(mcs, name, bases, namespace, **kwargs)
+        if package is not None:
+            adopt(cls, package, replacing)
+        return cls
+
+    def __init__(cls, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kw: Any):
+        with mapping(cls):
+            super().__init__(name, bases, namespace, **kw)
 
     @staticmethod
     def _add_system_fields(

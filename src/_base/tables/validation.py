@@ -8,18 +8,16 @@ Used by the build after discovery; callable on its own::
 
 from __future__ import annotations
 
-import inspect
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy import Column, Table
 
 from src._base.naming import MAX_IDENTIFIER_BYTES, SNAKE_CASE
 from src._base.tables.ddl import DIALECT, table_of
+from src._base.tables.projects import shown_file
 from src._base.tables.table_types import TEMPORAL, TableType
-from src.config import PROJECT_ROOT
 from src.utils.errors import ConventionError
 
 CLASS_NAME = re.compile(r"^[A-Z][A-Za-z0-9]*$")
@@ -49,12 +47,8 @@ class Violation:
 
 
 def location(model: type) -> str:
-    try:
-        path = Path(inspect.getsourcefile(model) or "?").resolve()
-        shown = path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path
-    except TypeError:
-        shown = Path(model.__module__.replace(".", "/") + ".py")
-    return f"{shown}: {model.__qualname__}"
+    """``file: Class`` of a table class, the file relative to the checkout."""
+    return f"{shown_file(model)}: {model.__qualname__}"
 
 
 def sql_type(column: Column) -> str:
