@@ -4,11 +4,16 @@
     python scripts/airflow_local.py run --date 2026-11-20 --layer silver    # one layer
     python scripts/airflow_local.py run --date 2026-11-16 --to 2026-11-20   # a backfill, in order
     python scripts/airflow_local.py standalone                              # the UI on :8080
+    python scripts/airflow_local.py --env dev run --date 2026-11-20         # in demo__dev
 
 ``run`` executes each DAG with ``dag.test()`` (tasks in this process, one SparkSession
 for all of them), date by date and layer by layer, and stops at the first failed run.
 Airflow's home is .local/airflow (MEDALLION_AIRFLOW_HOME); its SQLite metadata database
-is created on first use. Exit code 0 when every run succeeded, 1 otherwise.
+is created on first use. ``run`` runs every discovered project's DAGs unless
+``--database`` names one. ``--env`` (or MEDALLION_ENV) makes every task work in the
+environment's databases (``demo__dev``): it reaches the tasks as MEDALLION_ENV, so one
+Airflow deployment serves one environment. Exit code 0 when every run succeeded, 1
+otherwise.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+from src._base.build.project import check_env
 from src._base.engines import check_engine
 from src._base.pipeline.daily import date_range
 from src.config import Settings
@@ -28,6 +34,7 @@ from src.orchestration.local_airflow import (
     OUTCOME_HEADER,
     airflow_environment,
     print_progress,
+    projects_with_dags,
     run_layers,
     use_local_airflow,
 )
@@ -41,9 +48,11 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     sys.stdout.write(OUTCOME_HEADER + "\n")
     days = date_range(args.date, args.to)
     engine = check_engine(args.engine or settings.engine)
-    outcomes = run_layers(
-        days, args.layer or LAYERS, database=args.database, on_done=print_progress, engine=engine
-    )
+    outcomes = []
+    for database in projects_with_dags(settings.src_path, args.database):
+        outcomes += run_layers(
+            days, args.layer or LAYERS, database=database, on_done=print_progress, engine=engine
+        )
     return 0 if all(o.ok for o in outcomes) else 1
 
 
@@ -56,6 +65,9 @@ def _standalone(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _body(args: argparse.Namespace, settings: Settings) -> int:
+    env = check_env(args.env or settings.env)
+    if env:  # the tasks read their settings themselves: this is how they hear of it
+        os.environ["MEDALLION_ENV"] = env
     return _run(args, settings) if args.command == "run" else _standalone(args, settings)
 
 
@@ -66,10 +78,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--date", type=date.fromisoformat, required=True, help="YYYY-MM-DD")
     run.add_argument("--to", type=date.fromisoformat, help="last date of a range, inclusive")
     run.add_argument("--layer", action="append", choices=LAYERS, help="default: all, in order")
-    run.add_argument("--database", default="demo")
+    run.add_argument("--database", help="one project (default: every project with DAGs)")
     run.add_argument("--engine", help="spark or postgres (default MEDALLION_ENGINE, spark)")
     commands.add_parser("standalone", help="start `airflow standalone` (UI, scheduler) here")
     parser.add_argument("--log-level", dest="log_level", default=None)
+    parser.add_argument("--env", help="environment: work in <project>__<env> (MEDALLION_ENV)")
     return run_main(_body, parser, argv)
 
 

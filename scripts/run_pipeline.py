@@ -23,6 +23,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
+from src._base.build.project import check_env
 from src._base.engines import check_engine
 from src._base.pipeline.catalogue import load_catalogue
 from src._base.pipeline.daily import check_workers, date_range, default_workers, run_days
@@ -36,6 +37,8 @@ from src.utils.spark import build_spark_session
 def _body(args: argparse.Namespace, settings: Settings) -> int:
     if args.engine:
         settings = settings.model_copy(update={"engine": check_engine(args.engine)})
+    if args.env:
+        settings = settings.model_copy(update={"env": check_env(args.env)})
     workers = check_workers(settings.engine, args.workers or default_workers(settings.engine))
     catalogue = load_catalogue(settings.src_path, args.database)
     transforms = catalogue.select(layers=args.layers, names=args.transform)
@@ -66,6 +69,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="recompute gold from silver as known now; the reported version stays readable",
     )
     parser.add_argument("--engine", help="spark or postgres (default MEDALLION_ENGINE, spark)")
+    parser.add_argument(
+        "--env", help="environment: run in database <project>__<env> (default MEDALLION_ENV)"
+    )
     parser.add_argument(
         "--workers",
         type=int,

@@ -36,7 +36,11 @@ class Settings(BaseSettings):
     """Every setting the project reads, with the environment variable that sets it."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+        env_nested_delimiter="__",  # MEDALLION_SOURCE__<NAME>__<SETTING> (sources below)
     )
 
     engine_type: str = Field("postgres", validation_alias="MEDALLION_ENGINE_TYPE")
@@ -48,6 +52,9 @@ class Settings(BaseSettings):
     pg_database: str | None = Field(None, validation_alias="PGDATABASE")
     pg_passfile: Path | None = Field(None, validation_alias="PGPASSFILE")
     log_level: str = Field("INFO", validation_alias="MEDALLION_LOG_LEVEL")
+    # The environment a command works in: project demo lives in database demo__<env>
+    # (src._base.build.project.warehouse_database); unset: in database demo. --env wins.
+    env: str | None = Field(None, validation_alias="MEDALLION_ENV")
     src_path: Path = Field(SRC_PATH, validation_alias="MEDALLION_SRC_PATH")
     allow_remote_rebuild: bool = Field(False, validation_alias="MEDALLION_ALLOW_REMOTE_REBUILD")
     engine: str = Field("spark", validation_alias="MEDALLION_ENGINE")  # transforms' engine
@@ -65,7 +72,18 @@ class Settings(BaseSettings):
     landing_dir: Path = Field(
         PROJECT_ROOT / ".local" / "landing", validation_alias="MEDALLION_LANDING_DIR"
     )
+    # The database of a PostgresSource that names none, on the warehouse's server.
     source_database: str = Field("demo_source", validation_alias="MEDALLION_SOURCE_DATABASE")
+    # Declared sources' settings: MEDALLION_SOURCE__ERP__HOST=... gives {"erp": {"host": ...}}
+    # (src._base.sources.resolve); every value is secret-typed so none is ever shown.
+    sources: dict[str, dict[str, SecretStr]] = Field(
+        default_factory=dict, validation_alias="MEDALLION_SOURCE"
+    )
+    # The connections store's Fernet keys, newest first (src._base.sources.store).
+    connections_key: SecretStr | None = Field(None, validation_alias="MEDALLION_CONNECTIONS_KEY")
+    connections_key_file: Path | None = Field(
+        None, validation_alias="MEDALLION_CONNECTIONS_KEY_FILE"
+    )
     airflow_home: Path = Field(
         PROJECT_ROOT / ".local" / "airflow", validation_alias="MEDALLION_AIRFLOW_HOME"
     )
@@ -147,17 +165,18 @@ def load_settings(env_file: Path | str | None = ".env", **overrides: object) -> 
         ) from None
 
 
-def _from_database_url(url: str) -> dict[str, object]:
+def parse_database_url(url: str, setting: str = "DATABASE_URL") -> dict[str, object]:
+    """The parts a ``postgresql://user:password@host:port/database`` URL gives."""
     parts = urlsplit(url)
     if not parts.scheme.startswith("postgres"):
         raise ConfigError(
-            f"DATABASE_URL has scheme '{parts.scheme}', expected postgresql://user:password@host:"
-            "port/database. Fix DATABASE_URL or unset it and use PGHOST/PGPORT/PGUSER instead."
+            f"{setting} has scheme '{parts.scheme}', expected postgresql://user:password@host:"
+            f"port/database. Fix {setting}, or unset it and give the parts one by one."
         )
     try:
         port = parts.port
     except ValueError:
-        raise ConfigError("DATABASE_URL has an invalid port. Fix DATABASE_URL.") from None
+        raise ConfigError(f"{setting} has an invalid port. Fix {setting}.") from None
     found: dict[str, object] = {
         "host": parts.hostname,
         "port": port,
@@ -216,7 +235,7 @@ def resolve_connection(
     values: dict[str, object] = {"host": "localhost", "port": 5432}
     values["user"], values["database"] = DEFAULT_USER, DEFAULT_DATABASE
     if settings.database_url is not None:
-        values.update(_from_database_url(settings.database_url.get_secret_value()))
+        values.update(parse_database_url(settings.database_url.get_secret_value()))
     env = {
         "host": settings.pg_host,
         "port": settings.pg_port,

@@ -21,7 +21,8 @@ from src._base.tables.projects import forget_project
 from src.config import ConnectionSettings, load_settings
 from src.orchestration.local_airflow import use_local_airflow
 from src.utils.connections import connect_raw, execute_autocommit
-from src.utils.embedded_postgres import server_for
+from src.utils.embedded_postgres import EmbeddedPostgres, server_for
+from src.utils.pg_binaries import free_port
 
 
 def run_sql(
@@ -57,6 +58,20 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConnectionSe
     home = tmp_path_factory.mktemp("embedded-pg")
     with server_for(load_settings(), home=home, server_options=FAST_UNSAFE_OPTIONS) as conn:
         yield conn
+
+
+@pytest.fixture(scope="session")
+def second_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConnectionSettings]:
+    """Another embedded server (password authentication), for sources on another host."""
+    server = EmbeddedPostgres(
+        home=tmp_path_factory.mktemp("second-pg"),
+        port=free_port(),
+        server_options=FAST_UNSAFE_OPTIONS,
+    )
+    try:
+        yield server.start()
+    finally:
+        server.destroy()
 
 
 @pytest.fixture

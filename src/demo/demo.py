@@ -1,8 +1,16 @@
 """The demo database project: a brokerage and market-data warehouse."""
 
 from src._base.build.project import DatabaseProject
+from src._base.sources.declared import LandingSource, PostgresSource
 
 DATABASE = DatabaseProject(
     name="demo",
     description="Brokerage / market-data warehouse: instruments, portfolios, trades, bars",
+    sources=(
+        # the brokerage's operational database; by default MEDALLION_SOURCE_DATABASE
+        # (demo_source) on the warehouse's server
+        PostgresSource("operational", description="orders, trades, instruments, portfolios"),
+        # Parquet bars as the market-data ingest lands them; by default MEDALLION_LANDING_DIR
+        LandingSource("landing", description="one-minute bars, one file per symbol and day"),
+    ),
 )

@@ -136,6 +136,21 @@ def test_dag(dag_id: str, day: date, engine: str | None = None) -> DagRunOutcome
     return outcome
 
 
+def projects_with_dags(src_path: Path, database: str | None) -> list[str]:
+    """The named project, or every discovered project that has a DAG file of its own
+    (``airflow/dags/<layer>/<project>_<layer>.py``); none at all is an error."""
+    from src._base.build.discovery import select_projects
+
+    chosen = sorted(select_projects(src_path, database))
+    found = [p for p in chosen if any(DAGS_FOLDER.glob(f"*/{p}_*.py"))]
+    if not found:
+        raise ConfigError(
+            f"No DAG files for {', '.join(chosen)} under {DAGS_FOLDER}: add "
+            "airflow/dags/<layer>/<project>_<layer>.py (see the README, 'Add a project')."
+        )
+    return found
+
+
 def run_layers(
     days: Sequence[date],
     layers: Sequence[str] = LAYERS,

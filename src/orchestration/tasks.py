@@ -45,11 +45,12 @@ def run_quality(
     database: str, task: str, rules: Sequence[Any], days: Sequence[date]
 ) -> list[dict[str, Any]]:
     """Evaluate ``rules`` in the warehouse for each date; raise on a failed ``fail`` rule."""
+    from src._base.build.project import warehouse_database
     from src._base.quality.check import enforce, run_rules
     from src.utils.connections import ensure_server
 
     settings = load_settings()
-    conn = ensure_server(settings).with_database(database)
+    conn = ensure_server(settings).with_database(warehouse_database(database, settings.env))
     reported = []
     for day in days:
         log.info("%s for %s: %d rule(s)", task, day, len(rules))

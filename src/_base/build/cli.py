@@ -10,6 +10,7 @@ from functools import partial
 
 from src._base.build.databases import drop_database
 from src._base.build.discovery import select_projects
+from src._base.build.project import check_env, warehouse_database
 from src._base.build.report import render_report
 from src._base.build.steps import BuildContext, Step, run_steps
 from src.config import ConnectionSettings, Settings
@@ -29,7 +30,10 @@ def rebuild(
     context: BuildContext, database_name: str | None, times: int, settings: Settings
 ) -> None:
     """Drop the selected databases so the steps recreate them; guarded for remote servers."""
-    names = sorted(select_projects(context.src_path, database_name))
+    names = [
+        warehouse_database(name, context.env)
+        for name in sorted(select_projects(context.src_path, database_name))
+    ]
     if not _is_local(context.conn) and times < 2 and not settings.allow_remote_rebuild:
         raise ConfigError(
             f"Refusing to rebuild on {context.conn.host}:{context.conn.port}, which is not a "
@@ -45,7 +49,8 @@ def rebuild(
 def _body(steps: tuple[Step, ...], ns: argparse.Namespace, settings: Settings) -> int:
     args = resolve_build_args(ns, settings)
     conn = ensure_server(settings, user=args.user, host=args.host, port=args.port)
-    context = BuildContext(conn, settings.src_path, api_passfile=settings.api_passfile)
+    env = check_env(ns.env or settings.env)
+    context = BuildContext(conn, settings.src_path, api_passfile=settings.api_passfile, env=env)
     if getattr(ns, "rebuild", 0):
         rebuild(context, args.db_name, ns.rebuild, settings)
     results = run_steps(context, steps, args.db_name)
@@ -63,6 +68,11 @@ def build_main(
     """Parse the shared arguments and run ``steps``; exit code 0 on success, 1 on failure."""
     parser = argparse.ArgumentParser(description=description)
     add_build_arguments(parser)
+    parser.add_argument(
+        "--env",
+        help="environment: build project P into database P__ENV (default MEDALLION_ENV; "
+        "unset: database P)",
+    )
     if allow_rebuild:
         parser.add_argument(
             "--rebuild",

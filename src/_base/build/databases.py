@@ -30,10 +30,10 @@ def ensure_database(conn: ConnectionSettings, name: str) -> bool:
 
 
 def create_database(conn: ConnectionSettings, project: LoadedProject) -> StepResult:
-    result = StepResult("databases", project.name)
+    result = StepResult("databases", project.database)
     with timed(result):
-        created = ensure_database(conn, project.name)
-        (result.created if created else result.present).append(project.name)
+        created = ensure_database(conn, project.database)
+        (result.created if created else result.present).append(project.database)
     return result
 
 

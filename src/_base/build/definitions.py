@@ -151,7 +151,7 @@ def reference_row_problems(project: LoadedProject) -> list[str]:
 
 def check_definitions(project: LoadedProject, load_all: LoadAll) -> StepResult:
     """Every definition error of ``project``; none means the database steps may run."""
-    result = StepResult("definitions", project.name)
+    result = StepResult("definitions", project.database)
     with timed(result):
         result.failed.extend(str(v) for v in project_violations(project))
         keys = foreign_key_problems(project, load_all)

@@ -19,6 +19,7 @@ from types import ModuleType
 from sqlalchemy import Table
 
 from src._base.build.project import DatabaseProject, LoadedProject, Schema
+from src._base.sources.declared import check_declarations
 from src.config import PROJECT_ROOT
 from src.utils.errors import DefinitionError, MedallionError
 
@@ -72,7 +73,14 @@ def _marker(src_path: Path, folder: Path) -> DatabaseProject:
             f"{_shown(marker)} must define DATABASE = DatabaseProject(name=...) to mark "
             f"{_shown(folder)} as a database project."
         )
+    check_declarations(declared.sources, _shown(marker))
     return declared
+
+
+def project_marker(src_path: Path, database: str) -> DatabaseProject:
+    """What the project ``database`` declares about itself (name, sources)."""
+    [folder] = select_projects(src_path, database).values()
+    return _marker(src_path, folder)
 
 
 def discover(src_path: Path) -> dict[str, Path]:

@@ -11,10 +11,34 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from src.utils.errors import ConfigError
+
 LAYERS = ("common", "bronze", "silver", "gold")
+ENV_NAME = re.compile(r"^[a-z][a-z0-9]{0,15}$")
+ENV_SEPARATOR = "__"
+
+
+def check_env(env: str | None) -> str | None:
+    """An environment name (``dev``, ``prod``, ``ci2``): lower-case letters and digits."""
+    if env is not None and not ENV_NAME.match(env):
+        raise ConfigError(
+            f"Environment {env!r} (--env or MEDALLION_ENV): use 1-16 lower-case letters and "
+            "digits, starting with a letter (dev, prod, ci2)."
+        )
+    return env or None
+
+
+def warehouse_database(project: str, env: str | None) -> str:
+    """The database holding ``project`` in environment ``env``: ``demo__dev``; without an
+    environment, the project's own name. Everything a run keeps (load log, system time,
+    quarantine, connections store, API role) lives in that database, so environments
+    share nothing but the server."""
+    env = check_env(env)
+    return f"{project}{ENV_SEPARATOR}{env}" if env else project
 DATA_LAYERS = LAYERS[1:]  # what data flows through, in order; common is shared by all
 
 
@@ -24,6 +48,8 @@ class DatabaseProject:
 
     name: str
     description: str = ""
+    # Named sources its transforms read (src._base.sources.declared).
+    sources: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -45,7 +71,13 @@ class LoadedProject:
     models: list[type] = field(default_factory=list)
     reference_data: dict[type, list[dict[str, Any]]] = field(default_factory=dict)
     data_sources: dict[type, str] = field(default_factory=dict)  # model -> data file
+    env: str | None = None  # the environment it is built in (see warehouse_database)
 
     @property
     def name(self) -> str:
         return self.project.name
+
+    @property
+    def database(self) -> str:
+        """The database it is built into: its name, or ``<name>__<env>``."""
+        return warehouse_database(self.project.name, self.env)

@@ -88,7 +88,7 @@ def upsert_rows(connection: Connection, model: type, rows: list[dict], result: S
 
 
 def load_reference_data(engine: Engine, project: LoadedProject) -> StepResult:
-    result = StepResult("reference_data", project.name)
+    result = StepResult("reference_data", project.database)
     with timed(result), engine.begin() as connection:
         for model, rows in project.reference_data.items():
             if getattr(model, "__table_type__", None) is TEMPORAL:

@@ -17,7 +17,7 @@ def existing_schemas(connection) -> set[str]:
 
 def create_schemas(engine: Engine, project: LoadedProject) -> StepResult:
     """One transaction: all schemas are created, or none."""
-    result = StepResult("schemas", project.name)
+    result = StepResult("schemas", project.database)
     with timed(result), engine.begin() as connection:
         before = existing_schemas(connection)
         if FRAMEWORK_SCHEMA in before:

@@ -39,6 +39,7 @@ class BuildContext:
     src_path: Path
     # where the API role's generated password is kept (see roles.py); None: no API role
     api_passfile: Path | None = None
+    env: str | None = None  # build into <project>__<env> (project.warehouse_database)
 
 
 @dataclass(frozen=True)
@@ -52,13 +53,15 @@ def _in_database(
     action: Callable[..., StepResult], step: str
 ) -> Callable[[BuildContext, LoadedProject], StepResult]:
     def run(context: BuildContext, project: LoadedProject) -> StepResult:
-        if not database_exists(context.conn, project.name):
+        if not database_exists(context.conn, project.database):
             return StepResult(
                 step,
-                project.name,
-                failed=[f"database {project.name} does not exist: run build_databases.py first"],
+                project.database,
+                failed=[
+                    f"database {project.database} does not exist: run build_databases.py first"
+                ],
             )
-        engine = create_db_engine(context.conn, project.name)
+        engine = create_db_engine(context.conn, project.database)
         try:
             return action(engine, project)
         finally:
@@ -84,14 +87,14 @@ REFERENCE_DATA = Step(
 
 
 def _api_role(context: BuildContext, project: LoadedProject) -> StepResult:
-    result = StepResult("api_role", project.name)
+    result = StepResult("api_role", project.database)
     if context.api_passfile is None:
         result.warnings.append("no API passfile given: the read-only API role is not made")
         return result
     schemas = [s.name for s in project.schemas if s.name in API_SCHEMAS]
     try:
         role, new = ensure_api_role(
-            context.conn.with_database(project.name), schemas, context.api_passfile
+            context.conn.with_database(project.database), schemas, context.api_passfile
         )
     except psycopg2.errors.InsufficientPrivilege as exc:
         # A managed server may not let the build's user create roles: the warehouse is
@@ -140,22 +143,23 @@ def run_steps(
     results: list[StepResult] = []
     steps = (DEFINITIONS, *(s for s in steps if s is not DEFINITIONS))
     for project in load_projects(context.src_path, database_name):
+        project.env = context.env
         failed = False
         for step in steps:
             if failed:
-                log.warning("%s: %s skipped after the failure above", project.name, step.name)
+                log.warning("%s: %s skipped after the failure above", project.database, step.name)
                 continue
-            log.info("%s: %s", project.name, step.description)
+            log.info("%s: %s", project.database, step.description)
             result = _run_step(step, context, project)
             results.append(result)
             log.info(
-                "%s: %s: %s (%.2fs)", project.name, step.name, result.summary(), result.seconds
+                "%s: %s: %s (%.2fs)", project.database, step.name, result.summary(), result.seconds
             )
             for line in result.warnings:
-                log.warning("%s: %s: %s", project.name, step.name, line)
+                log.warning("%s: %s: %s", project.database, step.name, line)
             if not result.ok:
                 for line in result.failed:
-                    log.error("%s: %s: %s", project.name, step.name, line)
+                    log.error("%s: %s: %s", project.database, step.name, line)
                 # Rejected reference rows do not stop the checks that follow.
                 failed = failed or step is not REFERENCE_DATA
     return results

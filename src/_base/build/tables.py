@@ -128,7 +128,7 @@ def _layout_drift(table: Table, partitioned: bool) -> list[str]:
 
 
 def create_tables(engine: Engine, project: LoadedProject) -> StepResult:
-    result = StepResult("tables", project.name)
+    result = StepResult("tables", project.database)
     with timed(result), engine.begin() as connection:
         catalog = _catalog(connection)
         schemas = {table_of(m).schema for m in project.models}
@@ -185,7 +185,7 @@ def create_tables_for_all_databases(
     )
     results = []
     for project in load_projects(src_path):
-        engine = create_db_engine(server, project.name)
+        engine = create_db_engine(server, project.database)
         try:
             results.append(create_tables(engine, project))
         finally:

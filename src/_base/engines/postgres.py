@@ -35,6 +35,9 @@ from src._base.pipeline.shapes import (
     SilverBatchLoad,
     SnapshotIntoHistory,
     SourceTable,
+    landing_root,
+    no_files,
+    source_connection,
 )
 from src._base.pipeline.silver import batch_steps, run_silver_load, snapshot_steps
 from src.utils.connections import connect_raw, copy_between, fetch_rows, relation_columns
@@ -189,7 +192,8 @@ def _land_source(
     """Bring the day's source rows into the view ``source``; their label."""
     if isinstance(source, LandingFiles):
         return _land_files(steps, pub, cfg, name, source)
-    src = connect_raw(cfg.source)
+    conn = source_connection(cfg, source, name)
+    src = connect_raw(conn)
     try:
         query = f"SELECT * FROM {source.query(steps.params)}"
         table = _source_table(steps, pub, _source_columns(src, query))
@@ -197,7 +201,7 @@ def _land_source(
         steps.raw.commit()
     finally:
         src.close()
-    return f"{cfg.source.database}.{source.relation}"
+    return f"{conn.database}.{source.relation}"
 
 
 def _source_columns(src: Any, query: str) -> str:
@@ -215,14 +219,11 @@ def _land_files(
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
-    root = cfg.landing_dir / files.folder
+    root = landing_root(cfg, files)
     pattern = files.pattern.format(**steps.params)
     paths = sorted(root.glob(pattern))
     if not paths:
-        raise PipelineError(
-            f"{name} for {cfg.logical_date}: no files match {root / pattern}. Generate the day "
-            "(scripts/generate_sources.py) or point MEDALLION_LANDING_DIR at the landing zone."
-        )
+        raise PipelineError(no_files(cfg, files, name, root / pattern))
     target = ""
     for path in paths:
         # one file, no dataset discovery: read_table took 14 ms a file, this 0.5 ms

@@ -20,12 +20,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from src._base.build.discovery import import_file, load_projects, select_projects
+from src._base.build.discovery import (
+    import_file,
+    load_projects,
+    project_marker,
+    select_projects,
+)
 from src._base.build.project import DATA_LAYERS
 from src._base.functions.temporal import SYSTEM_COLUMNS
 from src._base.pipeline.result import TransformResult
 from src._base.pipeline.run_config import RunConfig
-from src._base.pipeline.shapes import SHAPES, GoldSnapshot
+from src._base.pipeline.shapes import SHAPES, GoldSnapshot, LandingFiles, SourceTable
 from src._base.tables.ddl import table_of
 from src.utils.errors import DefinitionError, PipelineError
 
@@ -181,9 +186,11 @@ def load_catalogue(src_path: Path, database: str) -> Catalogue:
         if table not in tables
     ]
     problems += [p for entry in entries for p in _gold_key_problems(entry, tables)]
+    declared = project_marker(src_path, database).sources
+    problems += [p for entry in entries for p in _source_problems(entry, declared)]
     if problems:
         raise DefinitionError(
-            f"The transforms of '{database}' write {len(problems)} unknown table(s):\n  "
+            f"The transforms of '{database}' have {len(problems)} problem(s):\n  "
             + "\n  ".join(problems)
         )
     return Catalogue(database, tuple(entries))
@@ -205,6 +212,29 @@ def _gold_key_problems(entry: TransformEntry, tables: dict[str, Any]) -> list[st
         f"whose business key is keys={tuple(spec.keys)!r}, business_date first; its key is "
         f"{tuple(key)!r}. Declare the key columns with primary_key=True in that order."
     ]
+
+
+def _source_problems(entry: TransformEntry, declared: tuple[Any, ...]) -> list[str]:
+    """A bronze load reads a source the project declares, of the right kind; unnamed, it
+    reads the project's only source of that kind."""
+    source = getattr(entry.spec, "source", None)
+    if not isinstance(source, SourceTable | LandingFiles):
+        return []
+    kind = "postgres" if isinstance(source, SourceTable) else "landing"
+    of_kind = sorted(s.name for s in declared if s.kind == kind)
+    if source.source:
+        if source.source in of_kind:
+            return []
+        return [
+            f"{entry.path}: source: {_unknown(f'{kind} source', source.source, of_kind)} "
+            "Declare it in sources= of the project's DATABASE, or correct the name."
+        ]
+    if len(of_kind) > 1:
+        return [
+            f"{entry.path}: the project declares {len(of_kind)} {kind} sources "
+            f"({', '.join(of_kind)}): name the one this transform reads (source=...)."
+        ]
+    return []
 
 
 def project_tables(src_path: Path, database: str) -> dict[str, Any]:

@@ -18,10 +18,12 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from src._base.build.project import warehouse_database
 from src._base.engines import check_engine
 from src._base.pipeline.catalogue import TransformEntry
 from src._base.pipeline.result import TransformResult
 from src._base.pipeline.run_config import RunConfig
+from src._base.sources.resolve import project_sources
 from src.config import ConnectionSettings, Settings
 from src.utils.errors import PipelineError
 
@@ -38,16 +40,20 @@ def run_config(
     day: date,
     restated_at: datetime | None = None,
 ) -> RunConfig:
-    """The run's config: warehouse and source databases on ``conn``'s server; with
-    ``restated_at``, gold restates the date as known at that time."""
+    """The run's config: the project ``database``'s warehouse on ``conn``'s server (in
+    ``settings.env``'s database, see :func:`warehouse_database`), its declared sources
+    resolved (:func:`project_sources`); with ``restated_at``, gold restates the date as
+    known at that time."""
+    warehouse = conn.with_database(warehouse_database(database, settings.env))
     return RunConfig(
         logical_date=day,
-        warehouse=conn.with_database(database),
+        warehouse=warehouse,
         source=conn.with_database(settings.source_database),
         landing_dir=settings.landing_dir,
         writer=settings.spark_writer,
         engine=check_engine(settings.engine),
         restated_at=restated_at,
+        sources=project_sources(settings, warehouse, database),
     )
 
 

@@ -7,10 +7,12 @@ the run's logical date, then passed down; a transform reads nothing else.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
+from src._base.sources.declared import ResolvedSource
 from src.config import ConnectionSettings
 from src.utils.errors import PipelineError
 
@@ -28,6 +30,28 @@ class RunConfig:
     read_partitions: int = 4  # JDBC read partitions for large inputs
     engine: str = "spark"  # "spark" or "postgres" (src._base.engines)
     restated_at: datetime | None = None  # --restate: gold from silver as known at this time
+    # The project's declared sources, resolved (src._base.sources); a config made by hand
+    # without them reads ``source`` and ``landing_dir``.
+    sources: Mapping[str, ResolvedSource] = field(default_factory=dict)
+
+    def source_named(self, name: str, kind: str) -> ResolvedSource:
+        """The declared source ``name``; unnamed: the project's only source of ``kind``,
+        or the run's default (``source`` / ``landing_dir``) when it declares none, or when
+        this config was made by hand without sources (tests, benchmarks)."""
+        if name and self.sources:
+            if name not in self.sources:
+                known = ", ".join(sorted(self.sources)) or "none"
+                raise PipelineError(
+                    f"Source '{name}' is not declared by the project (declared: {known}). "
+                    "Add it to sources= of the project's DATABASE (src/<db>/<db>.py)."
+                )
+            return self.sources[name]
+        of_kind = [s for s in self.sources.values() if s.kind == kind]
+        if len(of_kind) == 1:
+            return of_kind[0]
+        default = self.source if kind == "postgres" else self.landing_dir
+        variable = "MEDALLION_SOURCE_DATABASE" if kind == "postgres" else "MEDALLION_LANDING_DIR"
+        return ResolvedSource("default", kind, default, f"the run's default ({variable})")
 
     @property
     def system_time(self) -> datetime:

@@ -23,10 +23,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from src._base.pipeline.result import TransformResult
 from src._base.pipeline.run_config import RunConfig
+from src._base.sources.resolve import require_reachable
+from src.config import ConnectionSettings
 from src.utils.errors import PipelineError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -57,7 +60,10 @@ class Read:
 
 @dataclass(frozen=True)
 class SourceTable(Read):
-    """A bronze load's source: a relation of the operational source database."""
+    """A bronze load's source: a relation of a PostgreSQL source the project declares
+    (``source``: its name; empty: the project's only PostgreSQL source)."""
+
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -70,14 +76,42 @@ class LandingFiles:
 
     folder: str
     pattern: str
+    source: str = ""  # the declared landing source; empty: the project's only one
 
 
-def register_reads(spark: SparkSession, cfg: RunConfig, reads: Mapping[str, Read]) -> None:
+def source_connection(cfg: RunConfig, source: SourceTable, transform: str) -> ConnectionSettings:
+    """Where ``source`` is, once it has answered; otherwise the load fails naming it."""
+    resolved = cfg.source_named(source.source, "postgres")
+    require_reachable(resolved, transform, resolved.target.connect_timeout)  # type: ignore
+    return resolved.target  # type: ignore[return-value]
+
+
+def landing_root(cfg: RunConfig, files: LandingFiles) -> Path:
+    """The folder of the landing source ``files`` reads (a missing folder finds no files,
+    reported by :func:`no_files` with the source and its setting)."""
+    return cfg.source_named(files.source, "landing").target / files.folder  # type: ignore
+
+
+def no_files(cfg: RunConfig, files: LandingFiles, transform: str, wanted: Path) -> str:
+    resolved = cfg.source_named(files.source, "landing")
+    return (
+        f"{transform} for {cfg.logical_date}: no files match {wanted} (source "
+        f"'{resolved.name}', from {resolved.origin}). Generate or land the day "
+        f"(scripts/generate_sources.py), or {resolved.fix()}."
+    )
+
+
+def register_reads(
+    spark: SparkSession, cfg: RunConfig, reads: Mapping[str, Read], transform: str = ""
+) -> None:
     from src._base.pipeline.frames import read_jdbc, register
 
     params = cfg.params()
     for view, read in reads.items():
-        conn = cfg.source if isinstance(read, SourceTable) else cfg.warehouse
+        if isinstance(read, SourceTable):
+            conn = source_connection(cfg, read, transform or view)
+        else:
+            conn = cfg.warehouse
         partitions = cfg.read_partitions if read.partition_sql else 1
         df = read_jdbc(
             spark, conn, read.query(params), partitions=partitions, partition_sql=read.partition_sql
@@ -87,14 +121,11 @@ def register_reads(spark: SparkSession, cfg: RunConfig, reads: Mapping[str, Read
 
 def _register_files(spark: SparkSession, cfg: RunConfig, name: str, files: LandingFiles) -> str:
     """Register the day's landing files as the view ``source``; returns the folder read."""
-    root = cfg.landing_dir / files.folder
+    root = landing_root(cfg, files)
     pattern = files.pattern.format(**cfg.params())
     paths = sorted(str(path) for path in root.glob(pattern))
     if not paths:
-        raise PipelineError(
-            f"{name} for {cfg.logical_date}: no files match {root / pattern}. Generate the day "
-            "(scripts/generate_sources.py) or point MEDALLION_LANDING_DIR at the landing zone."
-        )
+        raise PipelineError(no_files(cfg, files, name, root / pattern))
     df = spark.read.option("basePath", str(root)).parquet(*paths)
     df.select("*", "_metadata").createOrReplaceTempView("source")
     return str(root)
@@ -124,8 +155,9 @@ class BronzeAppend:
         if isinstance(self.source, LandingFiles):
             label = _register_files(spark, cfg, name, self.source)
         else:
-            register_reads(spark, cfg, {"source": self.source})
-            label = f"{cfg.source.database}.{self.source.relation}"
+            register_reads(spark, cfg, {"source": self.source}, name)
+            database = cfg.source_named(self.source.source, "postgres").target.database  # type: ignore[union-attr]
+            label = f"{database}.{self.source.relation}"
         landed = spark.sql(self.landed.format(**cfg.params()))
         return append_batch(cfg, name, landed, target=self.target, source=label)
 

@@ -293,10 +293,11 @@ def _configuration(settings: Settings, conn: ConnectionSettings, database: str,
                    day: date) -> dict[str, str]:  # fmt: skip
     cfg = run_config(settings, conn, database, day)
     values = {f"{CONF}.{name}": value for name, value in cfg.params().items()}
+    source = cfg.source_named("", "postgres").target  # the port reads one of each kind
     return values | {
-        f"{CONF}.landing": str(cfg.landing_dir),
-        f"{CONF}.source.url": jdbc_url(cfg.source),
-        f"{CONF}.source.user": cfg.source.user,
+        f"{CONF}.landing": str(cfg.source_named("", "landing").target),
+        f"{CONF}.source.url": jdbc_url(source),  # type: ignore[arg-type]
+        f"{CONF}.source.user": source.user,  # type: ignore[union-attr]
         "spark.sql.session.timeZone": "UTC",
     }
 

@@ -140,3 +140,30 @@ def test_a_gold_target_must_be_temporal_and_keyed_as_declared(make_project) -> N
                        r"a temporal table \(TemporalTableBase\) whose business key is "
                        r"keys=\('business_date',\)"):  # fmt: skip
         load_catalogue(project.src, project.name)
+
+
+def test_a_bronze_load_reads_a_declared_source_by_name(make_project) -> None:
+    project = make_project()
+    project.write(
+        f"{project.name}.py",
+        "from src._base.build.project import DatabaseProject\n"
+        "from src._base.sources.declared import PostgresSource\n"
+        f"DATABASE = DatabaseProject(name={project.name!r}, sources=(PostgresSource('erp'),\n"
+        "    PostgresSource('crm')))\n",
+    )
+    project.write("tables/bronze/br_x.py", "")  # no table needed: the source check comes first
+    project.write(
+        "transforms/bronze/x_to_bronze.py", BRONZE.replace("'ops.x'", "'ops.x', source='ecp'")
+    )
+    project.write("transforms/bronze/y_to_bronze.py", BRONZE)
+    with pytest.raises(DefinitionError) as error:
+        load_catalogue(project.src, project.name)
+    message = str(error.value)
+    assert (
+        "x_to_bronze.py: source: Unknown postgres source 'ecp'. Did you mean 'erp'? Known: crm, "
+        "erp. Declare it in sources= of the project's DATABASE, or correct the name."
+    ) in message
+    assert (
+        "y_to_bronze.py: the project declares 2 postgres sources (crm, erp): name the one this "
+        "transform reads (source=...)."
+    ) in message

@@ -19,7 +19,9 @@ FROM source
 """
 
 TRANSFORM = BronzeAppend(
-    source=LandingFiles("bars_1m", "symbol=*/year={year}/month={month}/day={dd}.parquet"),
+    source=LandingFiles(
+        "bars_1m", "symbol=*/year={year}/month={month}/day={dd}.parquet", source="landing"
+    ),
     landed=LANDED,
     target="bronze.br_minute_bar",
 )

@@ -14,5 +14,7 @@ FROM source
 """
 
 TRANSFORM = BronzeAppend(
-    source=SourceTable("ops.instrument"), landed=LANDED, target="bronze.br_instrument"
+    source=SourceTable("ops.instrument", source="operational"),
+    landed=LANDED,
+    target="bronze.br_instrument",
 )

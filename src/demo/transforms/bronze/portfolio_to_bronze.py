@@ -13,5 +13,7 @@ FROM source
 """
 
 TRANSFORM = BronzeAppend(
-    source=SourceTable("ops.portfolio"), landed=LANDED, target="bronze.br_portfolio"
+    source=SourceTable("ops.portfolio", source="operational"),
+    landed=LANDED,
+    target="bronze.br_portfolio",
 )

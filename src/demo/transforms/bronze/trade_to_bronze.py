@@ -23,7 +23,10 @@ FROM source
 
 TRANSFORM = BronzeAppend(
     source=SourceTable(
-        "ops.trade_event", where="recorded_date = DATE '{day}'", partition_sql="row_id"
+        "ops.trade_event",
+        where="recorded_date = DATE '{day}'",
+        partition_sql="row_id",
+        source="operational",
     ),
     landed=LANDED,
     target="bronze.br_trade",

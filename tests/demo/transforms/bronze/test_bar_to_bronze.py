@@ -21,7 +21,8 @@ def test_a_day_without_bar_files_is_an_error_naming_the_path(spark, demo_env) ->
     with pytest.raises(
         PipelineError,
         match=r"bar_to_bronze for 2026-11-20: no files match "
-        r".*bars_1m/symbol=\*/year=2026/month=11/day=20\.parquet\. Generate",
+        r".*bars_1m/symbol=\*/year=2026/month=11/day=20\.parquet \(source 'default', from "
+        r"the run's default \(MEDALLION_LANDING_DIR\)\)\. Generate or land the day",
     ):
         load_transform(SRC_PATH, "demo", "bronze", "bar_to_bronze").run(spark, cfg)
 

@@ -1,0 +1,178 @@
+"""Resolve a project's declared sources to places, and check that they answer.
+
+Per source, the settings merge in this order (later wins): the declaration's defaults,
+the connections store's row, the environment (``MEDALLION_SOURCE__<NAME>__URL``, then
+``__HOST``, ``__PORT``, ``__USER``, ``__PASSWORD``, ``__DATABASE``; ``__PATH`` for a
+landing folder; ``__BASE_URL``, ``__KEY_ID``, ``__SECRET_KEY`` for an HTTP API).
+
+A PostgreSQL source on the warehouse's own server (no host of its own) connects with the
+warehouse's user and password; one on another server never inherits them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from src._base.sources.declared import (
+    HttpEndpoint,
+    LandingSource,
+    PostgresSource,
+    ResolvedSource,
+    Source,
+)
+from src.config import PROJECT_ROOT, ConnectionSettings, Settings, parse_database_url
+from src.utils.errors import ConfigError, PipelineError
+
+Stored = Mapping[str, tuple[str, dict[str, str], dict[str, str]]]
+
+
+def _values(source: Source, stored: Stored, env: Mapping[str, SecretStr]) -> tuple[dict, str]:
+    values: dict[str, str] = {}
+    origin = "its declaration"
+    if source.name in stored:
+        kind, settings, secrets = stored[source.name]
+        if kind != source.kind:
+            raise ConfigError(
+                f"Source '{source.name}' is declared {source.kind} but stored as {kind}: "
+                f"store it again (scripts/connections.py add {source.name} --kind "
+                f"{source.kind} ...)."
+            )
+        values.update(settings)
+        values.update(secrets)
+        origin = "the connections store"
+    if env:
+        unknown = sorted(set(env) - set(source.settings))
+        if unknown:
+            raise ConfigError(
+                f"MEDALLION_SOURCE__{source.name.upper()}__{unknown[0].upper()} is not a "
+                f"setting of a {source.kind} source; use one of "
+                + ", ".join(s.upper() for s in source.settings)
+            )
+        values.update({k: v.get_secret_value() for k, v in env.items()})
+        origin = f"the environment (MEDALLION_SOURCE__{source.name.upper()}__*)"
+    return values, origin
+
+
+def _postgres(
+    source: PostgresSource, values: dict[str, str], warehouse: ConnectionSettings, default_db: str
+) -> ConnectionSettings:
+    found: dict[str, object] = {}
+    if "url" in values:
+        found.update(
+            parse_database_url(values["url"], f"MEDALLION_SOURCE__{source.name.upper()}__URL")
+        )
+    for key in ("host", "user", "database"):
+        if key in values:
+            found[key] = values[key]
+    if "port" in values:
+        try:
+            found["port"] = int(values["port"])
+        except ValueError:
+            raise ConfigError(
+                f"Source '{source.name}': port {values['port']!r} is not a number "
+                f"(MEDALLION_SOURCE__{source.name.upper()}__PORT)."
+            ) from None
+    if "password" in values:
+        found["password"] = SecretStr(values["password"])
+    base = warehouse.with_database(source.database or default_db)
+    elsewhere = found.get("host", base.host) != base.host or found.get("port", base.port) != (
+        base.port
+    )
+    if elsewhere:  # another server: never the warehouse's credentials
+        if "user" not in found:
+            raise ConfigError(
+                f"Source '{source.name}' is on {found.get('host', base.host)}:"
+                f"{found.get('port', base.port)}, another server than the warehouse's, and "
+                f"has no user: set MEDALLION_SOURCE__{source.name.upper()}__USER (or a URL)."
+            )
+        base = replace(base, password=None, embedded=False)
+    return replace(base, **found)  # type: ignore[arg-type]
+
+
+def resolve_source(
+    source: Source,
+    settings: Settings,
+    warehouse: ConnectionSettings,
+    stored: Stored,
+) -> ResolvedSource:
+    values, origin = _values(source, stored, settings.sources.get(source.name, {}))
+    if isinstance(source, PostgresSource):
+        target: object = _postgres(source, values, warehouse, settings.source_database)
+    elif isinstance(source, LandingSource):
+        raw = values.get("path") or source.path
+        target = settings.landing_dir if raw is None else (PROJECT_ROOT / Path(raw).expanduser())
+    else:
+        secret = {k: SecretStr(values[k]) for k in ("key_id", "secret_key") if values.get(k)}
+        target = HttpEndpoint(values.get("base_url") or source.base_url, **secret)
+    return ResolvedSource(source.name, source.kind, target, origin)  # type: ignore[arg-type]
+
+
+def resolve_sources(
+    declared: tuple[Source, ...],
+    settings: Settings,
+    warehouse: ConnectionSettings,
+    stored: Callable[[], Stored],
+) -> dict[str, ResolvedSource]:
+    """Every declared source, resolved (the store is read when the project declares any)."""
+    rows = stored() if declared else {}
+    return {s.name: resolve_source(s, settings, warehouse, rows) for s in declared}
+
+
+def probe(source: ResolvedSource, timeout: float) -> str | None:
+    """None when the source answers within ``timeout`` seconds, else the reason."""
+    target = source.target
+    if isinstance(target, ConnectionSettings):
+        from src.utils.connections import connect_raw
+
+        try:
+            connect_raw(replace(target, connect_timeout=max(1, int(timeout)))).close()
+        except Exception as exc:  # any driver error is the answer we report
+            return " ".join(str(exc).split()) or type(exc).__name__
+        return None
+    if isinstance(target, Path):
+        return None if target.is_dir() else f"folder {target} does not exist"
+    import httpx
+
+    started = time.monotonic()
+    try:
+        httpx.get(target.base_url, timeout=timeout)
+    except httpx.HTTPError as exc:
+        return f"{type(exc).__name__} after {time.monotonic() - started:.1f}s: {exc}"
+    return None
+
+
+def require_reachable(source: ResolvedSource, transform: str, timeout: float) -> None:
+    """Fail a load whose source does not answer, naming the source, where and what to set."""
+    reason = probe(source, timeout)
+    if reason is not None:
+        raise PipelineError(
+            f"{transform}: source '{source.name}' ({source.kind}, {source.describe()}, from "
+            f"{source.origin}) is unreachable: {reason}. Fix: {source.fix()}."
+        )
+
+
+def project_sources(
+    settings: Settings, warehouse: ConnectionSettings, project: str
+) -> dict[str, ResolvedSource]:
+    """The sources ``project`` declares, resolved against the environment and the
+    connections store in its warehouse database (``warehouse``)."""
+    from src._base.build.discovery import project_marker
+    from src._base.sources import store
+    from src.utils.connections import connect_raw
+
+    def stored() -> Stored:
+        raw = connect_raw(warehouse)
+        try:
+            return store.read_all(
+                raw, lambda: store.keyring(settings.connections_key, settings.connections_key_file)
+            )
+        finally:
+            raw.close()
+
+    declared = project_marker(settings.src_path, project).sources
+    return resolve_sources(declared, settings, warehouse, stored)
