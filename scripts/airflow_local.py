@@ -33,6 +33,7 @@ from src.orchestration.local_airflow import (
     LAYERS,
     OUTCOME_HEADER,
     airflow_environment,
+    dag_layers,
     print_progress,
     projects_with_dags,
     run_layers,
@@ -50,8 +51,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     engine = check_engine(args.engine or settings.engine)
     outcomes = []
     for database in projects_with_dags(settings.src_path, args.database):
+        layers = args.layer or dag_layers(database)
         outcomes += run_layers(
-            days, args.layer or LAYERS, database=database, on_done=print_progress, engine=engine
+            days, layers, database=database, on_done=print_progress, engine=engine
         )
     return 0 if all(o.ok for o in outcomes) else 1
 
@@ -77,7 +79,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     run = commands.add_parser("run", help="run DAGs for a date or a range with dag.test()")
     run.add_argument("--date", type=date.fromisoformat, required=True, help="YYYY-MM-DD")
     run.add_argument("--to", type=date.fromisoformat, help="last date of a range, inclusive")
-    run.add_argument("--layer", action="append", choices=LAYERS, help="default: all, in order")
+    run.add_argument(
+        "--layer", action="append", choices=LAYERS, help="default: every layer with a DAG"
+    )
     run.add_argument("--database", help="one project (default: every project with DAGs)")
     run.add_argument("--engine", help="spark or postgres (default MEDALLION_ENGINE, spark)")
     commands.add_parser("standalone", help="start `airflow standalone` (UI, scheduler) here")

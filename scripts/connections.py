@@ -23,8 +23,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from src._base.build.discovery import only_project
 from src._base.sources import store
-from src._base.sources.commands import add, check_sources, only_project, with_store, write_key_file
+from src._base.sources.commands import add, check_sources, with_store, write_key_file
 from src._base.sources.declared import KINDS, SECRET_SETTINGS
 from src.config import Settings
 from src.utils.cli import run_main
@@ -62,14 +63,14 @@ def _add(args: argparse.Namespace, settings: Settings) -> int:
             f"{secret_given[0]}=... on standard input."
         )
     conn = ensure_server(settings)
-    project = only_project(settings, args.database)
+    project = only_project(settings.src_path, args.database)
     add(conn, settings, project, args.name, args.kind, {**plain, **_secrets(args.kind)})
     return 0
 
 
 def _list(args: argparse.Namespace, settings: Settings) -> int:
     conn = ensure_server(settings)
-    project = only_project(settings, args.database)
+    project = only_project(settings.src_path, args.database)
     keys = None
     if settings.connections_key or settings.connections_key_file:
         keys = store.keyring(settings.connections_key, settings.connections_key_file)
@@ -85,7 +86,7 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
 
 def _test(args: argparse.Namespace, settings: Settings) -> int:
     conn = ensure_server(settings)
-    project = only_project(settings, args.database)
+    project = only_project(settings.src_path, args.database)
     results = check_sources(conn, settings, project, args.names)
     for r in results:
         state = "reachable" if r.problem is None else f"UNREACHABLE: {r.problem}"
@@ -95,7 +96,7 @@ def _test(args: argparse.Namespace, settings: Settings) -> int:
 
 def _rotate(args: argparse.Namespace, settings: Settings) -> int:
     conn = ensure_server(settings)
-    project = only_project(settings, args.database)
+    project = only_project(settings.src_path, args.database)
     keys = store.keyring(settings.connections_key, settings.connections_key_file)
     count = with_store(conn, settings, project, lambda raw: store.rotate(raw, keys))
     log.info("%s: %d stored connection(s) re-encrypted with the newest key; older keys can "
@@ -105,7 +106,7 @@ def _rotate(args: argparse.Namespace, settings: Settings) -> int:
 
 def _remove(args: argparse.Namespace, settings: Settings) -> int:
     conn = ensure_server(settings)
-    project = only_project(settings, args.database)
+    project = only_project(settings.src_path, args.database)
     if not with_store(conn, settings, project, lambda raw: store.remove(raw, args.name)):
         raise ConfigError(f"{project}: no stored connection '{args.name}'.")
     log.info("%s: stored connection %s removed", project, args.name)

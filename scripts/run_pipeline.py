@@ -1,6 +1,7 @@
 """Run a project's transforms for a date or a date range: all layers, some, or one transform.
 
     python scripts/run_pipeline.py demo --date 2026-11-20                 # bronze, silver, gold
+    python scripts/run_pipeline.py --date 2026-11-20                      # every project
     python scripts/run_pipeline.py demo silver --date 2026-11-20          # one layer
     python scripts/run_pipeline.py demo --transform trade_to_silver --date 2026-11-20
     python scripts/run_pipeline.py demo --date 2026-11-16 --to 2026-11-20 # a backfill, in order
@@ -22,10 +23,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from pathlib import Path
 
+from src._base.build.discovery import select_projects
 from src._base.build.project import check_env
 from src._base.engines import check_engine
-from src._base.pipeline.catalogue import load_catalogue
+from src._base.pipeline.catalogue import LAYERS, load_catalogue
 from src._base.pipeline.daily import check_workers, date_range, default_workers, run_days
 from src._base.pipeline.report import render_results
 from src.config import Settings
@@ -40,24 +43,50 @@ def _body(args: argparse.Namespace, settings: Settings) -> int:
     if args.env:
         settings = settings.model_copy(update={"env": check_env(args.env)})
     workers = check_workers(settings.engine, args.workers or default_workers(settings.engine))
-    catalogue = load_catalogue(settings.src_path, args.database)
-    transforms = catalogue.select(layers=args.layers, names=args.transform)
+    projects, layers = split_targets(settings.src_path, args.targets)
+    catalogues = [load_catalogue(settings.src_path, name) for name in projects]
+    if args.transform and len(catalogues) > 1:  # the projects that have the named transforms
+        catalogues = [c for c in catalogues if set(args.transform) & set(c.names())] or [
+            catalogues[0]
+        ]
+    several = len(catalogues) > 1
+    selected = {
+        c.database: c.select(
+            layers=layers,
+            names=[n for n in args.transform if n in c.names()] if several else args.transform,
+        )
+        for c in catalogues
+    }
     days = date_range(args.date, args.to)
     conn = ensure_server(settings)
     spark = build_spark_session(settings) if settings.engine == "spark" else None
     restated_at = datetime.now(UTC) if args.restate else None
-    results = run_days(
-        spark, settings, conn, args.database, days, transforms, restated_at=restated_at,
-        workers=workers,
-    )  # fmt: skip
-    sys.stdout.write(render_results(results) + "\n")
+    for name, transforms in selected.items():
+        results = run_days(
+            spark, settings, conn, name, days, transforms, restated_at=restated_at,
+            workers=workers,
+        )  # fmt: skip
+        sys.stdout.write(render_results(results) + "\n")
     return 0
+
+
+def split_targets(src_path: Path, targets: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Projects and layers from the positionals; no project named: every one found."""
+    layers = [t for t in targets if t in LAYERS]
+    named = [t for t in targets if t not in LAYERS]
+    projects = [p for name in named for p in select_projects(src_path, name)]
+    return projects or sorted(select_projects(src_path, None)), layers
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("database", help="database project, e.g. demo")
-    parser.add_argument("layers", nargs="*", help="bronze, silver and/or gold (default: all)")
+    parser.add_argument(
+        "targets",
+        nargs="*",
+        metavar="project|layer",
+        help="database projects (default: every one found) and layers: bronze, silver, gold "
+        "(default: all)",
+    )
     parser.add_argument("--date", type=date.fromisoformat, required=True, help="YYYY-MM-DD")
     parser.add_argument("--to", type=date.fromisoformat, help="last date of a range, inclusive")
     parser.add_argument(

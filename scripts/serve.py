@@ -22,7 +22,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from src._base.build.discovery import load_projects
+from src._base.build.discovery import load_projects, only_project
 from src.config import PROJECT_ROOT, Settings
 from src.serving.keys import add_key
 from src.serving.resources import SERVED_LAYERS
@@ -53,9 +53,10 @@ def _body(args: argparse.Namespace, settings: Settings) -> int:
     if args.workers < 1:
         raise ConfigError(f"--workers {args.workers}: give 1 or more (about one per core).")
     # unknown names get a did-you-mean
-    [project] = load_projects(settings.src_path, args.project or args.database)
+    database = args.database or only_project(settings.src_path, args.project)
+    [project] = load_projects(settings.src_path, args.project or database)
     options = ServeOptions(
-        args.database, project.name, layers=layers, keys=keys_file, as_owner=args.as_owner
+        database, project.name, layers=layers, keys=keys_file, as_owner=args.as_owner
     )
     serve(
         settings, options, host=args.host, port=args.port, workers=args.workers,
@@ -66,7 +67,7 @@ def _body(args: argparse.Namespace, settings: Settings) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database", default="demo", help="database to serve (default demo)")
+    parser.add_argument("--database", help="database to serve (default: the only project found)")
     parser.add_argument(
         "--project", help="the project built into it (default: the database's name)"
     )

@@ -151,6 +151,11 @@ def projects_with_dags(src_path: Path, database: str | None) -> list[str]:
     return found
 
 
+def dag_layers(database: str) -> list[str]:
+    """The layers ``database`` has a daily DAG for (``<layer>/<database>_<layer>.py``)."""
+    return [layer for layer in LAYERS if (DAGS_FOLDER / layer / f"{database}_{layer}.py").is_file()]
+
+
 def run_layers(
     days: Sequence[date],
     layers: Sequence[str] = LAYERS,

@@ -26,7 +26,8 @@ def bag():
 
 def test_every_dag_file_imports_without_errors(bag) -> None:
     assert bag.import_errors == {}
-    assert sorted(bag.dags) == ["demo_bronze", "demo_gold", "demo_prices", "demo_silver"]
+    demo = sorted(d for d in bag.dags if d.startswith("demo_"))  # a user's DAGs may sit beside
+    assert demo == ["demo_bronze", "demo_gold", "demo_prices", "demo_silver"]
     assert not list(DAGS_FOLDER.parent.rglob("__init__.py"))
 
 

@@ -114,6 +114,16 @@ def select_projects(src_path: Path, database_name: str | None) -> dict[str, Path
     )
 
 
+def only_project(src_path: Path, database_name: str | None) -> str:
+    """The named project, or the only one discovered; several: the caller must name one."""
+    projects = sorted(select_projects(src_path, database_name))
+    if len(projects) != 1:
+        raise UnknownDatabase(
+            f"Several database projects ({', '.join(projects)}): name one (--database)."
+        )
+    return projects[0]
+
+
 def _table_models(module: ModuleType) -> list[type]:
     return [
         obj

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from src._base.build.discovery import project_marker, select_projects
+from src._base.build.discovery import project_marker
 from src._base.build.project import warehouse_database
 from src._base.sources import store
 from src._base.sources.declared import KINDS, SECRET_SETTINGS
@@ -21,16 +21,6 @@ from src.utils.errors import ConfigError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-def only_project(settings: Settings, database: str | None) -> str:
-    """The named project, or the only one discovered (several: the caller must name one)."""
-    projects = sorted(select_projects(settings.src_path, database))
-    if len(projects) != 1:
-        raise ConfigError(
-            f"Several database projects ({', '.join(projects)}): name one with --database."
-        )
-    return projects[0]
 
 
 def write_key_file(path: Path) -> int:
