@@ -18,7 +18,7 @@ from types import ModuleType
 
 from sqlalchemy import Table
 
-from src._base.build.project import DatabaseProject, LoadedProject, Schema
+from src._base.build.project import DatabaseProject, LoadedProject, Schema, check_tenant
 from src._base.sources.declared import check_declarations
 from src.config import PROJECT_ROOT
 from src.utils.errors import DefinitionError, MedallionError
@@ -74,6 +74,8 @@ def _marker(src_path: Path, folder: Path) -> DatabaseProject:
             f"{_shown(folder)} as a database project."
         )
     check_declarations(declared.sources, _shown(marker))
+    for tenant in declared.tenants:
+        check_tenant(tenant, f"tenants= in {_shown(marker)}")
     return declared
 
 

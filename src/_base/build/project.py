@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from src.utils.errors import ConfigError
+from src.utils.errors import ConfigError, DefinitionError
 
 LAYERS = ("common", "bronze", "silver", "gold")
 ENV_NAME = re.compile(r"^[a-z][a-z0-9]{0,15}$")
@@ -30,6 +30,23 @@ def check_env(env: str | None) -> str | None:
             "digits, starting with a letter (dev, prod, ci2)."
         )
     return env or None
+
+
+TENANT_PREFIX = "tenant_"
+
+
+def tenant_schema(tenant: str, schema: str) -> str:
+    """Where tenant ``tenant`` keeps what the project puts in ``schema``."""
+    return f"{TENANT_PREFIX}{tenant}_{schema}"
+
+
+def check_tenant(tenant: str, where: str) -> str:
+    if not isinstance(tenant, str) or not ENV_NAME.match(tenant):
+        raise DefinitionError(
+            f"Tenant {tenant!r} ({where}): use 1-16 lower-case letters and digits, starting "
+            "with a letter (it names schemas tenant_<id>_<layer> and a role)."
+        )
+    return tenant
 
 
 def warehouse_database(project: str, env: str | None) -> str:
@@ -50,6 +67,9 @@ class DatabaseProject:
     description: str = ""
     # Named sources its transforms read (src._base.sources.declared).
     sources: tuple[Any, ...] = ()
+    # Tenants: each gets the data layers' schemas of its own (tenant_<id>_<schema>), built
+    # from the same classes, and a role that reaches those only (see tenant_schema).
+    tenants: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -76,6 +96,15 @@ class LoadedProject:
     @property
     def name(self) -> str:
         return self.project.name
+
+    @property
+    def tenants(self) -> tuple[str, ...]:
+        return self.project.tenants
+
+    @property
+    def tenant_layers(self) -> list[str]:
+        """The schemas every tenant has a copy of: the data layers' (not ``common``)."""
+        return [s.name for s in self.schemas if (s.layer or s.name) in DATA_LAYERS]
 
     @property
     def database(self) -> str:

@@ -42,6 +42,51 @@ def ensure_api_role(
     """Create or update ``conn.database``'s API role and its grants; returns its name and
     whether a new password was stored in ``passfile``."""
     role = api_role(conn.database)
+    name = _quoted(role)
+    grants = [f"ALTER ROLE {name} SET default_transaction_read_only = on"]
+    for schema in map(_quoted, schemas):
+        grants += [
+            f"GRANT USAGE ON SCHEMA {schema} TO {name}",
+            f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {name}",
+            f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT SELECT ON TABLES TO {name}",
+        ]
+    grants += [
+        f"GRANT USAGE ON SCHEMA {FRAMEWORK_SCHEMA} TO {name}",
+        f"GRANT SELECT ON {LOAD_LOG} TO {name}",
+    ]
+    return role, _ensure_login_role(conn, role, passfile, grants)
+
+
+def tenant_role(database: str, tenant: str) -> str:
+    """The role tenant ``tenant`` of ``database`` connects as."""
+    return f"{database}_tenant_{tenant}"
+
+
+def ensure_tenant_role(
+    conn: ConnectionSettings, tenant: str, schemas: Sequence[str], passfile: Path
+) -> tuple[str, bool]:
+    """Create or update a tenant's role: it reads and writes its own ``schemas`` (tables
+    made there later too) and nothing else. It may use the ``medallion`` schema's
+    functions, which its tables' history triggers call, but reads none of its tables."""
+    role = tenant_role(conn.database, tenant)
+    name = _quoted(role)
+    grants = [f"GRANT USAGE ON SCHEMA {FRAMEWORK_SCHEMA} TO {name}"]
+    for schema in map(_quoted, schemas):
+        grants += [
+            f"GRANT USAGE ON SCHEMA {schema} TO {name}",
+            f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {name}",
+            f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {name}",
+            f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT SELECT, INSERT, UPDATE, "
+            f"DELETE ON TABLES TO {name}",
+        ]
+    return role, _ensure_login_role(conn, role, passfile, grants)
+
+
+def _ensure_login_role(
+    conn: ConnectionSettings, role: str, passfile: Path, grants: Sequence[str]
+) -> bool:
+    """Create ``role`` (LOGIN, no other power) or update it, run ``grants`` as the owner;
+    True when a new password was generated and stored in ``passfile``."""
     known = read_pgpass(passfile, conn.host, conn.port, conn.database, role)
     password = known.get_secret_value() if known else secrets.token_urlsafe(24)
     raw = connect_raw(conn)
@@ -57,23 +102,15 @@ def ensure_api_role(
                 "PASSWORD %s",
                 (verifier,),
             )
-            cur.execute(f"ALTER ROLE {name} SET default_transaction_read_only = on")
             cur.execute(f"GRANT CONNECT ON DATABASE {database} TO {name}")
-            for schema in schemas:
-                cur.execute(f"GRANT USAGE ON SCHEMA {_quoted(schema)} TO {name}")
-                cur.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA {_quoted(schema)} TO {name}")
-                cur.execute(
-                    f"ALTER DEFAULT PRIVILEGES IN SCHEMA {_quoted(schema)} "
-                    f"GRANT SELECT ON TABLES TO {name}"
-                )
-            cur.execute(f"GRANT USAGE ON SCHEMA {FRAMEWORK_SCHEMA} TO {name}")
-            cur.execute(f"GRANT SELECT ON {LOAD_LOG} TO {name}")
+            for statement in grants:
+                cur.execute(statement)
         raw.commit()
     finally:
         raw.close()
     if known is None:
         _remember(passfile, conn, role, password)
-    return role, known is None
+    return known is None
 
 
 def _remember(passfile: Path, conn: ConnectionSettings, role: str, password: str) -> None:

@@ -18,10 +18,10 @@ from sqlalchemy.exc import DBAPIError
 from src._base.build.databases import create_database, database_exists
 from src._base.build.definitions import check_definitions
 from src._base.build.discovery import load_projects
-from src._base.build.project import LoadedProject
+from src._base.build.project import LoadedProject, tenant_schema
 from src._base.build.reference_data import load_reference_data
 from src._base.build.report import StepResult
-from src._base.build.roles import API_SCHEMAS, ensure_api_role
+from src._base.build.roles import API_SCHEMAS, ensure_api_role, ensure_tenant_role
 from src._base.build.schemas import create_schemas
 from src._base.build.tables import create_tables
 from src.config import ConnectionSettings
@@ -112,6 +112,36 @@ def _api_role(context: BuildContext, project: LoadedProject) -> StepResult:
 API_ROLE = Step(
     "api_role", _api_role, "create the API's read-only role and grant it the served schemas"
 )
+
+
+def _tenant_roles(context: BuildContext, project: LoadedProject) -> StepResult:
+    result = StepResult("tenant_roles", project.database)
+    if not project.tenants:
+        return result
+    if context.api_passfile is None:
+        result.warnings.append("no passfile given: the tenants' roles are not made")
+        return result
+    conn = context.conn.with_database(project.database)
+    for tenant in project.tenants:
+        schemas = [tenant_schema(tenant, layer) for layer in project.tenant_layers]
+        try:
+            role, new = ensure_tenant_role(conn, tenant, schemas, context.api_passfile)
+        except psycopg2.errors.InsufficientPrivilege as exc:
+            reason = str(exc).strip().splitlines()[0]
+            result.failed.append(
+                f"tenant {tenant}: its role was not made ({reason}): grant "
+                f"{context.conn.user} CREATEROLE and build again"
+            )
+            continue
+        (result.created if new else result.present).append(f"role {role}")
+    return result
+
+
+TENANT_ROLES = Step(
+    "tenant_roles",
+    _tenant_roles,
+    "create each tenant's role and grant it its own schemas only",
+)
 DEFINITIONS = Step(
     "definitions",
     lambda ctx, project: check_definitions(project, lambda: load_projects(ctx.src_path)),
@@ -120,7 +150,7 @@ DEFINITIONS = Step(
 # Every script runs DEFINITIONS first, whatever steps it names: a project with a
 # definition error gets no DDL at all.
 ALL_STEPS: tuple[Step, ...] = (
-    DEFINITIONS, DATABASES, SCHEMAS, TABLES, REFERENCE_DATA, API_ROLE
+    DEFINITIONS, DATABASES, SCHEMAS, TABLES, REFERENCE_DATA, API_ROLE, TENANT_ROLES
 )  # fmt: skip
 
 

@@ -27,6 +27,7 @@ from src._base.tables.ddl import (
     render_table,
     table_of,
 )
+from src._base.tables.tenants import tenant_tables
 from src.config import ConnectionSettings
 from src.utils.cli import SUPPORTED_ENGINES
 from src.utils.connections import create_db_engine
@@ -48,6 +49,16 @@ def table_order(models: list[type]) -> list[type]:
             f"Foreign keys form a cycle: {cycle}. Break it: make one of these foreign keys "
             "nullable and add it in a later migration, or drop it."
         ) from None
+
+
+def project_tables(project: LoadedProject) -> list[tuple[type, Table]]:
+    """Every table the project builds, in foreign-key order: its own, then each tenant's
+    copies of its layers' tables (which may refer to the shared ones)."""
+    ordered = table_order(project.models)
+    pairs = [(model, table_of(model)) for model in ordered]
+    for tenant in project.tenants:
+        pairs += tenant_tables(ordered, tenant, project.tenant_layers)
+    return pairs
 
 
 def _catalog(connection: Connection) -> dict[str, dict[str, str | None]]:
@@ -85,13 +96,12 @@ def _create_new_table(connection: Connection, ddl: TableDDL, result: StepResult)
 
 
 def _complete_existing_table(
-    connection: Connection, model: type, ddl: TableDDL, catalog: dict, result: StepResult
+    connection: Connection, table: Table, ddl: TableDDL, catalog: dict, result: StepResult
 ) -> None:
     """Add what is missing around an existing table, replace outdated trigger functions and
     drop triggers an earlier framework version made under other names (not while its
     history layout disagrees with the class: the migration converts it)."""
     name = ddl.qualified_name.replace('"', "")
-    table = table_of(model)
     layout = _layout_drift(table, name in catalog["partitioned"])
     if layout:
         result.present.append(name)
@@ -131,18 +141,17 @@ def create_tables(engine: Engine, project: LoadedProject) -> StepResult:
     result = StepResult("tables", project.database)
     with timed(result), engine.begin() as connection:
         catalog = _catalog(connection)
-        schemas = {table_of(m).schema for m in project.models}
-        catalog["columns"] = reflect_columns(connection, schemas)
+        pairs = project_tables(project)
+        catalog["columns"] = reflect_columns(connection, {table.schema for _, table in pairs})
         existed = False
-        for model in table_order(project.models):
-            table = table_of(model)
+        for model, table in pairs:
             if table.fullname in catalog["tables"]:
                 existed = True
                 columns = catalog["columns"].get((table.schema, table.name), [])
-                ddl = render_table(model, [c["name"] for c in columns])
-                _complete_existing_table(connection, model, ddl, catalog, result)
+                ddl = render_table(model, [c["name"] for c in columns], table)
+                _complete_existing_table(connection, table, ddl, catalog, result)
             else:
-                _create_new_table(connection, render_table(model), result)
+                _create_new_table(connection, render_table(model, table=table), result)
         record_project(connection, project.name)
         if any(line.startswith("drift in ") for line in result.failed):
             result.failed.append(

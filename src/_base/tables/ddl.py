@@ -115,10 +115,13 @@ def check_identifiers(model: type, table: Table) -> None:
         )
 
 
-def render_table(model: type, column_order: Sequence[str] | None = None) -> TableDDL:
+def render_table(
+    model: type, column_order: Sequence[str] | None = None, table: Table | None = None
+) -> TableDDL:
     """The DDL for one table class, including what its table type adds (see
-    :func:`temporal_names` for ``column_order``)."""
-    table = table_of(model)
+    :func:`temporal_names` for ``column_order``); ``table``: a copy of the class's table
+    elsewhere (a tenant's, see :mod:`src._base.tables.tenants`)."""
+    table = table if table is not None else table_of(model)
     check_identifiers(model, table)
     table_type: TableType | None = getattr(model, "__table_type__", None)
     create = str(CreateTable(table).compile(dialect=DIALECT)).strip()
