@@ -64,7 +64,8 @@ def _add(args: argparse.Namespace, settings: Settings) -> int:
         )
     conn = ensure_server(settings)
     project = only_project(settings.src_path, args.database)
-    add(conn, settings, project, args.name, args.kind, {**plain, **_secrets(args.kind)})
+    secrets = _secrets(args.kind)
+    add(conn, settings, project, args.name, args.kind, {**plain, **secrets}, args.tenant)
     return 0
 
 
@@ -137,6 +138,7 @@ def parser() -> argparse.ArgumentParser:
             sub.add_argument("--database", help="the project (default: the only one found)")
     commands.choices["add"].add_argument("name")
     commands.choices["add"].add_argument("--kind", choices=sorted(KINDS), required=True)
+    commands.choices["add"].add_argument("--tenant", help="a tenant's own settings of it")
     commands.choices["add"].add_argument(
         "--set", action="append", default=[], metavar="NAME=VALUE", help="a setting, not secret"
     )

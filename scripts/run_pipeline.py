@@ -25,15 +25,22 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from src._base.build.discovery import select_projects
+from src._base.build.discovery import load_projects, select_projects
 from src._base.build.project import check_env
 from src._base.engines import check_engine
 from src._base.pipeline.catalogue import LAYERS, load_catalogue
-from src._base.pipeline.daily import check_workers, date_range, default_workers, run_days
+from src._base.pipeline.daily import (
+    check_workers,
+    date_range,
+    default_workers,
+    run_days,
+    run_tenants,
+)
 from src._base.pipeline.report import render_results
 from src.config import Settings
 from src.utils.cli import run_main
 from src.utils.connections import ensure_server
+from src.utils.errors import PipelineError
 from src.utils.spark import build_spark_session
 
 
@@ -61,13 +68,29 @@ def _body(args: argparse.Namespace, settings: Settings) -> int:
     conn = ensure_server(settings)
     spark = build_spark_session(settings) if settings.engine == "spark" else None
     restated_at = datetime.now(UTC) if args.restate else None
+    options = {"restated_at": restated_at, "workers": workers}
+    failed = []
     for name, transforms in selected.items():
-        results = run_days(
-            spark, settings, conn, name, days, transforms, restated_at=restated_at,
-            workers=workers,
-        )  # fmt: skip
-        sys.stdout.write(render_results(results) + "\n")
+        if not args.tenant:
+            results = run_days(spark, settings, conn, name, days, transforms, **options)
+            sys.stdout.write(render_results(results) + "\n")
+            continue
+        tenants = declared_tenants(settings, name) if "all" in args.tenant else args.tenant
+        for run in run_tenants(spark, settings, conn, name, days, transforms, tenants, **options):
+            sys.stdout.write(f"tenant {run.tenant}:\n{render_results(run.results)}\n")
+            if run.error is not None:
+                failed.append(f"{name}/{run.tenant}")
+    if failed:
+        raise PipelineError(
+            f"Failed tenant run(s): {', '.join(failed)} (the others ran; see the errors above). "
+            "Fix the cause and run those tenants again (--tenant NAME)."
+        )
     return 0
+
+
+def declared_tenants(settings: Settings, database: str) -> tuple[str, ...]:
+    [project] = load_projects(settings.src_path, database)
+    return project.tenants
 
 
 def split_targets(src_path: Path, targets: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -98,6 +121,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="recompute gold from silver as known now; the reported version stays readable",
     )
     parser.add_argument("--engine", help="spark or postgres (default MEDALLION_ENGINE, spark)")
+    parser.add_argument(
+        "--tenant",
+        action="append",
+        default=[],
+        help="run for this tenant, in its schemas (repeatable; 'all': every tenant the "
+        "project declares); one tenant's failure does not stop the others",
+    )
     parser.add_argument(
         "--env", help="environment: run in database <project>__<env> (default MEDALLION_ENV)"
     )

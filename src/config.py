@@ -76,7 +76,8 @@ class Settings(BaseSettings):
     source_database: str = Field("demo_source", validation_alias="MEDALLION_SOURCE_DATABASE")
     # Declared sources' settings: MEDALLION_SOURCE__ERP__HOST=... gives {"erp": {"host": ...}}
     # (src._base.sources.resolve); every value is secret-typed so none is ever shown.
-    sources: dict[str, dict[str, SecretStr]] = Field(
+    # A tenant's own settings nest one level deeper: MEDALLION_SOURCE__ERP__ACME__HOST.
+    sources: dict[str, dict[str, SecretStr | dict[str, SecretStr]]] = Field(
         default_factory=dict, validation_alias="MEDALLION_SOURCE"
     )
     # The connections store's Fernet keys, newest first (src._base.sources.store).

@@ -12,6 +12,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -166,3 +167,36 @@ def spark():
     session = build_spark_session(load_settings())
     yield session
     session.stop()
+
+
+TENANT_DAYS = (date(2026, 11, 19), date(2026, 11, 20))  # the days tenant_demo generates
+
+
+@pytest.fixture
+def tenant_demo(throwaway_server: ConnectionSettings, monkeypatch, tmp_path):
+    """The demo with tenants acme and globex, built as database demo; a source per day."""
+    from dataclasses import replace
+
+    import src.demo.demo as demo_marker
+    from scripts import orchestrate_build
+    from src.demo.generator import SourceSpec, generate_day
+
+    monkeypatch.setattr(
+        demo_marker, "DATABASE", replace(demo_marker.DATABASE, tenants=("acme", "globex"))
+    )
+    source = f"src_{uuid.uuid4().hex[:8]}"
+    for statement in ("DROP DATABASE IF EXISTS demo WITH (FORCE)", f'CREATE DATABASE "{source}"'):
+        execute_autocommit(throwaway_server, statement)
+    monkeypatch.setenv("MEDALLION_SOURCE_DATABASE", source)
+    monkeypatch.setenv("MEDALLION_LANDING_DIR", str(tmp_path / "landing"))
+    for day in TENANT_DAYS:
+        generate_day(
+            throwaway_server.with_database(source),
+            tmp_path / "landing",
+            day,
+            SourceSpec(trades=150, instruments=6, portfolios=4),
+        )
+    assert orchestrate_build.main(["postgres", "demo", "WARNING"]) == 0
+    yield throwaway_server.with_database("demo")
+    for database in ("demo", source):
+        execute_autocommit(throwaway_server, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')

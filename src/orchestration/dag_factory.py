@@ -22,7 +22,7 @@ import graphlib
 import re
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,14 +30,18 @@ from typing import Any
 from airflow.sdk import (
     DAG,
     Asset,
+    AssetAny,
     CronDataIntervalTimetable,
     ExceptionRetryPolicy,
     RetryAction,
     RetryDecision,
     RetryRule,
+    TaskGroup,
 )
 
+from src._base.build.discovery import load_projects
 from src._base.pipeline.catalogue import Catalogue, load_layer
+from src._base.pipeline.tenancy import for_tenant
 from src.config import load_settings
 from src.orchestration.operators import (
     CollectPricesOperator,
@@ -102,9 +106,26 @@ DEFAULT_ARGS: dict[str, Any] = {
 }
 
 
-def layer_asset(database: str, layer: str) -> Asset:
-    """The asset a layer's DAG emits when it has published a date."""
-    return Asset(uri=f"medallion://{database}/{layer}", name=f"{database}_{layer}")
+def layer_asset(database: str, layer: str, tenant: str | None = None) -> Asset:
+    """The asset a layer's DAG emits when it has published a date (a tenant's: when it
+    has published the tenant's date)."""
+    if tenant is None:
+        return Asset(uri=f"medallion://{database}/{layer}", name=f"{database}_{layer}")
+    return Asset(
+        uri=f"medallion://{database}/{layer}/{tenant}", name=f"{database}_{layer}_{tenant}"
+    )
+
+
+def tenant_schedule(schedule: Any, tenants: Sequence[str]) -> Any:
+    """A schedule on upstream layers' assets, for a project with tenants: any tenant's
+    asset starts a run (its tasks run that tenant's dates; the others skip)."""
+    if not tenants or isinstance(schedule, str) or schedule is None:
+        return schedule
+    expanded = []
+    for asset in schedule:
+        database, layer = asset.uri.removeprefix("medallion://").split("/")[:2]
+        expanded += [layer_asset(database, layer, tenant) for tenant in tenants]
+    return AssetAny(*expanded)
 
 
 def _fail(dag_file: str, dag_id: str, message: str) -> DagSpecError:
@@ -180,6 +201,8 @@ def dag_factory(
     except MedallionError as exc:
         raise _fail(dag_file, dag_id, str(exc)) from None
     upstream = validate_tasks(dag_file, dag_id, catalogue, tasks)
+    [project] = load_projects(src_path or load_settings().src_path, database)
+    schedule = tenant_schedule(schedule, project.tenants)
     if isinstance(schedule, str):
         # A data-interval timetable: the run for day D starts after D ends and its
         # logical date is D, the day it processes.
@@ -195,25 +218,48 @@ def dag_factory(
         tags=[database, layer],
         doc_md=doc_md,
     ) as dag:
-        operators = {
-            entry.name: TransformOperator(
-                task_id=entry.name, database=database, layer=layer, transform=entry.name
-            )
-            for entry in catalogue.entries
-        }
-        operators |= {
-            t.name: QualityOperator(task_id=t.name, database=database, rules=t.checks)
-            for t in tasks
-        }
-        for name, before in upstream.items():
-            for other in sorted(before):
-                operators[other] >> operators[name]
-        published = PublishLayerOperator(
-            task_id=f"{layer}_published", asset=layer_asset(database, layer)
-        )
-        for operator in operators.values():
-            operator >> published
+        if not project.tenants:
+            _layer_tasks(database, layer, catalogue, tasks, upstream)
+        for tenant in project.tenants:  # a group per tenant: a failure stops its own only
+            with TaskGroup(group_id=tenant):
+                own = [replace(t, checks=tenant_rules(t.checks, tenant, project)) for t in tasks]
+                _layer_tasks(database, layer, catalogue, own, upstream, tenant)
     return dag
+
+
+def tenant_rules(rules: Sequence[Any], tenant: str, project: Any) -> list[Any]:
+    """Quality rules as they check ``tenant``: on its schemas."""
+    return [for_tenant(rule, tenant, project.tenant_layers) for rule in rules]
+
+
+def _layer_tasks(
+    database: str,
+    layer: str,
+    catalogue: Catalogue,
+    tasks: Sequence[QualityTask],
+    upstream: dict[str, set[str]],
+    tenant: str | None = None,
+) -> None:
+    """The loads, checks and publication of one layer (of one tenant), in the open DAG."""
+    operators = {
+        entry.name: TransformOperator(
+            task_id=entry.name, database=database, layer=layer, transform=entry.name,
+            tenant=tenant,
+        )
+        for entry in catalogue.entries
+    }  # fmt: skip
+    operators |= {
+        t.name: QualityOperator(task_id=t.name, database=database, rules=t.checks, tenant=tenant)
+        for t in tasks
+    }
+    for name, before in upstream.items():
+        for other in sorted(before):
+            operators[other] >> operators[name]
+    published = PublishLayerOperator(
+        task_id=f"{layer}_published", asset=layer_asset(database, layer, tenant), tenant=tenant
+    )
+    for operator in operators.values():
+        operator >> published
 
 
 def price_collector_dag(*, dag_id: str, database: str, doc_md: str | None = None) -> DAG:

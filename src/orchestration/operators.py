@@ -18,16 +18,25 @@ from datetime import date
 from typing import Any
 
 from airflow.sdk import Asset, BaseOperator
+from airflow.sdk.exceptions import AirflowSkipException
 
 from src.utils.errors import PipelineError
 
 log = logging.getLogger(__name__)
 
 
-def run_dates(context: Any) -> list[date]:
-    """The logical date(s) this task instance processes, oldest first."""
+def _conf(context: Any) -> dict[str, Any]:
     dag_run = context.get("dag_run")
-    conf = (getattr(dag_run, "conf", None) or {}) if dag_run is not None else {}
+    return (getattr(dag_run, "conf", None) or {}) if dag_run is not None else {}
+
+
+def run_dates(context: Any, tenant: str | None = None) -> list[date]:
+    """The logical date(s) this task instance processes, oldest first; for a tenant's
+    task, the dates its own upstream asset carried. A tenant with nothing to do in this
+    run (another tenant's event started it, or the conf names another tenant) is skipped."""
+    conf = _conf(context)
+    if tenant is not None and conf.get("tenant") not in (None, tenant):
+        raise AirflowSkipException(f"this run is for tenant {conf['tenant']}")
     if conf.get("date"):
         return [date.fromisoformat(str(conf["date"]))]
     events = context.get("triggering_asset_events") or {}
@@ -35,10 +44,13 @@ def run_dates(context: Any) -> list[date]:
         day
         for asset_events in events.values()
         for event in asset_events
+        if tenant is None or (getattr(event, "extra", None) or {}).get("tenant") == tenant
         for day in (getattr(event, "extra", None) or {}).get("dates", [])
     }
     if carried:
         return [date.fromisoformat(day) for day in sorted(carried)]
+    if events and tenant is not None:
+        raise AirflowSkipException(f"no date published for tenant {tenant} in this run")
     logical = context.get("logical_date")
     if logical is not None:
         return [logical.date()]
@@ -55,17 +67,21 @@ class TransformOperator(BaseOperator):
 
     ui_color = "#d9ead3"
 
-    def __init__(self, *, database: str, layer: str, transform: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(
+        self, *, database: str, layer: str, transform: str, tenant: str | None = None, **kw: Any
+    ) -> None:
+        super().__init__(**kw)
         self.database, self.layer, self.transform = database, layer, transform
+        self.tenant = tenant
 
     def execute(self, context: Any) -> list[dict[str, Any]]:
         from src.orchestration.tasks import run_transform
 
-        conf = getattr(context.get("dag_run"), "conf", None) or {}
+        days = run_dates(context, self.tenant)
         return run_transform(
-            self.database, self.layer, self.transform, run_dates(context), conf.get("engine")
-        )
+            self.database, self.layer, self.transform, days, _conf(context).get("engine"),
+            tenant=self.tenant,
+        )  # fmt: skip
 
 
 class QualityOperator(BaseOperator):
@@ -73,14 +89,17 @@ class QualityOperator(BaseOperator):
 
     ui_color = "#fce5cd"
 
-    def __init__(self, *, database: str, rules: Sequence[Any], **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.database, self.rules = database, tuple(rules)
+    def __init__(
+        self, *, database: str, rules: Sequence[Any], tenant: str | None = None, **kw: Any
+    ) -> None:
+        super().__init__(**kw)
+        self.database, self.rules, self.tenant = database, tuple(rules), tenant
 
     def execute(self, context: Any) -> list[dict[str, Any]]:
         from src.orchestration.tasks import run_quality
 
-        return run_quality(self.database, self.task_id, self.rules, run_dates(context))
+        days = run_dates(context, self.tenant)
+        return run_quality(self.database, self.task_id, self.rules, days)
 
 
 class PublishLayerOperator(BaseOperator):
@@ -89,13 +108,16 @@ class PublishLayerOperator(BaseOperator):
 
     ui_color = "#cfe2f3"
 
-    def __init__(self, *, asset: Asset, **kwargs: Any) -> None:
+    def __init__(self, *, asset: Asset, tenant: str | None = None, **kwargs: Any) -> None:
         super().__init__(outlets=[asset], **kwargs)
-        self.asset = asset
+        self.asset, self.tenant = asset, tenant
 
     def execute(self, context: Any) -> list[str]:
-        dates = [day.isoformat() for day in run_dates(context)]
-        context["outlet_events"][self.asset].extra = {"dates": dates}
+        dates = [day.isoformat() for day in run_dates(context, self.tenant)]
+        extra: dict[str, Any] = {"dates": dates}
+        if self.tenant is not None:
+            extra["tenant"] = self.tenant
+        context["outlet_events"][self.asset].extra = extra
         log.info("published %s for %s", self.asset.uri, ", ".join(dates))
         return dates
 

@@ -17,7 +17,12 @@ log = logging.getLogger(__name__)
 
 
 def run_transform(
-    database: str, layer: str, transform: str, days: Sequence[date], engine: str | None = None
+    database: str,
+    layer: str,
+    transform: str,
+    days: Sequence[date],
+    engine: str | None = None,
+    tenant: str | None = None,
 ) -> list[dict[str, Any]]:
     """Run one transform for each date in order; returns what each run reported.
 
@@ -35,7 +40,7 @@ def run_transform(
     entry = load_transform(settings.src_path, database, layer, transform)
     conn = ensure_server(settings)
     spark = build_spark_session(settings) if settings.engine == "spark" else None
-    results = run_days(spark, settings, conn, database, days, [entry])
+    results = run_days(spark, settings, conn, database, days, [entry], tenant=tenant)
     for result in results:
         log.info("%s: %s", result.job, result.summary())
     return [asdict(result) for result in results]

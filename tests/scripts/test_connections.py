@@ -100,4 +100,7 @@ def test_an_unreachable_source_and_bad_input_are_reported(
     assert f"Project {project.name} declares no source 'nope' (declared: drops, erp)" in caplog.text
     assert run(["add", "erp", "--kind", "landing", "--database", project.name], monkeypatch) == 1
     assert "Source 'erp' is declared postgres, not landing." in caplog.text
+    tenant = ["add", "erp", "--kind", "postgres", "--tenant", "acme", "--database", project.name]
+    assert run(tenant, monkeypatch) == 1
+    assert f"Project {project.name} declares no tenant 'acme' (declared: none)" in caplog.text
     assert "hunter2-x" not in out + caplog.text

@@ -40,11 +40,17 @@ def tenant_schema(tenant: str, schema: str) -> str:
     return f"{TENANT_PREFIX}{tenant}_{schema}"
 
 
+# A tenant's source settings nest under the source's (MEDALLION_SOURCE__ERP__ACME__HOST):
+# a tenant may not be named like a setting.
+SETTING_NAMES = ("url", "host", "port", "user", "password", "database", "path")
+
+
 def check_tenant(tenant: str, where: str) -> str:
-    if not isinstance(tenant, str) or not ENV_NAME.match(tenant):
+    if not isinstance(tenant, str) or not ENV_NAME.match(tenant) or tenant in SETTING_NAMES:
         raise DefinitionError(
             f"Tenant {tenant!r} ({where}): use 1-16 lower-case letters and digits, starting "
-            "with a letter (it names schemas tenant_<id>_<layer> and a role)."
+            "with a letter, not a source setting's name (host, port, ...): it names schemas "
+            "tenant_<id>_<layer>, a role, and MEDALLION_SOURCE__<NAME>__<TENANT>__ settings."
         )
     return tenant
 

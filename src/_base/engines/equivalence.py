@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -87,7 +87,7 @@ def run_engine(
     types: dict[str, dict[str, str]] = {}
     entries = load_catalogue(settings.src_path, database).entries
     for day in days:
-        cfg = replace(run_config(engine_settings, conn, database, day), warehouse=warehouse)
+        cfg = run_config(engine_settings, conn, database, day, warehouse=warehouse)
         for entry in entries:
             if entry.name in errors:
                 continue

@@ -31,6 +31,7 @@ from src._base.functions.temporal import SYSTEM_COLUMNS
 from src._base.pipeline.result import TransformResult
 from src._base.pipeline.run_config import RunConfig
 from src._base.pipeline.shapes import SHAPES, GoldSnapshot, LandingFiles, SourceTable
+from src._base.pipeline.tenancy import for_tenant
 from src._base.tables.ddl import table_of
 from src.utils.errors import DefinitionError, PipelineError
 
@@ -59,26 +60,30 @@ class TransformEntry:
         return tuple(self.spec.outputs)
 
     def run(self, spark: SparkSession | None, cfg: RunConfig) -> TransformResult:
-        """Run on ``cfg.engine``: Spark (``spark`` is the session) or PostgreSQL."""
+        """Run on ``cfg.engine``: Spark (``spark`` is the session) or PostgreSQL; in a
+        tenant's run (``cfg.tenant``), on the tenant's schemas."""
+        spec = self.spec
+        if cfg.tenant:
+            spec = for_tenant(spec, cfg.tenant, cfg.tenant_layers, self.name)
         if cfg.engine == "postgres":
-            result = self._run_in_postgres(cfg)
+            result = self._run_in_postgres(spec, cfg)
         else:
-            result = self.spec.run(spark, cfg, self.name)
+            result = spec.run(spark, cfg, self.name)
         if not isinstance(result, TransformResult):
             raise DefinitionError(f"{self.path}: run() must return a TransformResult.")
         return result
 
-    def _run_in_postgres(self, cfg: RunConfig) -> TransformResult:
+    def _run_in_postgres(self, spec: Any, cfg: RunConfig) -> TransformResult:
         from src._base.engines.postgres import RUNNERS
 
-        runner = RUNNERS.get(type(self.spec))
+        runner = RUNNERS.get(type(spec))
         if runner is None:
             raise PipelineError(
-                f"{self.name} is a {type(self.spec).__name__} transform ({self.path}): the "
+                f"{self.name} is a {type(spec).__name__} transform ({self.path}): the "
                 "postgres engine runs declared steps only. Declare it with a shape, or run "
                 "it with --engine spark."
             )
-        return runner(self.spec, cfg, self.name)
+        return runner(spec, cfg, self.name)
 
 
 def transforms_folder(src_path: Path, database: str, layer: str) -> Path:

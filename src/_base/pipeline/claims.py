@@ -82,8 +82,9 @@ class Claim:
     """A held claim: its connection, and what the checks found."""
 
     cfg: RunConfig
-    job: str
+    job: str  # the load's key (RunConfig.load_key): what the load log and locks know
     raw: Any  # the psycopg2 connection that holds the locks
+    name: str = ""  # the transform's own name (what the quarantine records)
     batches: dict[str, uuid.UUID] = field(default_factory=dict)  # each input's batch
     skipped: str | None = None  # why the load need not run (already loaded)
     recovered: list[date] = field(default_factory=list)  # dates of dead attempts marked failed
@@ -203,12 +204,14 @@ def _check(claim: Claim, inputs: tuple[str, ...], in_order: bool, skip_loaded: b
     """The checks a load makes under its claim (see :func:`claim_load`)."""
     cfg, raw = claim.cfg, claim.raw
     if skip_loaded and batch_status(raw, claim.job, cfg.logical_date) == "succeeded":
-        claim.skipped = f"batch {cfg.batch_id(claim.job)} for {cfg.logical_date} is already loaded"
+        claim.skipped = f"batch {cfg.batch_id(claim.name)} for {cfg.logical_date} is already loaded"
     elif in_order:
         require_day_over(cfg, claim.job)
         claim.skipped = require_in_order(raw, claim.job, cfg.logical_date)
     if not claim.skipped:
-        claim.batches = require_inputs(raw, claim.job, cfg.logical_date, inputs)
+        keys = tuple(cfg.load_key(name) for name in inputs)
+        found = require_inputs(raw, claim.job, cfg.logical_date, keys)
+        claim.batches = {name: found[key] for name, key in zip(inputs, keys, strict=True)}
     raw.commit()
 
 
@@ -233,6 +236,7 @@ def claim_load(
     must have succeeded for the date (:class:`~src.utils.errors.PipelineError` if not).
     """
     day = cfg.logical_date
+    name, job = job, cfg.load_key(job)
     raw = connect_raw(cfg.warehouse)
     held: list[str] = []
     try:
@@ -241,7 +245,7 @@ def claim_load(
         for whole_job in (True, False) if in_order else (False,):
             held.append(_lock_or_fail(raw, job, day, whole_job))
         scope = None if in_order else day
-        claim = Claim(cfg, job, raw, recovered=_mark_dead(raw, job, scope))
+        claim = Claim(cfg, job, raw, name, recovered=_mark_dead(raw, job, scope))
         _drop_leftovers(raw, job, scope)
         _check(claim, inputs, in_order, skip_loaded)
         yield claim

@@ -15,9 +15,11 @@ import os
 import time
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from src._base.build.discovery import load_projects
 from src._base.build.project import warehouse_database
 from src._base.engines import check_engine
 from src._base.pipeline.catalogue import TransformEntry
@@ -25,7 +27,7 @@ from src._base.pipeline.result import TransformResult
 from src._base.pipeline.run_config import RunConfig
 from src._base.sources.resolve import project_sources
 from src.config import ConnectionSettings, Settings
-from src.utils.errors import PipelineError
+from src.utils.errors import ConfigError, MedallionError, PipelineError
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import SparkSession
@@ -39,13 +41,18 @@ def run_config(
     database: str,
     day: date,
     restated_at: datetime | None = None,
+    tenant: str | None = None,
+    warehouse: ConnectionSettings | None = None,
 ) -> RunConfig:
     """The run's config: the project ``database``'s warehouse on ``conn``'s server (in
     ``settings.env``'s database, see :func:`warehouse_database`), its declared sources
     resolved (:func:`project_sources`); with ``restated_at``, gold restates the date as
-    known at that time."""
-    warehouse = conn.with_database(warehouse_database(database, settings.env))
+    known at that time; with ``tenant``, the tenant's run (:func:`tenant_layers`);
+    ``warehouse``: another database than the project's (a comparison's throw-away one)."""
+    warehouse = warehouse or conn.with_database(warehouse_database(database, settings.env))
     return RunConfig(
+        tenant=tenant,
+        tenant_layers=tenant_layers(settings, database, tenant) if tenant else (),
         logical_date=day,
         warehouse=warehouse,
         source=conn.with_database(settings.source_database),
@@ -53,8 +60,21 @@ def run_config(
         writer=settings.spark_writer,
         engine=check_engine(settings.engine),
         restated_at=restated_at,
-        sources=project_sources(settings, warehouse, database),
+        sources=project_sources(settings, warehouse, database, tenant),
     )
+
+
+def tenant_layers(settings: Settings, database: str, tenant: str) -> tuple[str, ...]:
+    """The schemas ``tenant`` has copies of; a tenant the project does not declare is an
+    error listing those it does."""
+    [project] = load_projects(settings.src_path, database)
+    if tenant not in project.tenants:
+        known = ", ".join(project.tenants) or "none"
+        raise ConfigError(
+            f"Project {database} declares no tenant '{tenant}' (declared: {known}); add it to "
+            "tenants= of its DATABASE and build again."
+        )
+    return tuple(project.tenant_layers)
 
 
 def date_range(first: date, last: date | None = None) -> list[date]:
@@ -146,11 +166,47 @@ def run_days(
     *,
     restated_at: datetime | None = None,
     workers: int = 1,
+    tenant: str | None = None,
 ) -> list[TransformResult]:
     """Run ``transforms`` for each date in order (see :func:`run_config` for
-    ``restated_at``, :func:`run_transforms` for ``workers``)."""
+    ``restated_at`` and ``tenant``, :func:`run_transforms` for ``workers``)."""
     results: list[TransformResult] = []
     for day in days:
-        cfg = run_config(settings, conn, database, day, restated_at)
+        cfg = run_config(settings, conn, database, day, restated_at, tenant)
         results.extend(run_transforms(spark, cfg, transforms, workers=workers))
     return results
+
+
+@dataclass
+class TenantRun:
+    """One tenant's run: its results, or the error that stopped it."""
+
+    tenant: str
+    results: list[TransformResult] = field(default_factory=list)
+    error: str | None = None
+
+
+def run_tenants(
+    spark: SparkSession | None,
+    settings: Settings,
+    conn: ConnectionSettings,
+    database: str,
+    days: Sequence[date],
+    transforms: Sequence[TransformEntry],
+    tenants: Sequence[str],
+    **options: Any,
+) -> list[TenantRun]:
+    """Run the dates for each tenant in turn; a tenant's failure is recorded and the next
+    tenant still runs (its data shares nothing with the others)."""
+    runs = []
+    for tenant in tenants:
+        run = TenantRun(tenant)
+        try:
+            run.results = run_days(
+                spark, settings, conn, database, days, transforms, tenant=tenant, **options
+            )
+        except MedallionError as exc:
+            log.error("tenant %s: %s", tenant, exc)
+            run.error = str(exc)
+        runs.append(run)
+    return runs

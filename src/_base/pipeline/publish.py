@@ -72,7 +72,8 @@ def prefer_parallel(cur: Any) -> None:
 class Publication:
     def __init__(self, claim: Claim) -> None:
         self.cfg, self.job, self.raw = claim.cfg, claim.job, claim.raw
-        self.batch_id = self.cfg.batch_id(self.job)
+        self.name = claim.name or claim.job  # the transform (the job is its load key)
+        self.batch_id = self.cfg.batch_id(self.name)
         self.statements: list[tuple[str, Any]] = []
         self.staged: list[str] = []
         self.names: set[str] = set()  # of the frames staged (tables and views)

@@ -33,6 +33,15 @@ class RunConfig:
     # The project's declared sources, resolved (src._base.sources); a config made by hand
     # without them reads ``source`` and ``landing_dir``.
     sources: Mapping[str, ResolvedSource] = field(default_factory=dict)
+    # A tenant's run: the project's layers are its schemas (tenant_<id>_<layer>), and its
+    # loads are its own in the load log (see load_key).
+    tenant: str | None = None
+    tenant_layers: tuple[str, ...] = ()
+
+    def load_key(self, job: str) -> str:
+        """What the load log, the claims and batch ids know a load by: the transform's
+        name, or ``<name>__<tenant>`` in a tenant's run."""
+        return f"{job}__{self.tenant}" if self.tenant else job
 
     def source_named(self, name: str, kind: str) -> ResolvedSource:
         """The declared source ``name``; unnamed: the project's only source of ``kind``,
@@ -93,4 +102,6 @@ class RunConfig:
         }
 
     def batch_id(self, job: str) -> uuid.UUID:
-        return uuid.uuid5(BATCH_NAMESPACE, f"{job}/{self.logical_date.isoformat()}")
+        """The batch of transform ``job`` for the date (and the tenant, in a tenant's run)."""
+        key = self.load_key(job)
+        return uuid.uuid5(BATCH_NAMESPACE, f"{key}/{self.logical_date.isoformat()}")

@@ -47,7 +47,7 @@ def queue_quarantine(
 ) -> dict[str, int]:
     """Queue the replace of the load's rejects by the staged ones (either engine)."""
     params = {
-        "job": pub.job,
+        "job": pub.name,
         "day": pub.cfg.logical_date,
         "source": source,
         "batch": str(pub.batch_id),

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from src._base.build.discovery import project_marker
 from src._base.build.project import warehouse_database
+from src._base.pipeline.daily import tenant_layers
 from src._base.sources import store
 from src._base.sources.declared import KINDS, SECRET_SETTINGS
 from src._base.sources.resolve import probe, project_sources
@@ -53,9 +54,13 @@ def check_settings(project: str, settings: Settings, name: str, kind: str,
 
 
 def add(conn: ConnectionSettings, settings: Settings, project: str, name: str, kind: str,
-        values: dict[str, str]) -> None:  # fmt: skip
-    """Store a source's settings (secret ones encrypted) in ``project``'s warehouse."""
+        values: dict[str, str], tenant: str | None = None) -> None:  # fmt: skip
+    """Store a source's settings (secret ones encrypted) in ``project``'s warehouse; with
+    ``tenant``, the tenant's own (the row ``<name>@<tenant>``)."""
     check_settings(project, settings, name, kind, values)
+    if tenant is not None:
+        tenant_layers(settings, project, tenant)  # a declared tenant, or the error says so
+        name = f"{name}@{tenant}"
     plain = {k: v for k, v in values.items() if k not in SECRET_SETTINGS}
     secret = {k: v for k, v in values.items() if k in SECRET_SETTINGS}
     keys = store.keyring(settings.connections_key, settings.connections_key_file)

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from pydantic import SecretStr
 
@@ -31,30 +32,44 @@ from src.utils.errors import ConfigError, PipelineError
 Stored = Mapping[str, tuple[str, dict[str, str], dict[str, str]]]
 
 
-def _values(source: Source, stored: Stored, env: Mapping[str, SecretStr]) -> tuple[dict, str]:
+def _stored(source: Source, stored: Stored, key: str) -> dict[str, str]:
+    kind, settings, secrets = stored[key]
+    if kind != source.kind:
+        raise ConfigError(
+            f"Source '{key}' is declared {source.kind} but stored as {kind}: store it again "
+            f"(scripts/connections.py add {source.name} --kind {source.kind} ...)."
+        )
+    return {**settings, **secrets}
+
+
+def _from_env(source: Source, env: Mapping[str, Any], prefix: str) -> dict[str, str]:
+    values = {k: v for k, v in env.items() if isinstance(v, SecretStr)}
+    unknown = sorted(set(values) - set(source.settings))
+    if unknown:
+        raise ConfigError(
+            f"{prefix}__{unknown[0].upper()} is not a setting of a {source.kind} source; use "
+            "one of " + ", ".join(s.upper() for s in source.settings)
+        )
+    return {k: v.get_secret_value() for k, v in values.items()}
+
+
+def _values(
+    source: Source, stored: Stored, env: Mapping[str, Any], tenant: str | None
+) -> tuple[dict, str]:
+    """The settings of ``source`` (for ``tenant``: its own on top): declaration < store <
+    environment, the tenant's settings over the source's at each level."""
+    prefix = f"MEDALLION_SOURCE__{source.name.upper()}"
     values: dict[str, str] = {}
     origin = "its declaration"
-    if source.name in stored:
-        kind, settings, secrets = stored[source.name]
-        if kind != source.kind:
-            raise ConfigError(
-                f"Source '{source.name}' is declared {source.kind} but stored as {kind}: "
-                f"store it again (scripts/connections.py add {source.name} --kind "
-                f"{source.kind} ...)."
-            )
-        values.update(settings)
-        values.update(secrets)
-        origin = "the connections store"
-    if env:
-        unknown = sorted(set(env) - set(source.settings))
-        if unknown:
-            raise ConfigError(
-                f"MEDALLION_SOURCE__{source.name.upper()}__{unknown[0].upper()} is not a "
-                f"setting of a {source.kind} source; use one of "
-                + ", ".join(s.upper() for s in source.settings)
-            )
-        values.update({k: v.get_secret_value() for k, v in env.items()})
-        origin = f"the environment (MEDALLION_SOURCE__{source.name.upper()}__*)"
+    for key in (source.name, f"{source.name}@{tenant}") if tenant else (source.name,):
+        if key in stored:
+            values.update(_stored(source, stored, key))
+            origin = "the connections store"
+    tenant_env = env.get(tenant, {}) if tenant else {}
+    for found, where in ((env, prefix), (tenant_env, f"{prefix}__{(tenant or '').upper()}")):
+        if any(isinstance(v, SecretStr) for v in found.values()):
+            values.update(_from_env(source, found, where))
+            origin = f"the environment ({where}__*)"
     return values, origin
 
 
@@ -88,7 +103,8 @@ def _postgres(
             raise ConfigError(
                 f"Source '{source.name}' is on {found.get('host', base.host)}:"
                 f"{found.get('port', base.port)}, another server than the warehouse's, and "
-                f"has no user: set MEDALLION_SOURCE__{source.name.upper()}__USER (or a URL)."
+                f"has no user: set MEDALLION_SOURCE__{source.name.upper()}__USER (or a URL; "
+                "a tenant's own: MEDALLION_SOURCE__<NAME>__<TENANT>__USER)."
             )
         base = replace(base, password=None, embedded=False)
     return replace(base, **found)  # type: ignore[arg-type]
@@ -99,8 +115,9 @@ def resolve_source(
     settings: Settings,
     warehouse: ConnectionSettings,
     stored: Stored,
+    tenant: str | None = None,
 ) -> ResolvedSource:
-    values, origin = _values(source, stored, settings.sources.get(source.name, {}))
+    values, origin = _values(source, stored, settings.sources.get(source.name, {}), tenant)
     if isinstance(source, PostgresSource):
         target: object = _postgres(source, values, warehouse, settings.source_database)
     elif isinstance(source, LandingSource):
@@ -117,10 +134,12 @@ def resolve_sources(
     settings: Settings,
     warehouse: ConnectionSettings,
     stored: Callable[[], Stored],
+    tenant: str | None = None,
 ) -> dict[str, ResolvedSource]:
-    """Every declared source, resolved (the store is read when the project declares any)."""
+    """Every declared source, resolved (the store is read when the project declares any);
+    for ``tenant``, with the tenant's own settings where it has some."""
     rows = stored() if declared else {}
-    return {s.name: resolve_source(s, settings, warehouse, rows) for s in declared}
+    return {s.name: resolve_source(s, settings, warehouse, rows, tenant) for s in declared}
 
 
 def probe(source: ResolvedSource, timeout: float) -> str | None:
@@ -157,15 +176,19 @@ def require_reachable(source: ResolvedSource, transform: str, timeout: float) ->
 
 
 def project_sources(
-    settings: Settings, warehouse: ConnectionSettings, project: str
+    settings: Settings, warehouse: ConnectionSettings, project: str, tenant: str | None = None
 ) -> dict[str, ResolvedSource]:
     """The sources ``project`` declares, resolved against the environment and the
-    connections store in its warehouse database (``warehouse``)."""
+    connections store in its warehouse database (``warehouse``; none if it does not
+    exist yet)."""
+    from src._base.build.databases import database_exists
     from src._base.build.discovery import project_marker
     from src._base.sources import store
     from src.utils.connections import connect_raw
 
     def stored() -> Stored:
+        if not database_exists(warehouse, warehouse.database):
+            return {}  # not built yet: nothing can be stored there
         raw = connect_raw(warehouse)
         try:
             return store.read_all(
@@ -175,4 +198,4 @@ def project_sources(
             raw.close()
 
     declared = project_marker(settings.src_path, project).sources
-    return resolve_sources(declared, settings, warehouse, stored)
+    return resolve_sources(declared, settings, warehouse, stored, tenant)

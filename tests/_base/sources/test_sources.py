@@ -117,3 +117,22 @@ def test_the_key_must_be_set_well_formed_and_private(tmp_path: Path) -> None:
         store.keyring(None, key_file)
     key_file.chmod(0o600)
     assert store.keyring(None, key_file)
+
+
+def test_a_tenant_has_settings_of_its_own_over_the_sources() -> None:
+    stored = {
+        "erp": ("postgres", {"host": "db4", "user": "etl"}, {"password": "pw"}),
+        "erp@acme": ("postgres", {"database": "erp_acme"}, {}),
+    }
+    settings = load_settings(
+        None, sources={"erp": {"port": SecretStr("7000"), "globex": {"host": SecretStr("db9")}}}
+    )
+
+    def resolved(tenant):
+        return resolve_sources((ERP,), settings, WAREHOUSE, lambda: stored, tenant)["erp"]
+
+    assert resolved(None).target.describe() == "etl@db4:7000/erp"
+    assert resolved("acme").target.describe() == "etl@db4:7000/erp_acme"
+    globex = resolved("globex")
+    assert globex.target.describe() == "etl@db9:7000/erp"
+    assert globex.origin == "the environment (MEDALLION_SOURCE__ERP__GLOBEX__*)"
