@@ -44,7 +44,7 @@ from src.utils.connections import ensure_server
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    use_local_airflow(settings.airflow_home)
+    use_local_airflow(settings.airflow_home, settings.dags_folder)
     ensure_server(settings)
     sys.stdout.write(OUTCOME_HEADER + "\n")
     days = date_range(args.date, args.to)
@@ -59,7 +59,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _standalone(args: argparse.Namespace, settings: Settings) -> int:
-    env = {**os.environ, **airflow_environment(settings.airflow_home)}
+    env = {**os.environ, **airflow_environment(settings.airflow_home, settings.dags_folder)}
     settings.airflow_home.mkdir(parents=True, exist_ok=True)
     airflow = Path(sys.executable).parent / "airflow"
     os.execve(str(airflow), [str(airflow), "standalone"], env)

@@ -2,7 +2,7 @@
 
     uv run python scripts/marketdata.py ingest --provider binance --symbols BTCUSDT,ETHUSDT
         --from 2021-10-22 --to 2021-10-23 [--timeframe 1m] [--workers 8] [--config FILE]
-        [--database demo] [--metrics-port 9108]
+        [--database demo] [--metrics-port 9108] [--source NAME]
     uv run python scripts/marketdata.py collect --symbols BTCUSDT,ETHUSDT [--database demo]
         [--minutes N] [--metrics-port 9108]
     uv run python scripts/marketdata.py status [--database demo]
@@ -17,7 +17,10 @@ stopped (SIGTERM or Ctrl-C end it after the minute in hand; exit code 0), or for
 ``--minutes`` minutes. A minute it could not price is stored as a gap with its reason.
 ``status`` shows, per symbol, the days and bars ingested (with rejects and gaps), and
 the last priced minute, its price and age, and the last day's prices and gaps.
-The exchange is reached at MEDALLION_BINANCE_BASE_URL (default Binance's public API);
+The exchange is reached at MEDALLION_BINANCE_BASE_URL (default Binance's public API), or
+with ``--source NAME`` at the project's declared HTTP source (its URL and keys resolved
+like any source: MEDALLION_SOURCE__<NAME>__BASE_URL, the connections store, the
+declaration);
 the database as the build scripts reach it (PGHOST/PGPORT/PGUSER, DATABASE_URL or the
 embedded server). Exit code 0, or 1 with one line saying what to fix.
 """
@@ -35,7 +38,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from src.config import load_settings
+from src._base.sources.declared import HttpEndpoint
+from src._base.sources.resolve import project_sources
+from src.config import ConnectionSettings, Settings, load_settings
 from src.marketdata.collector import collector_status, parse_symbols, run_collector
 from src.marketdata.config import load_ingest_config, make_provider
 from src.marketdata.ingest import ingest as run_ingest
@@ -43,7 +48,7 @@ from src.marketdata.ingest import ingested
 from src.marketdata.metrics import MarketMetrics
 from src.marketdata.providers.binance import Binance
 from src.utils.connections import ensure_server
-from src.utils.errors import MedallionError
+from src.utils.errors import ConfigError, MedallionError
 from src.utils.log import configure_logging
 
 log = logging.getLogger(__name__)
@@ -68,6 +73,9 @@ def ingest(
     workers: int | None = typer.Option(None, help="symbol-days landed at once (1-64)"),
     database: str | None = typer.Option(None, help="keeps the checkpoints (default demo)"),
     config: Path | None = typer.Option(None, help="a YAML ingest config (see the README)"),
+    source: str | None = typer.Option(
+        None, help="a declared HTTP source of the project (--database): its URL and keys"
+    ),
     metrics_port: int | None = typer.Option(
         None, min=1, max=65535, help="serve Prometheus metrics on 127.0.0.1:PORT while running"
     ),
@@ -79,11 +87,12 @@ def ingest(
     overrides = {"provider": provider, "symbols": symbols, "from": first, "to": last,
                  "timeframe": timeframe, "workers": workers, "database": database}  # fmt: skip
     chosen = load_ingest_config(config, overrides)
-    source = make_provider(chosen, settings)
     conn = ensure_server(settings, database=chosen.database)
+    endpoint = http_source(settings, conn, chosen.database, source) if source else None
+    vendor = make_provider(chosen, settings, endpoint)
     metrics = _metrics(metrics_port)
     report = asyncio.run(
-        run_ingest(conn, source, chosen.plan(), settings.landing_dir,
+        run_ingest(conn, vendor, chosen.plan(), settings.landing_dir,
                    policy=chosen.policy(), metrics=metrics)
     )  # fmt: skip
     log.info("%d symbol-days in %.1f s: %d done, %d partial (the day has not ended), "
@@ -95,6 +104,22 @@ def ingest(
         log.error("%s failed: %s", failed.key, failed.error)
     if report.failed:
         raise typer.Exit(1)
+
+
+def http_source(
+    settings: Settings, conn: ConnectionSettings, project: str, name: str
+) -> HttpEndpoint:
+    """The declared HTTP source ``name`` of ``project``, resolved (environment > store)."""
+    resolved = project_sources(settings, conn, project)
+    if name not in resolved or resolved[name].kind != "http":
+        http = sorted(n for n, s in resolved.items() if s.kind == "http")
+        raise ConfigError(
+            f"--source {name}: project {project} declares no HTTP source of that name "
+            f"(HTTP sources: {', '.join(http) or 'none'}); declare HttpSource({name!r}, ...)."
+        )
+    log.info("provider from source '%s': %s (from %s)", name, resolved[name].describe(),
+             resolved[name].origin)  # fmt: skip
+    return resolved[name].target
 
 
 def _metrics(port: int | None) -> MarketMetrics:

@@ -88,6 +88,8 @@ class Settings(BaseSettings):
     airflow_home: Path = Field(
         PROJECT_ROOT / ".local" / "airflow", validation_alias="MEDALLION_AIRFLOW_HOME"
     )
+    # The DAG folder local Airflow reads (default: the project's airflow/dags).
+    dags_folder: Path | None = Field(None, validation_alias="MEDALLION_DAGS_FOLDER")
     connect_timeout: int = Field(5, ge=1, le=300, validation_alias="MEDALLION_CONNECT_TIMEOUT")
     embedded_dir: Path = Field(
         PROJECT_ROOT / ".local" / "postgres",

@@ -29,6 +29,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from src._base.sources.declared import HttpEndpoint
 from src.config import Settings
 from src.marketdata.bars import Timeframe
 from src.marketdata.collector import SYMBOL
@@ -158,16 +159,22 @@ def _explain(exc: ValidationError, path: Path | None, given: set[str]) -> str:
     return "Ingest config rejected: " + "; ".join(problems) + ". Fix it and run again."
 
 
-def make_provider(config: IngestConfig, settings: Settings) -> Provider:
-    """The configured provider; its base URL from the environment when set there."""
+def make_provider(
+    config: IngestConfig, settings: Settings, endpoint: HttpEndpoint | None = None
+) -> Provider:
+    """The configured provider; its base URL from the environment when set there. With
+    ``endpoint`` (a project's declared HTTP source, resolved), its URL and keys instead."""
     options = getattr(config.providers, config.provider)
     if config.provider == "simulated":
         return Simulated(seed=options.seed, instruments=options.instruments)
     from_env = f"{config.provider}_base_url" in settings.model_fields_set
     base = getattr(settings, f"{config.provider}_base_url")
     url = base if from_env or options.base_url is None else options.base_url
+    key_id, secret_key = settings.alpaca_key_id, settings.alpaca_secret_key
+    if endpoint is not None:
+        url = endpoint.base_url or url
+        key_id, secret_key = endpoint.key_id or key_id, endpoint.secret_key or secret_key
     if config.provider == "binance":
         return Binance(base_url=url, page_limit=options.page_limit)
-    return Alpaca(base_url=url, key_id=settings.alpaca_key_id,
-                  secret_key=settings.alpaca_secret_key, page_limit=options.page_limit,
-                  feed=options.feed)  # fmt: skip
+    return Alpaca(base_url=url, key_id=key_id, secret_key=secret_key,
+                  page_limit=options.page_limit, feed=options.feed)  # fmt: skip

@@ -31,11 +31,17 @@ DAGS_FOLDER = PROJECT_ROOT / "airflow" / "dags"
 LAYERS = DATA_LAYERS
 
 
-def airflow_environment(home: Path) -> dict[str, str]:
+def dags_folder() -> Path:
+    """The DAG folder Airflow is pointed at (:func:`use_local_airflow`): the project's
+    ``airflow/dags`` unless MEDALLION_DAGS_FOLDER named another."""
+    return Path(os.environ.get("AIRFLOW__CORE__DAGS_FOLDER", DAGS_FOLDER))
+
+
+def airflow_environment(home: Path, dags: Path | None = None) -> dict[str, str]:
     """The variables that point Airflow at the project (no examples, SQLite metadata)."""
     return {
         "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags or DAGS_FOLDER),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
         "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "120",
@@ -47,9 +53,10 @@ def airflow_environment(home: Path) -> dict[str, str]:
     }
 
 
-def use_local_airflow(home: Path) -> None:
-    """Point this process's Airflow at ``home``; refuses once Airflow is configured."""
-    wanted = airflow_environment(home)
+def use_local_airflow(home: Path, dags: Path | None = None) -> None:
+    """Point this process's Airflow at ``home`` (and the DAG folder ``dags``, default the
+    project's); refuses once Airflow is configured."""
+    wanted = airflow_environment(home, dags)
     if "airflow.configuration" in sys.modules and os.environ.get("AIRFLOW_HOME") != str(home):
         raise ConfigError(
             f"Airflow was imported before its home was set to {home}; call "
@@ -87,7 +94,7 @@ def quality_rules(database: str) -> list[Any]:
 
     from src.orchestration.operators import QualityOperator
 
-    bag = DagBag(dag_folder=str(DAGS_FOLDER))
+    bag = DagBag(dag_folder=str(dags_folder()))
     _refuse_import_errors(bag)
     return [
         rule
@@ -110,11 +117,11 @@ def load_dag(dag_id: str):
     """The DAG ``dag_id`` from ``airflow/dags``; import errors are reported by file."""
     from airflow.dag_processing.dagbag import DagBag
 
-    bag = DagBag(dag_folder=str(DAGS_FOLDER))
+    bag = DagBag(dag_folder=str(dags_folder()))
     _refuse_import_errors(bag)
     if dag_id not in bag.dags:
         raise PipelineError(
-            f"No DAG '{dag_id}' in {DAGS_FOLDER} (found: {', '.join(sorted(bag.dags))})."
+            f"No DAG '{dag_id}' in {dags_folder()} (found: {', '.join(sorted(bag.dags))})."
         )
     return bag.dags[dag_id]
 
@@ -142,10 +149,10 @@ def projects_with_dags(src_path: Path, database: str | None) -> list[str]:
     from src._base.build.discovery import select_projects
 
     chosen = sorted(select_projects(src_path, database))
-    found = [p for p in chosen if any(DAGS_FOLDER.glob(f"*/{p}_*.py"))]
+    found = [p for p in chosen if any(dags_folder().glob(f"*/{p}_*.py"))]
     if not found:
         raise ConfigError(
-            f"No DAG files for {', '.join(chosen)} under {DAGS_FOLDER}: add "
+            f"No DAG files for {', '.join(chosen)} under {dags_folder()}: add "
             "airflow/dags/<layer>/<project>_<layer>.py (see the README, 'Add a project')."
         )
     return found
@@ -153,7 +160,8 @@ def projects_with_dags(src_path: Path, database: str | None) -> list[str]:
 
 def dag_layers(database: str) -> list[str]:
     """The layers ``database`` has a daily DAG for (``<layer>/<database>_<layer>.py``)."""
-    return [layer for layer in LAYERS if (DAGS_FOLDER / layer / f"{database}_{layer}.py").is_file()]
+    folder = dags_folder()
+    return [layer for layer in LAYERS if (folder / layer / f"{database}_{layer}.py").is_file()]
 
 
 def run_layers(

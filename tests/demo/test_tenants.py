@@ -68,3 +68,18 @@ def test_an_undeclared_tenant_is_refused(tenant_demo, caplog) -> None:
     argv = ["demo", "bronze", "--engine", "postgres", "--tenant", "acmee", "--date", "2026-11-19"]
     assert run_pipeline.main(argv) == 1
     assert "Project demo declares no tenant 'acmee' (declared: acme, globex)" in caplog.text
+
+
+def test_a_tenant_runs_on_spark_as_on_postgres(tenant_demo, spark) -> None:
+    warehouse = tenant_demo
+    day = DAYS[0].isoformat()
+    spark_run = ["demo", "bronze", "silver", "--engine", "spark", "--tenant", "acme"]
+    assert run_pipeline.main([*spark_run, "--date", day]) == 0
+    postgres_run = ["demo", "bronze", "silver", "--engine", "postgres", "--tenant", "globex"]
+    assert run_pipeline.main([*postgres_run, "--date", day]) == 0
+    for table in ("silver.trade", "silver.instrument_hist", "silver.quarantine"):
+        acme, globex = (
+            run_sql(warehouse, f"SELECT count(*) FROM tenant_{t}_{table}")
+            for t in ("acme", "globex")
+        )
+        assert acme == globex and acme[0][0] > 0, table

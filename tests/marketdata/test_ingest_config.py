@@ -126,3 +126,36 @@ def test_the_simulated_provider_lands_what_the_generator_makes(
     [(failed,)] = run_sql(pg_database, "SELECT count(*) FROM medallion.marketdata_ingest")
     assert failed == 3  # the bad symbol has no checkpoint
     assert marketdata.main(argv[:4] + argv[5:]) == 1  # missing --symbols: a usage error
+
+
+@pytest.mark.postgres
+def test_the_ingest_reads_a_declared_http_source(
+    make_project, httpserver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog
+) -> None:
+    from scripts import orchestrate_build
+    from tests.marketdata.exchange import Exchange
+
+    project = make_project(reference=1, transactional=0, temporal=0)
+    project.write(
+        f"{project.name}.py",
+        "from src._base.build.project import DatabaseProject\n"
+        "from src._base.sources.declared import HttpSource\n"
+        f"DATABASE = DatabaseProject(name={project.name!r}, sources=(\n"
+        "    HttpSource('exchange', base_url='http://127.0.0.1:9/nowhere'),))\n",
+    )
+    assert orchestrate_build.main(["postgres", project.name]) == 0
+    httpserver.expect_request("/api/v3/klines").respond_with_handler(Exchange())
+    monkeypatch.setenv("MEDALLION_LANDING_DIR", str(tmp_path / "landing"))
+    day = "2021-10-22"
+    argv = ["ingest", "--provider", "binance", "--symbols", "BTCUSDT", "--from", day, "--to",
+            day, "--database", project.name, "--source", "exchange"]  # fmt: skip
+    assert marketdata.main(argv) == 1  # the declaration's URL: nothing listens there
+    assert "provider from source 'exchange': http://127.0.0.1:9/nowhere (from its declaration)" in (
+        caplog.text
+    )
+    monkeypatch.setenv("MEDALLION_SOURCE__EXCHANGE__BASE_URL", httpserver.url_for(""))
+    assert marketdata.main(argv) == 0  # the environment points it at the exchange
+    bars = pq.read_table(landing.bar_file(tmp_path / "landing", "BTCUSDT", date(2021, 10, 22)))
+    assert bars.num_rows == 1440
+    assert marketdata.main([*argv[:-1], "exchnage"]) == 1
+    assert "--source exchnage: project" in caplog.text and "HTTP sources: exchange" in caplog.text
