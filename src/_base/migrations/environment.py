@@ -17,6 +17,7 @@ from sqlalchemy import Connection, MetaData, text
 
 from src._base.build.discovery import load_projects
 from src._base.build.project import LoadedProject
+from src._base.build.tables import project_tables
 from src._base.functions.system_time import FRAMEWORK_SCHEMA
 from src._base.migrations import operations  # noqa: F401  (registers op.<versioning>)
 from src._base.migrations.autogenerate import (
@@ -26,7 +27,6 @@ from src._base.migrations.autogenerate import (
     include_object,
 )
 from src._base.migrations.revisions import VERSION_TABLE, recorded_project
-from src._base.tables.ddl import table_of
 from src.config import ConnectionSettings, load_settings
 from src.utils.connections import create_db_engine, ensure_server
 from src.utils.errors import ConfigError
@@ -39,10 +39,11 @@ MIGRATION_LOCK = "hashtext('medallion.migrations')"
 
 
 def project_metadata(project: LoadedProject) -> MetaData:
-    """A MetaData holding only ``project``'s tables (other projects' stay out)."""
+    """A MetaData holding only ``project``'s tables (other projects' stay out), and each
+    tenant's copies of them: a migration changes every tenant's tables with the project's."""
     metadata = MetaData()
-    for model in project.models:
-        table_of(model).to_metadata(metadata)
+    for _, table in project_tables(project):
+        table.to_metadata(metadata)
     return metadata
 
 

@@ -299,3 +299,35 @@ def test_a_new_partitioned_table_is_created_with_its_partitions(migrating: Migra
     out = m.build().stdout
     assert "drift" not in out
     assert [line.split()[2] for line in out.splitlines() if line.startswith("tables")] == ["0"]
+
+
+def test_a_migration_changes_every_tenants_copy_of_the_table(
+    make_project, use_test_server, tmp_path
+) -> None:
+    import os
+
+    project = make_project(reference=1, transactional=1, temporal=1)
+    project.write(
+        f"{project.name}.py",
+        "from src._base.build.project import DatabaseProject\n"
+        f"DATABASE = DatabaseProject(name={project.name!r}, tenants=('acme', 'globex'))\n",
+    )
+    env = {**os.environ, "PYTHONPATH": str(tmp_path), "MEDALLION_SRC_PATH": str(project.src)}
+    m = Migrating(project, use_test_server, env)
+    m.build()
+    m.sql("INSERT INTO tenant_acme_silver.thing0000_hist (thing_code, name) VALUES ('a', 'A')",
+          at=T1)  # fmt: skip
+    text = _add_isin(m)
+    assert "tenant_acme_silver" in text and "tenant_globex_silver" in text
+    m.migrate("upgrade", "head")
+    for schema in ("silver", "tenant_acme_silver", "tenant_globex_silver"):
+        assert m.columns(f"{schema}.thing0000_hist")[-1] == "isin", schema
+        assert "isin" in m.columns(f"{schema}.thing0000"), schema  # the view shows it
+    m.sql("UPDATE tenant_acme_silver.thing0000_hist SET isin = 'US1' WHERE thing_code = 'a'",
+          at=T3)  # fmt: skip
+    assert m.sql("SELECT isin FROM tenant_acme_silver.thing0000_hist ORDER BY sys_start") == [
+        (None,),
+        ("US1",),
+    ]
+    out = m.build().stdout
+    assert "drift" not in out and "Build SUCCESS" in out
