@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from src._base.pipeline.result import TransformResult
 from src._base.pipeline.run_config import RunConfig
+from src._base.sources.bucket import BucketPath
 from src._base.sources.resolve import require_reachable
 from src.config import ConnectionSettings
 from src.utils.errors import PipelineError
@@ -86,10 +87,14 @@ def source_connection(cfg: RunConfig, source: SourceTable, transform: str) -> Co
     return resolved.target  # type: ignore[return-value]
 
 
-def landing_root(cfg: RunConfig, files: LandingFiles) -> Path:
-    """The folder of the landing source ``files`` reads (a missing folder finds no files,
-    reported by :func:`no_files` with the source and its setting)."""
-    return cfg.source_named(files.source, "landing").target / files.folder  # type: ignore
+def landing_root(cfg: RunConfig, files: LandingFiles, transform: str) -> Path:
+    """The folder (or bucket prefix, :class:`BucketPath`) of the landing source ``files``
+    reads; a missing folder finds no files, reported by :func:`no_files`, and a bucket
+    that does not answer fails the load naming the source."""
+    resolved = cfg.source_named(files.source, "landing")
+    if isinstance(resolved.target, BucketPath):
+        require_reachable(resolved, transform, 5.0)
+    return resolved.target / files.folder  # type: ignore
 
 
 def no_files(cfg: RunConfig, files: LandingFiles, transform: str, wanted: Path) -> str:
@@ -99,6 +104,28 @@ def no_files(cfg: RunConfig, files: LandingFiles, transform: str, wanted: Path) 
         f"'{resolved.name}', from {resolved.origin}). Generate or land the day "
         f"(scripts/generate_sources.py), or {resolved.fix()}."
     )
+
+
+def spark_bucket_paths(spark: SparkSession, root: BucketPath, paths: list[str], name: str):
+    """The objects as Spark's S3A connector names them, once the session can read them:
+    without the connector (hadoop-aws) the load stops here, saying so."""
+    try:
+        spark._jvm.java.lang.Class.forName("org.apache.hadoop.fs.s3a.S3AFileSystem")
+    except Exception:  # py4j's error for a missing class
+        raise PipelineError(
+            f"{name}: the landing source is a bucket ({root}) and this Spark has no S3A "
+            "connector. Add org.apache.hadoop:hadoop-aws (matching Spark's Hadoop) to "
+            "spark.jars.packages, or run the load with --engine postgres, which reads "
+            "buckets itself."
+        ) from None
+    conf = spark._jsc.hadoopConfiguration()
+    if root.endpoint:
+        conf.set("fs.s3a.endpoint", root.endpoint)
+        conf.set("fs.s3a.path.style.access", "true")
+    if root.key_id and root.secret_key:
+        conf.set("fs.s3a.access.key", root.key_id.get_secret_value())
+        conf.set("fs.s3a.secret.key", root.secret_key.get_secret_value())
+    return [f"s3a://{path}" for path in paths]
 
 
 def register_reads(
@@ -121,12 +148,14 @@ def register_reads(
 
 def _register_files(spark: SparkSession, cfg: RunConfig, name: str, files: LandingFiles) -> str:
     """Register the day's landing files as the view ``source``; returns the folder read."""
-    root = landing_root(cfg, files)
+    root = landing_root(cfg, files, name)
     pattern = files.pattern.format(**cfg.params())
     paths = sorted(str(path) for path in root.glob(pattern))
     if not paths:
         raise PipelineError(no_files(cfg, files, name, root / pattern))
-    df = spark.read.option("basePath", str(root)).parquet(*paths)
+    if isinstance(root, BucketPath):
+        paths = spark_bucket_paths(spark, root, paths, name)
+    df = spark.read.option("basePath", str(root).replace("s3://", "s3a://")).parquet(*paths)
     df.select("*", "_metadata").createOrReplaceTempView("source")
     return str(root)
 

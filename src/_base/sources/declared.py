@@ -27,6 +27,7 @@ from typing import ClassVar
 
 from pydantic import SecretStr
 
+from src._base.sources.bucket import BucketPath
 from src.config import ConnectionSettings
 from src.utils.errors import DefinitionError
 
@@ -47,14 +48,15 @@ class PostgresSource:
 
 @dataclass(frozen=True)
 class LandingSource:
-    """A folder of landed files (default: ``MEDALLION_LANDING_DIR``); a relative path is
-    taken from the checkout's root."""
+    """A folder of landed files (default: ``MEDALLION_LANDING_DIR``; a relative path is
+    taken from the checkout's root), or a bucket: ``s3://bucket/prefix``."""
 
     name: str
     path: str | None = None
     description: str = ""
     kind: ClassVar[str] = "landing"
-    settings: ClassVar[tuple[str, ...]] = ("path",)
+    # path: a folder, or s3://bucket/prefix (endpoint: an S3-compatible store's URL)
+    settings: ClassVar[tuple[str, ...]] = ("path", "endpoint", "region", "key_id", "secret_key")
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ class ResolvedSource:
 
     name: str
     kind: str
-    target: ConnectionSettings | Path | HttpEndpoint
+    target: ConnectionSettings | Path | HttpEndpoint | BucketPath
     origin: str  # "environment (MEDALLION_SOURCE__ERP__*)", "connections store", ...
 
     def describe(self) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from src._base.sources.bucket import BucketPath, is_bucket_uri
 from src._base.sources.declared import (
     HttpEndpoint,
     LandingSource,
@@ -110,6 +111,16 @@ def _postgres(
     return replace(base, **found)  # type: ignore[arg-type]
 
 
+def _landing(source: LandingSource, values: dict[str, str], settings: Settings) -> object:
+    raw = values.get("path") or source.path
+    if raw is None:
+        return settings.landing_dir
+    if not is_bucket_uri(raw):
+        return PROJECT_ROOT / Path(raw.removeprefix("file://")).expanduser()
+    keys = {k: SecretStr(values[k]) for k in ("key_id", "secret_key") if values.get(k)}
+    return BucketPath(raw, values.get("endpoint"), values.get("region"), **keys)
+
+
 def resolve_source(
     source: Source,
     settings: Settings,
@@ -121,8 +132,7 @@ def resolve_source(
     if isinstance(source, PostgresSource):
         target: object = _postgres(source, values, warehouse, settings.source_database)
     elif isinstance(source, LandingSource):
-        raw = values.get("path") or source.path
-        target = settings.landing_dir if raw is None else (PROJECT_ROOT / Path(raw).expanduser())
+        target = _landing(source, values, settings)
     else:
         secret = {k: SecretStr(values[k]) for k in ("key_id", "secret_key") if values.get(k)}
         target = HttpEndpoint(values.get("base_url") or source.base_url, **secret)
@@ -155,6 +165,8 @@ def probe(source: ResolvedSource, timeout: float) -> str | None:
         return None
     if isinstance(target, Path):
         return None if target.is_dir() else f"folder {target} does not exist"
+    if isinstance(target, BucketPath):
+        return target.problem()
     import httpx
 
     started = time.monotonic()
