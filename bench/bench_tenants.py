@@ -41,6 +41,7 @@ def measure(conn, tenants: int, settings, folder: Path) -> tuple[float, float]:
     build = time.perf_counter() - started
     if not all(r.ok for r in results):
         raise SystemExit(f"build failed: {[r.failed for r in results if not r.ok]}")
+    STEPS[tenants] = {r.step: r.seconds for r in results}
     transforms = load_catalogue(SRC_PATH, "demo").entries
     started = time.perf_counter()
     if names:
@@ -48,9 +49,15 @@ def measure(conn, tenants: int, settings, folder: Path) -> tuple[float, float]:
         failed = [r.tenant for r in runs if r.error]
         if failed:
             raise SystemExit(f"tenant runs failed: {failed}")
+        for result in (r for run in runs for r in run.results):
+            PER_LOAD.setdefault(tenants, {}).setdefault(result.job, []).append(result.seconds)
     else:
         run_days(None, settings, conn, "demo", [DAY], transforms)
     return build, time.perf_counter() - started
+
+
+PER_LOAD: dict[int, dict[str, list[float]]] = {}  # tenants -> load -> seconds per tenant
+STEPS: dict[int, dict[str, float]] = {}  # tenants -> build step -> seconds
 
 
 BASE = demo_marker.DATABASE
@@ -86,6 +93,14 @@ def main() -> None:
         per_run = run / count if count else run
         print(f"{label:<22} {build:>8.2f} {build / base_build:>6.1f}x {extra_build:>10.3f}s "
               f"{run:>7.2f} {run / base_run:>6.1f}x {per_run:>10.2f}s")  # fmt: skip
+    print("\nbuild steps, seconds: " + ", ".join(STEPS[0]))
+    for count, steps in sorted(STEPS.items()):
+        print(f"  {count:>3} tenant(s): " + " ".join(f"{v:6.2f}" for v in steps.values()))
+    most = max(PER_LOAD, default=None)
+    if most is not None:
+        print(f"\nwhere a tenant's day goes ({most} tenants, mean seconds per tenant):")
+        for job, seconds in sorted(PER_LOAD[most].items(), key=lambda kv: -sum(kv[1])):
+            print(f"  {job:<26} {sum(seconds) / len(seconds):>6.3f}s")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from src._base.build.definitions import check_definitions
 from src._base.build.discovery import load_projects
 from src._base.build.project import LoadedProject, tenant_schema
 from src._base.build.reference_data import load_reference_data
-from src._base.build.report import StepResult
+from src._base.build.report import StepResult, timed
 from src._base.build.roles import API_SCHEMAS, ensure_api_role, ensure_tenant_role
 from src._base.build.schemas import create_schemas
 from src._base.build.tables import create_tables
@@ -122,18 +122,19 @@ def _tenant_roles(context: BuildContext, project: LoadedProject) -> StepResult:
         result.warnings.append("no passfile given: the tenants' roles are not made")
         return result
     conn = context.conn.with_database(project.database)
-    for tenant in project.tenants:
-        schemas = [tenant_schema(tenant, layer) for layer in project.tenant_layers]
-        try:
-            role, new = ensure_tenant_role(conn, tenant, schemas, context.api_passfile)
-        except psycopg2.errors.InsufficientPrivilege as exc:
-            reason = str(exc).strip().splitlines()[0]
-            result.failed.append(
-                f"tenant {tenant}: its role was not made ({reason}): grant "
-                f"{context.conn.user} CREATEROLE and build again"
-            )
-            continue
-        (result.created if new else result.present).append(f"role {role}")
+    with timed(result):
+        for tenant in project.tenants:
+            schemas = [tenant_schema(tenant, layer) for layer in project.tenant_layers]
+            try:
+                role, new = ensure_tenant_role(conn, tenant, schemas, context.api_passfile)
+            except psycopg2.errors.InsufficientPrivilege as exc:
+                reason = str(exc).strip().splitlines()[0]
+                result.failed.append(
+                    f"tenant {tenant}: its role was not made ({reason}): grant "
+                    f"{context.conn.user} CREATEROLE and build again"
+                )
+                continue
+            (result.created if new else result.present).append(f"role {role}")
     return result
 
 
