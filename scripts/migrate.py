@@ -27,6 +27,7 @@ from alembic.config import CommandLine
 from alembic.util import CommandError
 
 from src._base.build.discovery import load_projects
+from src._base.build.project import check_env
 from src._base.migrations.revisions import alembic_config, versions_folder
 from src.config import Settings
 from src.utils.cli import run_main
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 
 
 def _body(args: argparse.Namespace, settings: Settings) -> int:
+    if args.env:
+        settings = settings.model_copy(update={"env": check_env(args.env)})
     [project] = load_projects(settings.src_path, args.database)
     alembic = CommandLine(prog=f"migrate.py {project.name}")
     if not args.command:
@@ -56,6 +59,9 @@ def _body(args: argparse.Namespace, settings: Settings) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--env", help="environment: migrate database <project>__<env> (default MEDALLION_ENV)"
+    )
     parser.add_argument("database", help="the database project (its name)")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="Alembic's command line")
     return run_main(_body, parser, argv)

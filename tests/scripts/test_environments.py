@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from scripts import orchestrate_build, run_pipeline
+from scripts import migrate, orchestrate_build, run_pipeline
 from src.config import ConnectionSettings
 from src.demo.generator import SourceSpec, generate_day
 from src.utils.connections import execute_autocommit
@@ -44,11 +44,11 @@ def loads(server: ConnectionSettings, database: str) -> list[tuple]:
     )
 
 
-def test_dev_and_prod_of_one_project_live_side_by_side(sources, capsys) -> None:
+def test_dev_and_prod_of_one_project_live_side_by_side(sources, capfd) -> None:
     server = sources
     for env in ("dev", "prod"):
         assert orchestrate_build.main(["postgres", "demo", "--env", env]) == 0
-    assert "demo__prod" in capsys.readouterr().out
+    assert "demo__prod" in capfd.readouterr().out
     run = ["demo", "bronze", "silver", "--date", DAY.isoformat(), "--engine", "postgres"]
     assert run_pipeline.main([*run, "--env", "dev"]) == 0
     assert loads(server, "demo__prod") == []  # dev's run left prod alone
@@ -60,6 +60,9 @@ def test_dev_and_prod_of_one_project_live_side_by_side(sources, capsys) -> None:
     # (bronze and the quarantine carry the time they were loaded)
     history = [t for t in dev if t.startswith("silver.") and t != "silver.quarantine"]
     assert all(dev[t] == prod[t] for t in history) and dev["silver.trade"]["n"] > 0
+    # migrations reach the environment's database: there is no database demo here
+    assert migrate.main(["--env", "dev", "demo", "upgrade", "head"]) == 0
+    assert migrate.main(["demo", "upgrade", "head"]) == 1
     # rebuilding dev from scratch drops dev only
     assert orchestrate_build.main(["postgres", "demo", "--env", "dev", "--rebuild"]) == 0
     assert loads(server, "demo__dev") == []

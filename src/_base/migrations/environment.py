@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, MetaData, text
 
 from src._base.build.discovery import load_projects
-from src._base.build.project import LoadedProject
+from src._base.build.project import LoadedProject, warehouse_database
 from src._base.build.tables import project_tables
 from src._base.functions.system_time import FRAMEWORK_SCHEMA
 from src._base.migrations import operations  # noqa: F401  (registers op.<versioning>)
@@ -83,7 +83,9 @@ def run(context: Any) -> None:
             context.run_migrations()
         return
     conn: ConnectionSettings = config.attributes.get("conn") or ensure_server(
-        settings, database=config.get_main_option("medallion_database") or project.name
+        settings,
+        database=config.get_main_option("medallion_database")
+        or warehouse_database(project.name, settings.env),
     )
     engine = create_db_engine(conn)
     try:
