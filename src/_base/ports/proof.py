@@ -11,7 +11,11 @@ The spark engine loads its check warehouse (``<db>_check_spark``) for the days, 
 * the outputs of transforms the port does not run are copied from the spark warehouse,
   whole (downstream reads select their date or read as of a time, so later rows are
   never seen early);
-* ``run_day`` order: each date, every ported script in the catalogue's order.
+* ``run_day`` order: each date, every ported script in the catalogue's order;
+* landing files: a stage over the local landing folder, and each ``COPY`` reading
+  ``METADATA$FILENAME`` (which fakesnow lacks, as it lacks ``PATTERN``) run once per file
+  the pattern matches, naming the file, its path in the stage and its write time
+  (:meth:`SnowflakeRun.each_file`).
 
 Every output table of a ported transform is then compared with the spark warehouse's by
 key, numbers within one unit at the column's scale (DuckDB divides decimals as doubles),
@@ -32,6 +36,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from src._base.engines.equivalence import (
@@ -44,9 +49,16 @@ from src._base.engines.equivalence import (
 )
 from src._base.pipeline.catalogue import load_catalogue, project_tables
 from src._base.pipeline.daily import run_config
-from src._base.pipeline.shapes import BronzeAppend, SourceTable
+from src._base.pipeline.shapes import BronzeAppend, LandingFiles, SourceTable
 from src._base.ports.common import NOT_PORTED, PORTED, VALIDATED, Port
-from src._base.ports.snowflake import VARIABLES, snowflake_type
+from src._base.ports.snowflake import (
+    FILE_MODIFIED,
+    FILE_NAME,
+    VARIABLES,
+    landing_stage,
+    landing_variables,
+    snowflake_type,
+)
 from src.config import ConnectionSettings, Settings
 from src.utils.connections import connect_raw
 from src.utils.errors import PipelineError
@@ -174,6 +186,15 @@ def _json_value(value: Any) -> Any:
     return _normal(value)
 
 
+_COPY_FROM = re.compile(r"FROM @([\w.]+)/([^)\s]*?)/?\)")
+_PATTERN = re.compile(r"PATTERN = '([^']*)'\n?")
+
+
+def _modified(path: Path) -> str:
+    """When ``path`` was last written, in UTC, as ``METADATA$FILE_LAST_MODIFIED`` gives it."""
+    return datetime.fromtimestamp(path.stat().st_mtime, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
 class SnowflakeRun:
     """A fakesnow session holding the port's warehouse."""
 
@@ -188,6 +209,36 @@ class SnowflakeRun:
         self._patch.__enter__()
         self.database = database.upper()
         self.conn = snowflake.connector.connect(database=self.database, schema="PUBLIC")
+        self.stages: dict[str, Path] = {}
+
+    def add_stage(self, stage: str, root: Path) -> None:
+        """The stage ``stage`` over the local folder ``root`` (a landing zone)."""
+        self.stages[stage] = root
+        self.conn.cursor().execute(f"CREATE STAGE IF NOT EXISTS {stage} URL = 'file://{root}/'")
+
+    def each_file(self, statement: str) -> list[str]:
+        """A ``COPY`` reading ``METADATA$FILENAME``, which fakesnow lacks, as one ``COPY``
+        per file of its stage folder that its ``PATTERN`` matches (fakesnow lacks that
+        too), in path order, each naming its file (``FILES``) and its path in the stage."""
+        if FILE_NAME not in statement:
+            return [statement]
+        found = _COPY_FROM.search(statement)
+        pattern = _PATTERN.search(statement)
+        if not found or found[1] not in self.stages:
+            raise PipelineError(f"A COPY from a stage the proof did not create: {statement[:200]}")
+        folder = self.stages[found[1]] / found[2]
+        names = sorted(
+            str(path.relative_to(folder))
+            for path in folder.rglob("*")
+            if path.is_file() and (not pattern or re.fullmatch(pattern[1], path.name))
+        )
+        statement = _PATTERN.sub("", statement)
+        return [
+            statement.replace(FILE_NAME, f"'{found[2]}/{name}'")
+            .replace(FILE_MODIFIED, f"'{_modified(folder / name)}'")
+            .replace("FILE_FORMAT", f"FILES = ('{name}')\nFILE_FORMAT")
+            for name in names
+        ]
 
     def run(self, text: str, where: str) -> None:
         cur = self.conn.cursor()
@@ -195,7 +246,8 @@ class SnowflakeRun:
             if statement.upper() in TRANSACTION_CONTROL:
                 continue  # see UNTESTED
             try:
-                cur.execute(statement)
+                for one in self.each_file(statement):
+                    cur.execute(one)
             except Exception as exc:  # the connector's and DuckDB's errors alike
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
                 cur.execute("ROLLBACK")  # a script's transaction is left open on failure
@@ -303,6 +355,9 @@ def check_snowflake(
     failed: dict[str, str] = {}
     try:
         sf.run(port.files["00_tables.sql"], "00_tables.sql")
+        zones = landing_zones(run_config(settings, conn, database, days[0]), catalogue, by_name)
+        for stage, root in zones.items():
+            sf.add_stage(stage, root)
         written = {table for entry in catalogue.entries for table in entry.outputs}
         for table in sorted(set(project_tables(settings.src_path, database)) - written):
             copy_table(raw, sf.conn, table)  # what no transform writes: reference data
@@ -314,6 +369,10 @@ def check_snowflake(
                     copy_table(raw, sf.conn, table, where=where)
         for day in days:
             sf.set_parameters(run_config(settings, conn, database, day).params())
+            for stage, root in zones.items():
+                zone, uri = landing_variables(stage)
+                sf.conn.cursor().execute(f"SET {zone} = '{root}'")
+                sf.conn.cursor().execute(f"SET {uri} = 'file:{root}'")  # as Spark names files
             for entry in catalogue.entries:
                 ported = by_name[entry.name]
                 if ported.status != PORTED or entry.name in failed:
@@ -341,17 +400,38 @@ def check_snowflake(
     return results
 
 
+def ported_bronze(catalogue: Any, by_name: dict, source: type) -> list[tuple[Any, BronzeAppend]]:
+    """The ported bronze loads whose source is a ``source`` (a table, or landing files)."""
+    return [
+        (entry, entry.spec)
+        for entry in catalogue.entries
+        if isinstance(entry.spec, BronzeAppend)
+        and isinstance(entry.spec.source, source)
+        and by_name[entry.name].status == PORTED
+    ]
+
+
+def landing_zones(cfg: Any, catalogue: Any, by_name: dict) -> dict[str, Path]:
+    """The local landing folder of each stage the ported transforms copy files from."""
+    zones: dict[str, Path] = {}
+    for entry, spec in ported_bronze(catalogue, by_name, LandingFiles):
+        resolved = cfg.source_named(spec.source.source, "landing")
+        if not isinstance(resolved.target, Path):
+            raise PipelineError(
+                f"{entry.name}: the proof reads landing files from a local folder, and the "
+                f"source '{resolved.name}' is {resolved.target} (from {resolved.origin}). "
+                "Point it at a local copy of the zone for the check."
+            )
+        zones[landing_stage(spec.source, spec.target)] = resolved.target
+    return zones
+
+
 def _copy_sources(source_raw: Any, sf: SnowflakeRun, catalogue: Any, by_name: dict,
                   source_db: str) -> None:  # fmt: skip
     """The source tables the ported bronze scripts read, whole, under their database."""
     cur = sf.conn.cursor()
     cur.execute(f"CREATE DATABASE IF NOT EXISTS {source_db}")
-    for entry in catalogue.entries:
-        spec = entry.spec
-        if not (isinstance(spec, BronzeAppend) and isinstance(spec.source, SourceTable)):
-            continue
-        if by_name[entry.name].status != PORTED:
-            continue
+    for _, spec in ported_bronze(catalogue, by_name, SourceTable):
         relation = spec.source.relation
         cur.execute(f"CREATE SCHEMA IF NOT EXISTS {source_db}.{relation.split('.')[0]}")
         target = f"{source_db}.{relation}"

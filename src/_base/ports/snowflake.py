@@ -10,7 +10,9 @@ What a transform becomes, by shape:
   their current-state view);
 * :class:`BronzeAppend` from a source table → the day's rows inserted once per batch
   (the batch id is the same name-based UUID the warehouse gives it); from landing files
-  → not ported (Snowflake reads files from a stage: ``COPY INTO`` is site-specific);
+  → ``COPY INTO <target>__files`` from the stage named after the landing source (new and
+  rewritten files, with their path and write time), then the day's files' rows (the
+  load's glob as a regex over the path, each file's latest copy) appended the same way;
 * :class:`SnapshotIntoHistory` → the steps as temporary tables, the rejects replaced in
   the quarantine, and one ``MERGE`` that closes changed versions and opens new ones at the
   date's system time, then an ``UPDATE`` closing the keys the snapshot lost;
@@ -42,6 +44,7 @@ from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.schema import MappingSchema
 
+from src._base.engines.postgres import FILE_PATH
 from src._base.engines.transpile import UUID3
 from src._base.functions.temporal import SYSTEM_COLUMNS
 from src._base.pipeline.catalogue import Catalogue, TransformEntry
@@ -50,6 +53,7 @@ from src._base.pipeline.run_config import BATCH_NAMESPACE
 from src._base.pipeline.shapes import (
     BronzeAppend,
     GoldSnapshot,
+    LandingFiles,
     MergeHistory,
     Read,
     ReplaceRows,
@@ -189,8 +193,20 @@ def _spark_semantics(
     return node
 
 
+_PLAIN = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+def _unquoted(node: exp.Expression) -> exp.Expression:
+    """A quoted lower-case name (Spark's `timestamp`) unquoted: Spark's names are not
+    case-sensitive, and Snowflake's quoted ones are (``"timestamp"`` is not ``timestamp``,
+    which it stores as ``TIMESTAMP``)."""
+    if isinstance(node, exp.Identifier) and node.quoted and _PLAIN.fullmatch(node.this):
+        node.set("quoted", False)
+    return node
+
+
 def _render(tree: exp.Expression, where: str) -> str:
-    tree = replace_tokens(tree, _variable)
+    tree = replace_tokens(tree, _variable).transform(_unquoted)
     try:
         text = tree.sql(dialect=DIALECT, unsupported_level=ErrorLevel.RAISE, pretty=True)
     except SqlglotError as exc:
@@ -384,6 +400,17 @@ def _bronze(
     relation = f"{source_database}.{source.relation}"
     script.read("source", Read(relation, where=source.where, columns=source.columns))
     script.step("landed", spec.landed)
+    _append_batch(script, entry, tables, f"'{relation}'")
+    header = _header(entry, f"Lands the day's rows of {relation} in {spec.target}.")
+    return script.text(header), script.caveats
+
+
+def _append_batch(
+    script: _Script, entry: TransformEntry, tables: Mapping[str, Any], label: str
+) -> None:
+    """Replace the date's batch in the bronze table with the ``landed`` rows, their load
+    metadata added (``label``: an expression for the batch's ``source``)."""
+    spec: BronzeAppend = entry.spec
     landed = script.names["landed"]
     columns = landed_columns(spec.landed)
     target = tables[spec.target]
@@ -397,11 +424,146 @@ def _bronze(
     script.add(f"""INSERT INTO {spec.target} ({", ".join([*columns, *metadata])})
 SELECT {", ".join(f"l.{c}" for c in columns)},
        {_batch_id(entry.name)}, TO_DATE($DAY), CURRENT_TIMESTAMP(),
-       '{source_database}.{source.relation}',
+       {label},
        {content}
 FROM {landed} AS l""")
-    header = _header(entry, f"Lands the day's rows of {relation} in {spec.target}.")
-    return script.text(header), script.caveats
+
+
+FILE_NAME = "METADATA$FILENAME"  # the path of a staged file within its stage
+FILE_MODIFIED = "METADATA$FILE_LAST_MODIFIED"  # when it was last written (UTC)
+PARQUET_FILES = ".*[.]parquet"
+
+
+def landing_variables(stage: str) -> tuple[str, str]:
+    """The session variables of a landing stage's zone: where the warehouse's own loads
+    read it (each batch's ``source``, ``/data/landing``) and the URI its files have there
+    (each row's file path, ``file:/data/landing``)."""
+    name = stage.split(".")[-1]
+    return f"{name}_ZONE", f"{name}_URI"
+
+
+def landing_stage(files: LandingFiles, target: str) -> str:
+    """The stage a landing source's files are read from: the source's name, in the bronze
+    table's schema (qualified: ``CREATE SCHEMA`` moves a session's current schema)."""
+    return f"{target.split('.')[0]}.{(files.source or 'landing').upper()}"
+
+
+def landed_table(spec: BronzeAppend) -> str:
+    """The table holding every copied landing file's rows (``COPY``'s own load history
+    skips a file already copied), beside the bronze table."""
+    return f"{spec.target}__files"
+
+
+def glob_regex(pattern: str) -> str:
+    """A path glob (``*`` within one folder, ``?`` one character) as a regular expression
+    matching the whole path (Snowflake's ``RLIKE``)."""
+    out = []
+    for char in pattern:
+        if char == "*":
+            out.append("[^/]*")
+        elif char == "?":
+            out.append("[^/]")
+        elif char.isalnum() or char in "_=/-":
+            out.append(char)
+        else:
+            out.append(f"[{char}]")
+    return "".join(out)
+
+
+def _source_types(entry: TransformEntry, target: Any, columns: Sequence[str]) -> dict[str, str]:
+    """The file columns the ``landed`` mapping reads, typed as the target columns they
+    land in unchanged (``timestamp AS bar_time``: ``bar_time``'s type)."""
+    dialect = postgresql.dialect()
+    tree = parse(tokenized(entry.spec.landed), "spark", f"{entry.path} ({entry.name}), landed")
+    direct: dict[str, str] = {}
+    for projection in tree.selects:
+        inner = projection.this if isinstance(projection, exp.Alias) else projection
+        name = projection.alias_or_name
+        if isinstance(inner, exp.Column) and not inner.table and name in target.columns:
+            kind = target.columns[name].type.compile(dialect=dialect)
+            direct.setdefault(inner.name, snowflake_type(kind))
+    untyped = [c for c in columns if c not in direct]
+    if untyped:
+        raise Unportable(
+            f"file column(s) {', '.join(untyped)} land in no target column unchanged, so "
+            "their type is unknown (select each once as it is, e.g. `x AS y`)"
+        )
+    return {c: direct[c] for c in columns}
+
+
+def _file_columns(entry: TransformEntry) -> list[str]:
+    """The columns of the files that ``landed`` reads, in the order it first reads them."""
+    tree = parse(tokenized(entry.spec.landed), "spark", f"{entry.path} ({entry.name}), landed")
+    found: list[str] = []
+    for column in tree.find_all(exp.Column, bfs=False):
+        if column.table or column.name in found or column.name == "_metadata":
+            continue
+        if isinstance(column.parent, exp.Dot):  # _metadata.file_path
+            continue
+        found.append(column.name)
+    return found
+
+
+def _bronze_files(
+    port: Port, entry: TransformEntry, tables: Mapping[str, Any]
+) -> tuple[str, list[str]]:
+    """A bronze load of landing files: ``COPY INTO`` a table of copied files' rows from
+    the stage named after the landing source (new files only), then the day's files'
+    rows (by path, as the load's glob picks them) appended once per batch."""
+    spec: BronzeAppend = entry.spec
+    files: LandingFiles = spec.source  # type: ignore[assignment]
+    target = tables[spec.target]
+    columns = _file_columns(entry)
+    types = _source_types(entry, target, columns)
+    stage = landing_stage(files, spec.target)
+    copied = landed_table(spec)
+    script = _Script(entry, tables)
+    body = ",\n".join(f"  {c} {types[c]}" for c in columns)
+    port.files["00_tables.sql"] += (
+        f"\n-- The rows of every landing file {entry.name} copied (a file written again is\n"
+        "-- copied again: its latest copy counts).\n"
+        f"CREATE TABLE IF NOT EXISTS {copied} (\n  file_name VARCHAR NOT NULL,\n"
+        f"  file_modified TIMESTAMP_NTZ NOT NULL,\n{body}\n);\n"
+    )
+    script.add(
+        f"COPY INTO {copied} (file_name, file_modified, {', '.join(columns)})\n"
+        f"FROM (SELECT {FILE_NAME}, {FILE_MODIFIED}, {', '.join(f'$1:{c}' for c in columns)}\n"
+        f"  FROM @{stage}/{files.folder}/)\n"
+        f"PATTERN = '{PARQUET_FILES}'\n"
+        "FILE_FORMAT = (TYPE = PARQUET USE_LOGICAL_TYPE = TRUE)"
+    )
+    wanted = replace_tokens(
+        # matched on the path's end, so a stage over a parent folder of the zone still finds them
+        exp.Literal.string("(.*/)?" + glob_regex(f"{files.folder}/{tokenized(files.pattern)}")),
+        _variable,
+    ).sql(DIALECT)
+    zone, uri = landing_variables(stage)
+    read = sqlglot.parse_one(
+        f"SELECT {', '.join(f'f.{c}' for c in columns)}, ${uri} || '/' || f.file_name"
+        f" AS {FILE_PATH}\n"
+        f"FROM {copied} AS f WHERE RLIKE(f.file_name, {wanted})\n"
+        "QUALIFY f.file_modified = MAX(f.file_modified) OVER (PARTITION BY f.file_name)",
+        read=DIALECT,
+    )
+    script.schema["source"] = {
+        c: exp.DataType.build(types[c], dialect=DIALECT).sql("spark") for c in columns
+    }
+    script._table("source", read)
+    script.step("landed", spec.landed.replace("_metadata.file_path", FILE_PATH))
+    label = f"${zone} || '/{files.folder}'"
+    _append_batch(script, entry, tables, label)
+    header = _header(
+        entry,
+        f"Lands the day's files of the stage @{stage}/{files.folder}/ in {spec.target}\n"
+        f"-- (create the stage over the landing zone first: CREATE STAGE {stage} URL = '<the"
+        "\n-- zone, e.g. s3://bucket/landing/>' STORAGE_INTEGRATION = <yours>;).",
+    )
+    caveats = [
+        f"{FILE_NAME} as the file's path within the stage and {FILE_MODIFIED} (Snowflake's "
+        "documentation; fakesnow has neither, so the proof copies file by file, naming "
+        "each), COPY's load history (a rewritten file is copied again)",
+    ]
+    return script.text(header), [*script.caveats, *caveats]
 
 
 def _quarantine(script: _Script, spec: Any) -> None:
@@ -615,8 +777,16 @@ def tables_sql(tables: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_day_sql(entries: Sequence[TransformPort]) -> str:
+def run_day_sql(entries: Sequence[TransformPort], stages: Sequence[str] = ()) -> str:
     settings = "\n".join(f"SET {VARIABLES[name]} = '<{name}>';" for name in PARAMS)
+    for stage in stages:
+        zone, uri = landing_variables(stage)
+        settings += (
+            f"\n-- The landing zone of the stage {stage}: as the warehouse's loads read it, and\n"
+            "-- the prefix of its files' URIs there (recorded as each batch's source and file).\n"
+            f"SET {zone} = '<e.g. s3://bucket/landing>';\n"
+            f"SET {uri} = '<e.g. s3a://bucket/landing>';"
+        )
     runs = "\n".join(f"--   {p.path}" for p in entries if p.status == PORTED)
     return (
         "-- One day of the pipeline, in order. Set the run's parameters first (the values\n"
@@ -658,9 +828,29 @@ def snowflake_port(catalogue: Catalogue, tables: Mapping[str, Any], source_datab
             port.transforms.append(
                 TransformPort(entry.name, entry.layer, NOT_PORTED, str(exc), outputs=entry.outputs)
             )
-    port.files["run_day.sql"] = run_day_sql(port.transforms)
+    stages = port_stages(catalogue, port)
+    names = [*VARIABLES.values(), *(v for stage in stages for v in landing_variables(stage))]
+    clash = [(a, b) for a in names for b in names if a != b and b.startswith(a)]
+    if clash:
+        raise PortError(
+            f"Session variable ${clash[0][0]} begins ${clash[0][1]}: a runner substituting "
+            "$NAME textually would read one as the other. Rename the landing source."
+        )
+    port.files["run_day.sql"] = run_day_sql(port.transforms, stages)
     port.files[".sqlfluff"] = SQLFLUFF_CONFIG
     return port
+
+
+def port_stages(catalogue: Catalogue, port: Port) -> list[str]:
+    """The stages the port's ported transforms copy landing files from."""
+    ported = {t.name for t in port.transforms if t.status == PORTED}
+    return sorted({
+        landing_stage(entry.spec.source, entry.spec.target)
+        for entry in catalogue.entries
+        if entry.name in ported
+        and isinstance(entry.spec, BronzeAppend)
+        and isinstance(entry.spec.source, LandingFiles)
+    })  # fmt: skip
 
 
 def _port_entry(
@@ -671,11 +861,7 @@ def _port_entry(
     if isinstance(spec, BronzeAppend) and isinstance(spec.source, SourceTable):
         text, caveats = _bronze(entry, tables, source_database)
     elif isinstance(spec, BronzeAppend):
-        port.transforms.append(TransformPort(
-            entry.name, entry.layer, NOT_PORTED,
-            "reads landing files: load them from a stage with COPY INTO (site-specific)",
-            outputs=entry.outputs))  # fmt: skip
-        return
+        text, caveats = _bronze_files(port, entry, tables)
     elif isinstance(spec, SnapshotIntoHistory):
         text, caveats = _snapshot(entry, tables)
     elif isinstance(spec, GoldSnapshot):

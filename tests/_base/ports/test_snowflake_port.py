@@ -23,7 +23,7 @@ from src._base.pipeline.catalogue import (
     project_tables,
 )
 from src._base.pipeline.frames import KEY_NAMESPACE
-from src._base.pipeline.shapes import GoldSnapshot
+from src._base.pipeline.shapes import BronzeAppend, GoldSnapshot, LandingFiles
 from src._base.ports.snowflake import (
     NOT_PORTED,
     PORTED,
@@ -33,6 +33,7 @@ from src._base.ports.snowflake import (
     _spark_instant,
     _spark_json_instant,
     _spark_semantics,
+    glob_regex,
     snowflake_port,
     uuid3_snowflake,
 )
@@ -56,7 +57,7 @@ def test_generation_is_stable_and_every_transform_has_a_status() -> None:
     assert first.files == second.files
     statuses = {t.name: t.status for t in first.transforms}
     assert len(statuses) == 13
-    assert statuses["bar_to_bronze"] == NOT_PORTED  # landing files: a stage is site-specific
+    assert statuses["bar_to_bronze"] == PORTED  # landing files, copied from a stage
     assert statuses["trade_to_silver"] == PORTED  # UpsertRows and MergeHistory
     assert statuses["bar_to_silver"] == PORTED  # ReplaceRows
     assert statuses["position_to_gold"] == PORTED
@@ -189,3 +190,79 @@ def test_a_function_without_a_snowflake_rendering_leaves_its_transform_not_porte
         entry.status == NOT_PORTED and "my_udf() has no known Snowflake rendering" in entry.reason
     )
     assert "gold/odd_to_gold.sql" not in port.files
+
+
+def test_a_landing_glob_becomes_a_whole_path_regex() -> None:
+    regex = glob_regex("bars_1m/symbol=*/day=2?.parquet")
+    assert regex == "bars_1m/symbol=[^/]*/day=2[^/][.]parquet"
+    assert re.fullmatch(regex, "bars_1m/symbol=0700/day=20.parquet")
+    assert not re.fullmatch(regex, "bars_1m/symbol=A/B/day=20.parquet")  # * stays in a folder
+    assert not re.fullmatch(regex, "bars_1m/symbol=A/day=20xparquet")
+
+
+def _landing_entry(tmp_path: Path, landed: str, source: str = "") -> Catalogue:
+    path = tmp_path / "tick_to_bronze.py"
+    path.write_text('"""A bronze load of landing files."""\n')
+    spec = BronzeAppend(
+        source=LandingFiles("ticks", "day={dd}.parquet", source=source),
+        landed=landed,
+        target="bronze.br_minute_bar",
+    )
+    return Catalogue("demo", (TransformEntry("demo", "tick_to_bronze", "bronze", path, spec),))
+
+
+def test_a_file_column_whose_type_nothing_says_leaves_the_load_not_ported(tmp_path) -> None:
+    landed = "SELECT upper(sym) AS symbol, px AS open FROM source"
+    port = snowflake_port(_landing_entry(tmp_path, landed), project_tables(SRC, "demo"), "src")
+    [entry] = port.transforms
+    assert entry.status == NOT_PORTED and "file column(s) sym" in entry.reason, entry.reason
+    typed = "SELECT sym AS symbol, px AS open FROM source"
+    port = snowflake_port(_landing_entry(tmp_path, typed), project_tables(SRC, "demo"), "src")
+    assert port.transforms[0].status == PORTED
+    assert "  sym VARCHAR,\n  px FLOAT\n" in port.files["00_tables.sql"]
+
+
+def test_a_landing_source_whose_variables_would_read_as_others_is_refused(tmp_path) -> None:
+    landed = "SELECT sym AS symbol FROM source"
+    with pytest.raises(PortError, match=r"\$DAY begins \$DAY_ZONE.*Rename the landing source"):
+        snowflake_port(_landing_entry(tmp_path, landed, "day"), project_tables(SRC, "demo"), "s")
+
+
+def test_the_proof_copies_landing_files_one_by_one_naming_each_and_only_once(tmp_path) -> None:
+    """fakesnow has no METADATA$FILENAME: the proof's stand-in copies each file the
+    pattern matches on its own, naming it, and COPY's load history skips it next time."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from src._base.ports.proof import SnowflakeRun
+
+    for symbol in ("A", "0700"):
+        folder = tmp_path / "zone" / "bars_1m" / f"symbol={symbol}"
+        folder.mkdir(parents=True)
+        pq.write_table(pa.table({"open": [1.5, 2.5]}), folder / "day=20.parquet")
+        (folder / "day=20.parquet.tmp").write_text("a file being written")
+    run = SnowflakeRun("landing_proof")
+    try:
+        run.conn.cursor().execute("CREATE SCHEMA IF NOT EXISTS bronze")
+        run.add_stage("bronze.LANDING", tmp_path / "zone")
+        run.conn.cursor().execute(
+            "CREATE TABLE bronze.copied (file_name VARCHAR, file_modified TIMESTAMP_NTZ, "
+            "open FLOAT)"
+        )
+        copy = (
+            "COPY INTO bronze.copied (file_name, file_modified, open)\n"
+            "FROM (SELECT METADATA$FILENAME, METADATA$FILE_LAST_MODIFIED, $1:open\n"
+            "  FROM @bronze.LANDING/bars_1m/)\nPATTERN = '.*[.]parquet'\n"
+            "FILE_FORMAT = (TYPE = PARQUET USE_LOGICAL_TYPE = TRUE);\n"
+        )
+        run.run(copy, "copy")
+        run.run(copy, "copy again")
+        rows = run.rows("bronze.copied", ["file_name", "open"], " ORDER BY 1, 2")
+    finally:
+        run.close()
+    assert rows == [
+        ("bars_1m/symbol=0700/day=20.parquet", 1.5),
+        ("bars_1m/symbol=0700/day=20.parquet", 2.5),
+        ("bars_1m/symbol=A/day=20.parquet", 1.5),
+        ("bars_1m/symbol=A/day=20.parquet", 2.5),
+    ]

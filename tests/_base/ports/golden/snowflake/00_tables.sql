@@ -335,3 +335,18 @@ CREATE OR REPLACE VIEW silver.trade_status AS
 SELECT trade_id, trade_date, trade_status_type_id, portfolio_code, instrument_code, action_type_id, quantity, filled_quantity, price, status_time, sys_start
 FROM silver.trade_status_hist
 WHERE sys_end = CAST('9999-12-31 00:00:00+00:00' AS TIMESTAMP_TZ);
+
+-- The rows of every landing file bar_to_bronze copied (a file written again is
+-- copied again: its latest copy counts).
+CREATE TABLE IF NOT EXISTS bronze.br_minute_bar__files (
+  file_name VARCHAR NOT NULL,
+  file_modified TIMESTAMP_NTZ NOT NULL,
+  timestamp TIMESTAMP_TZ,
+  open FLOAT,
+  high FLOAT,
+  low FLOAT,
+  close FLOAT,
+  volume FLOAT,
+  trade_count BIGINT,
+  vwap FLOAT
+);

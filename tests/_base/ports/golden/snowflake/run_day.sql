@@ -13,8 +13,13 @@ SET KNOWN_AT = '<known_at>';
 SET YEAR = '<year>';
 SET MONTH = '<month>';
 SET DD = '<dd>';
+-- The landing zone of the stage bronze.LANDING: as the warehouse's loads read it, and
+-- the prefix of its files' URIs there (recorded as each batch's source and file).
+SET LANDING_ZONE = '<e.g. s3://bucket/landing>';
+SET LANDING_URI = '<e.g. s3a://bucket/landing>';
 -- Then, in the same session and in this order, each transform's script (SnowSQL:
 -- !source <file>):
+--   bronze/bar_to_bronze.sql
 --   bronze/instrument_to_bronze.sql
 --   bronze/portfolio_to_bronze.sql
 --   bronze/trade_to_bronze.sql
