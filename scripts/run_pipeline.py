@@ -6,6 +6,7 @@
     python scripts/run_pipeline.py demo --transform trade_to_silver --date 2026-11-20
     python scripts/run_pipeline.py demo --date 2026-11-16 --to 2026-11-20 # a backfill, in order
     python scripts/run_pipeline.py demo gold --date 2026-11-19 --restate  # gold as known now
+    python scripts/run_pipeline.py demo --date 2026-11-19 --reload        # the sources again
 
 Gold for a date reads silver as of the date's system time, so a rerun reproduces what
 was reported. ``--restate`` recomputes gold from what is known now (late amendments
@@ -68,7 +69,12 @@ def _body(args: argparse.Namespace, settings: Settings) -> int:
     conn = ensure_server(settings)
     spark = build_spark_session(settings) if settings.engine == "spark" else None
     restated_at = datetime.now(UTC) if args.restate else None
-    options = {"restated_at": restated_at, "workers": workers}
+    options = {
+        "restated_at": restated_at,
+        "workers": workers,
+        "accept_partial": args.accept_partial,
+        "reload": args.reload,
+    }
     failed = []
     for name, transforms in selected.items():
         if not args.tenant:
@@ -119,6 +125,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--restate",
         action="store_true",
         help="recompute gold from silver as known now; the reported version stays readable",
+    )
+    parser.add_argument(
+        "--reload",
+        action="store_true",
+        help="bronze: load the date again and replace its published batch atomically (the "
+        "silver and gold loads that read it run again)",
+    )
+    parser.add_argument(
+        "--accept-partial",
+        action="store_true",
+        help="bronze: load a day that is not over yet (recorded as partial; the first run "
+        "after the day is over loads it again)",
     )
     parser.add_argument("--engine", help="spark or postgres (default MEDALLION_ENGINE, spark)")
     parser.add_argument(

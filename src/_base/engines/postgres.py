@@ -37,6 +37,7 @@ from src._base.pipeline.shapes import (
     SourceTable,
     landing_root,
     no_files,
+    require_rows,
     source_connection,
 )
 from src._base.pipeline.silver import batch_steps, run_silver_load, snapshot_steps
@@ -150,6 +151,7 @@ def run_bronze_append(spec: BronzeAppend, cfg: RunConfig, name: str) -> Transfor
             landed = spec.landed.replace("_metadata.file_path", FILE_PATH)
             steps.step("landed", landed)  # read once, by the hashing: no copy of its own
             hashed = _hashed(steps, pub)
+            require_rows(cfg, name, pub.staged_rows["hashed"], label, spec.empty_ok)
             pub.execute(f"DELETE FROM {spec.target} WHERE batch_id = %s", (str(pub.batch_id),))
             pub.execute(*_append_sql(steps, cfg, name, spec.target, label, hashed))
             result.rows_read = result.rows_written = pub.read = pub.written = pub.staged_rows[

@@ -25,8 +25,12 @@ def load_log_ddl() -> list[str]:
     started_at timestamptz NOT NULL DEFAULT clock_timestamp(),
     finished_at timestamptz,
     message text,
+    accepted text,
     PRIMARY KEY (job, logical_date)
 )""",
+        # what a load accepted that a complete day would not have (a partial day, files
+        # missing): NULL for a complete load; warehouses built before it get the column
+        f"ALTER TABLE {LOAD_LOG} ADD COLUMN IF NOT EXISTS accepted text",
         f"""COMMENT ON TABLE {LOAD_LOG} IS
 'One row per load and logical date; status succeeded marks the batch as published'""",
     ]

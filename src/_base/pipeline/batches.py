@@ -27,17 +27,22 @@ def begin_batch(raw, job: str, day: date, batch_id: uuid.UUID) -> None:
 VALUES (%s, %s, %s, 'running')
 ON CONFLICT (job, logical_date) DO UPDATE SET status = 'running', batch_id = excluded.batch_id,
     attempts = l.attempts + 1, started_at = clock_timestamp(), finished_at = NULL,
-    message = NULL""",
+    message = NULL, accepted = NULL""",
             (job, day, str(batch_id)),
         )
     raw.commit()
 
 
-def finish_batch(cur, job: str, day: date, *, read: int, written: int, rejected: int) -> None:
+def finish_batch(
+    cur, job: str, day: date, *, read: int, written: int, rejected: int, accepted: str | None = None
+) -> None:
+    """Publish the batch (in the caller's transaction); ``accepted``: what the load took
+    that a complete day would not have (a partial day), recorded with it."""
     cur.execute(
         f"""UPDATE {LOAD_LOG} SET status = 'succeeded', rows_read = %s, rows_written = %s,
-    rows_rejected = %s, finished_at = clock_timestamp() WHERE job = %s AND logical_date = %s""",
-        (read, written, rejected, job, day),
+    rows_rejected = %s, finished_at = clock_timestamp(), accepted = %s, message = NULL
+WHERE job = %s AND logical_date = %s""",
+        (read, written, rejected, accepted, job, day),
     )
 
 
@@ -50,6 +55,47 @@ def fail_batch(raw, job: str, day: date, message: str) -> None:
             (message, job, day),
         )
     raw.commit()
+
+
+def note_failed_replacement(raw, job: str, day: date, message: str) -> None:
+    """A replacement (``--reload``) that failed: the published batch stays the earlier
+    one, still ``succeeded``; the message says what happened to the attempt."""
+    raw.rollback()
+    with raw.cursor() as cur:
+        cur.execute(
+            f"""UPDATE {LOAD_LOG} SET message = left(%s, 2000)
+WHERE job = %s AND logical_date = %s""",
+            (f"a reload failed at {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC, the earlier batch "
+             f"stays published: {message}", job, day),
+        )  # fmt: skip
+    raw.commit()
+
+
+def batch_state(raw, job: str, day: date) -> tuple[str | None, str | None]:
+    """The load's status and what it accepted (None, None: never run)."""
+    with raw.cursor() as cur:
+        cur.execute(
+            f"SELECT status, accepted FROM {LOAD_LOG} WHERE job = %s AND logical_date = %s",
+            (job, day),
+        )
+        row = cur.fetchone()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def require_bronze_day(cfg: RunConfig, name: str) -> str | None:
+    """A bronze load's date must be over: its sources may still change. With
+    ``cfg.accept_partial`` the day so far is loaded instead; returns what was accepted."""
+    now = datetime.now(UTC)
+    if cfg.system_time <= now:
+        return None
+    if not cfg.accept_partial:
+        raise PipelineError(
+            f"{name} for {cfg.logical_date}: the day is not over yet (it ends "
+            f"{cfg.system_time:%Y-%m-%d %H:%M} UTC), so its sources may still change. Run it "
+            "after that, or pass --accept-partial to load what is there now (recorded as a "
+            "partial day, and loaded again by the first run after the day is over)."
+        )
+    return f"partial day: loaded at {now:%Y-%m-%d %H:%M:%S} UTC, before the day was over"
 
 
 def batch_status(raw, job: str, day: date) -> str | None:
@@ -114,6 +160,34 @@ WHERE job = %s AND status = 'succeeded'""",
         "rebuild the warehouse (orchestrate_build.py --rebuild) and replay the days in "
         f"order, or load {day}'s data with a later date."
     )
+
+
+def require_current(raw, job: str, day: date, inputs: Iterable[str]) -> None:
+    """A history load's date that is already part of the history, checked against its
+    inputs: one published again after it (``--reload``) would be skipped silently, and
+    its history after the date would have to be rewound first."""
+    with raw.cursor() as cur:
+        cur.execute(
+            f"""SELECT i.job, i.finished_at, (SELECT max(logical_date) FROM {LOAD_LOG}
+    WHERE job = l.job AND status = 'succeeded')
+FROM {LOAD_LOG} l JOIN {LOAD_LOG} i ON i.logical_date = l.logical_date
+WHERE l.job = %s AND l.logical_date = %s AND i.job = ANY(%s) AND i.status = 'succeeded'
+  AND i.finished_at > l.finished_at
+ORDER BY i.job""",
+            (job, day, list(inputs)),
+        )
+        newer = cur.fetchall()
+    if newer:
+        source, when, latest = newer[0]
+        raise PipelineError(
+            f"{job} for {day}: its input {source} was loaded again at "
+            f"{when:%Y-%m-%d %H:%M:%S %Z}, after {job} published {day}, and its history is "
+            f"loaded up to {latest}. Versions are kept in date order, so the days after {day} "
+            "would have to be rewound first: rebuild the warehouse (orchestrate_build.py "
+            f"--rebuild) and replay {day} .. {latest} in order (scripts/run_pipeline.py "
+            f"<database> --date {day} --to {latest}). A reload of the latest date needs none "
+            "of this: its silver and gold run again by themselves."
+        )
 
 
 def _gap_message(job: str, day: date, latest: date) -> str:

@@ -7,7 +7,9 @@
 The batch id is derived from the job and the date. The load is claimed first (one run
 per job and date at a time); under the claim, a date already loaded is skipped (the load
 log says ``succeeded``) and rows a crashed attempt left are deleted. Rows go in with COPY
-per partition, and the load log row commits the batch.
+per partition, and the load log row commits the batch. A published batch being replaced
+(``--reload``, or a partial day loaded again) is staged first and swapped in the
+publishing transaction.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from typing import TYPE_CHECKING
 
 from src._base.pipeline.claims import claim_load
 from src._base.pipeline.frames import content_hash_sql, write_frame
-from src._base.pipeline.publish import publication
+from src._base.pipeline.publish import Publication, publication
 from src._base.pipeline.result import TransformResult
 from src._base.pipeline.run_config import RunConfig
+from src.utils.connections import relation_columns
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame
@@ -45,8 +48,18 @@ def with_load_metadata(cfg: RunConfig, job: str, landed: DataFrame, source: str)
 
 
 def append_batch(
-    cfg: RunConfig, job: str, landed: DataFrame, *, target: str, source: str
+    cfg: RunConfig,
+    job: str,
+    landed: DataFrame,
+    *,
+    target: str,
+    source: str,
+    empty_ok: bool = False,
 ) -> TransformResult:
+    """Append ``landed`` as the date's batch of ``job``; no rows fail the load unless
+    ``empty_ok`` (:func:`~src._base.pipeline.shapes.require_rows`)."""
+    from src._base.pipeline.shapes import require_rows
+
     started = time.perf_counter()
     result = TransformResult(job, "bronze")
     with claim_load(cfg, job, skip_loaded=True) as claim:
@@ -54,13 +67,27 @@ def append_batch(
             result.skipped = claim.skipped
             return result
         with publication(claim) as pub:
-            with pub.raw.cursor() as cur:  # leftovers of a crashed attempt: never published
-                cur.execute(f"DELETE FROM {target} WHERE batch_id = %s", (str(pub.batch_id),))
-            pub.raw.commit()
-            rows = write_frame(
-                with_load_metadata(cfg, job, landed, source), cfg.warehouse, target, cfg.writer
-            )
+            frame = with_load_metadata(cfg, job, landed, source)
+            if claim.replacing:
+                rows = _replace_batch(pub, frame, target)
+            else:
+                with pub.raw.cursor() as cur:  # leftovers of a crashed attempt: unpublished
+                    cur.execute(f"DELETE FROM {target} WHERE batch_id = %s", (str(pub.batch_id),))
+                pub.raw.commit()
+                rows = write_frame(frame, cfg.warehouse, target, cfg.writer)
+            require_rows(cfg, job, rows, source, empty_ok)
             pub.read = pub.written = result.rows_read = result.rows_written = rows
             pub.analyze_after(target)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _replace_batch(pub: Publication, frame: DataFrame, target: str) -> int:
+    """Stage the new batch, then swap it for the published one in the publishing
+    transaction: readers see the old batch or the new one, never neither."""
+    kinds = dict(relation_columns(pub.raw, target))
+    staged = pub.stage(frame, "batch", types={c: kinds[c] for c in frame.columns if c in kinds})
+    names = ", ".join(f'"{c}"' for c in frame.columns)
+    pub.execute(f"DELETE FROM {target} WHERE batch_id = %s", (str(pub.batch_id),))
+    pub.execute(f"INSERT INTO {target} ({names}) SELECT {names} FROM {staged}")
+    return pub.staged_rows["batch"]

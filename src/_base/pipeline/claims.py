@@ -35,7 +35,9 @@ import psycopg2
 from src._base.functions.load_log import LOAD_LOG
 from src._base.functions.system_time import FRAMEWORK_SCHEMA
 from src._base.pipeline.batches import (
-    batch_status,
+    batch_state,
+    require_bronze_day,
+    require_current,
     require_day_over,
     require_in_order,
     require_inputs,
@@ -87,6 +89,8 @@ class Claim:
     name: str = ""  # the transform's own name (what the quarantine records)
     batches: dict[str, uuid.UUID] = field(default_factory=dict)  # each input's batch
     skipped: str | None = None  # why the load need not run (already loaded)
+    replacing: bool = False  # a published batch of the date is replaced (bronze)
+    accepted: str | None = None  # what the load takes that a complete day would not have
     recovered: list[date] = field(default_factory=list)  # dates of dead attempts marked failed
 
 
@@ -203,16 +207,40 @@ def _drop_leftovers(raw: Any, job: str, day: date | None) -> None:
 def _check(claim: Claim, inputs: tuple[str, ...], in_order: bool, skip_loaded: bool) -> None:
     """The checks a load makes under its claim (see :func:`claim_load`)."""
     cfg, raw = claim.cfg, claim.raw
-    if skip_loaded and batch_status(raw, claim.job, cfg.logical_date) == "succeeded":
-        claim.skipped = f"batch {cfg.batch_id(claim.name)} for {cfg.logical_date} is already loaded"
+    if skip_loaded:
+        _check_bronze(claim)
     elif in_order:
         require_day_over(cfg, claim.job)
         claim.skipped = require_in_order(raw, claim.job, cfg.logical_date)
+        if claim.skipped:  # part of the history: unless an input was reloaded since
+            require_current(raw, claim.job, cfg.logical_date, [cfg.load_key(n) for n in inputs])
     if not claim.skipped:
         keys = tuple(cfg.load_key(name) for name in inputs)
         found = require_inputs(raw, claim.job, cfg.logical_date, keys)
         claim.batches = {name: found[key] for name, key in zip(inputs, keys, strict=True)}
     raw.commit()
+
+
+def _check_bronze(claim: Claim) -> None:
+    """A bronze date must be over (or accepted as partial, :func:`require_bronze_day`);
+    a complete published batch is skipped unless ``cfg.reload``, and a partial one is
+    loaded again: either way its replacement is published atomically."""
+    cfg = claim.cfg
+    claim.accepted = require_bronze_day(cfg, claim.name or claim.job)
+    status, accepted = batch_state(claim.raw, claim.job, cfg.logical_date)
+    if status != "succeeded":
+        return
+    if accepted is None and not cfg.reload:
+        claim.skipped = (
+            f"batch {cfg.batch_id(claim.name)} for {cfg.logical_date} is already loaded "
+            "(--reload replaces it)"
+        )
+        return
+    claim.replacing = True
+    log.info(
+        "%s for %s: replacing its published batch (%s)",
+        claim.job, cfg.logical_date, accepted or "reload",
+    )  # fmt: skip
 
 
 def _application_name(job: str, day: date) -> str:

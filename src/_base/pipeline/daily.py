@@ -43,12 +43,16 @@ def run_config(
     restated_at: datetime | None = None,
     tenant: str | None = None,
     warehouse: ConnectionSettings | None = None,
+    *,
+    accept_partial: bool = False,
+    reload: bool = False,
 ) -> RunConfig:
     """The run's config: the project ``database``'s warehouse on ``conn``'s server (in
     ``settings.env``'s database, see :func:`warehouse_database`), its declared sources
     resolved (:func:`project_sources`); with ``restated_at``, gold restates the date as
     known at that time; with ``tenant``, the tenant's run (:func:`tenant_layers`);
-    ``warehouse``: another database than the project's (a comparison's throw-away one)."""
+    ``warehouse``: another database than the project's (a comparison's throw-away one);
+    ``accept_partial`` and ``reload``: see :class:`RunConfig`."""
     warehouse = warehouse or conn.with_database(warehouse_database(database, settings.env))
     return RunConfig(
         tenant=tenant,
@@ -61,6 +65,8 @@ def run_config(
         engine=check_engine(settings.engine),
         restated_at=restated_at,
         sources=project_sources(settings, warehouse, database, tenant),
+        accept_partial=accept_partial,
+        reload=reload,
     )
 
 
@@ -167,12 +173,18 @@ def run_days(
     restated_at: datetime | None = None,
     workers: int = 1,
     tenant: str | None = None,
+    accept_partial: bool = False,
+    reload: bool = False,
 ) -> list[TransformResult]:
     """Run ``transforms`` for each date in order (see :func:`run_config` for
-    ``restated_at`` and ``tenant``, :func:`run_transforms` for ``workers``)."""
+    ``restated_at``, ``tenant``, ``accept_partial`` and ``reload``, :func:`run_transforms`
+    for ``workers``)."""
     results: list[TransformResult] = []
     for day in days:
-        cfg = run_config(settings, conn, database, day, restated_at, tenant)
+        cfg = run_config(
+            settings, conn, database, day, restated_at, tenant,
+            accept_partial=accept_partial, reload=reload,
+        )  # fmt: skip
         results.extend(run_transforms(spark, cfg, transforms, workers=workers))
     return results
 

@@ -24,7 +24,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from src._base.functions.system_time import SET_SYSTEM_TIME
-from src._base.pipeline.batches import begin_batch, fail_batch, finish_batch
+from src._base.pipeline.batches import (
+    begin_batch,
+    fail_batch,
+    finish_batch,
+    note_failed_replacement,
+)
 from src._base.pipeline.claims import Claim, stage_comment, stage_table
 from src._base.pipeline.frames import write_frame
 from src._base.pipeline.result import TransformResult
@@ -83,6 +88,7 @@ class Publication:
         self.read = self.written = self.rejected = 0
         self.system_time: datetime | None = None
         self.analyzed: list[str] = []  # tables whose statistics are refreshed once published
+        self.accepted = claim.accepted  # recorded with the batch (a partial day)
 
     def stage(self, df: DataFrame, name: str, types: dict[str, str] | None = None) -> str:
         """COPY ``df`` into a new UNLOGGED table; returns its qualified name.
@@ -221,6 +227,7 @@ class Publication:
                 read=self.read,
                 written=self.written,
                 rejected=self.rejected,
+                accepted=self.accepted,
             )
         self.raw.commit()
         self.timings["publish"] = time.perf_counter() - started
@@ -249,12 +256,17 @@ def publication(claim: Claim, result: TransformResult | None = None) -> Iterator
     if result is not None:
         result.timings, result.output_types = pub.timings, pub.staged_types
     day = claim.cfg.logical_date
-    begin_batch(claim.raw, claim.job, day, pub.batch_id)
+    if not claim.replacing:  # a replaced batch stays published until its successor is
+        begin_batch(claim.raw, claim.job, day, pub.batch_id)
     try:
         yield pub
         pub.commit()
     except BaseException as exc:
-        fail_batch(claim.raw, claim.job, day, f"{type(exc).__name__}: {exc}")
+        message = f"{type(exc).__name__}: {exc}"
+        if claim.replacing:
+            note_failed_replacement(claim.raw, claim.job, day, message)
+        else:
+            fail_batch(claim.raw, claim.job, day, message)
         raise
     finally:
         pub.drop_staged()

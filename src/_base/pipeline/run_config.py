@@ -37,6 +37,10 @@ class RunConfig:
     # loads are its own in the load log (see load_key).
     tenant: str | None = None
     tenant_layers: tuple[str, ...] = ()
+    # Bronze: load a day that is not over (recorded as partial, loaded again once it is),
+    # and replace a date's published batch (loads that read it then run again).
+    accept_partial: bool = False
+    reload: bool = False
 
     def load_key(self, job: str) -> str:
         """What the load log, the claims and batch ids know a load by: the transform's

@@ -165,7 +165,9 @@ class BronzeAppend:
     """Land one day of a source in a bronze table, once (see :mod:`.bronze`).
 
     The source is registered as the view ``source``; ``landed`` maps it to the target's
-    columns (the load metadata columns are added by the framework).
+    columns (the load metadata columns are added by the framework). A source with no rows
+    for the date fails the load (it is late, or the extract is wrong), unless
+    ``empty_ok`` says an empty day is normal for it (:func:`require_rows`).
     """
 
     layer: ClassVar[str] = "bronze"
@@ -173,6 +175,7 @@ class BronzeAppend:
     landed: str
     target: str
     inputs: tuple[str, ...] = ()
+    empty_ok: bool = False
 
     @property
     def outputs(self) -> tuple[str, ...]:
@@ -188,7 +191,23 @@ class BronzeAppend:
             database = cfg.source_named(self.source.source, "postgres").target.database  # type: ignore[union-attr]
             label = f"{database}.{self.source.relation}"
         landed = spark.sql(self.landed.format(**cfg.params()))
-        return append_batch(cfg, name, landed, target=self.target, source=label)
+        return append_batch(
+            cfg, name, landed, target=self.target, source=label, empty_ok=self.empty_ok
+        )
+
+
+def require_rows(cfg: RunConfig, name: str, rows: int, source: str, empty_ok: bool) -> None:
+    """A bronze load that found nothing fails, naming the source and the date, so the
+    load log never says ``succeeded`` for data the load did not see (a late source would
+    otherwise be skipped as loaded once it arrives)."""
+    if rows or empty_ok:
+        return
+    raise PipelineError(
+        f"{name} for {cfg.logical_date}: the source {source} has no rows for the date, so "
+        "nothing was loaded (the load is recorded as failed). If the source is late, run "
+        "the load again once its data is there; if an empty day is normal for this source, "
+        f"declare BronzeAppend(..., empty_ok=True) in transforms/bronze/{name}.py."
+    )
 
 
 @dataclass(frozen=True)
