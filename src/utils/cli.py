@@ -80,19 +80,48 @@ def run_main(
 ) -> int:
     """Parse, read settings once, configure logging, run ``body``; exit 0 or 1.
 
-    A :class:`MedallionError` becomes one log line (its traceback only at DEBUG).
+    Every error becomes one log line naming its cause (:func:`one_line`), its traceback
+    only at DEBUG; an argument argparse refuses (it prints why) exits 1 as well.
     """
-    namespace = parser.parse_args(argv)
+    try:
+        namespace = parser.parse_args(argv)
+    except SystemExit as exc:  # --help exits 0; a refused argument, argparse's 2
+        return 0 if exc.code in (0, None) else 1
     configure_logging("INFO")
     try:
         settings = load_settings()
         level = getattr(namespace, "log_level", None) or settings.log_level
         configure_logging(level)
         return body(namespace, settings)
-    except MedallionError as exc:
-        log.error("%s", exc)
-        log.debug("traceback", exc_info=True)
-        return 1
     except KeyboardInterrupt:
         log.error("interrupted")
         return 1
+    except Exception as exc:  # the one boundary: what escaped becomes one line
+        log.error("%s", one_line(exc))
+        log.debug("traceback", exc_info=True)
+        return 1
+
+
+def one_line(exc: BaseException) -> str:
+    """An error as the user reads it: the project's own errors as they are; a database's
+    or Spark's by their first line and what to do; anything else named as a bug."""
+    if isinstance(exc, MedallionError):
+        return str(exc)
+    first = next((line.strip() for line in str(exc).splitlines() if line.strip()), repr(exc))
+    kind = type(exc).__name__
+    module = type(exc).__module__ or ""
+    if module.startswith("psycopg2"):
+        return (
+            f"The database said: {first} ({kind}). If the server went away, start it again "
+            "(make pg-start) and rerun: an interrupted load is recovered by the next run. "
+            "--log-level DEBUG shows the traceback."
+        )
+    if module.startswith(("pyspark", "py4j")):
+        return (
+            f"Spark failed: {first[:400]} ({kind}). Its own log has the details; "
+            "--log-level DEBUG shows the traceback."
+        )
+    return (
+        f"Unexpected error: {kind}: {first[:400]}. This is a bug in the framework or a "
+        "transform; --log-level DEBUG shows the traceback to report."
+    )

@@ -11,6 +11,7 @@ import psycopg2
 from sqlalchemy import URL, Engine, create_engine, text
 
 from src.config import ConnectionSettings, Settings, resolve_connection
+from src.utils import faults
 from src.utils.embedded_postgres import EmbeddedPostgres
 from src.utils.errors import AuthenticationFailed, DatabaseUnreachable
 
@@ -157,7 +158,24 @@ def execute_autocommit(conn: ConnectionSettings, sql: str, database: str | None 
         engine.dispose()
 
 
-def copy_between(source: Any, query: str, target: Any, table: str) -> None:
+class _FaultAfterFirstRead:
+    """A reader that passes the ``copy`` fault point once rows have started to flow."""
+
+    def __init__(self, rows: Any, job: str) -> None:
+        self.rows, self.job, self.started = rows, job, False
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.rows.read(size)
+        if data and not self.started:
+            self.started = True
+            faults.point("copy", self.job)
+        return data
+
+    def readline(self, size: int = -1) -> bytes:
+        return self.rows.readline(size)
+
+
+def copy_between(source: Any, query: str, target: Any, table: str, job: str = "") -> None:
     """Stream the rows of ``query`` on ``source`` into ``table`` on ``target`` (two
     psycopg2 connections), ``COPY ... TO STDOUT`` feeding ``COPY ... FROM STDIN`` through
     a pipe: both servers work at once and the rows never sit whole in memory.
@@ -180,7 +198,7 @@ def copy_between(source: Any, query: str, target: Any, table: str) -> None:
     producer.start()
     try:
         with os.fdopen(read_end, "rb") as rows, target.cursor() as cur:
-            cur.copy_expert(f"COPY {table} FROM STDIN", rows)
+            cur.copy_expert(f"COPY {table} FROM STDIN", _FaultAfterFirstRead(rows, job))
     finally:
         producer.join()
     if failed:

@@ -100,3 +100,49 @@ def warehouse_fingerprint(conn: ConnectionSettings) -> dict[str, dict[str, Any]]
             return prints
     finally:
         raw.close()
+
+
+# Columns a rerun or another warehouse fills differently by design: a bronze row's load
+# time and the ids drawn for rows (uuid v7); every other column must be equal.
+VOLATILE_COLUMNS = """
+SELECT column_name FROM information_schema.columns
+WHERE table_schema = %s AND table_name = %s
+  AND (column_name = 'load_time' OR column_default ~ '(gen_random_uuid|uuid_v7)')
+"""
+# A rejected row's record (JSON) names its bronze row's id.
+RECORD_WITHOUT_IDS = (
+    "(SELECT coalesce(jsonb_object_agg(k, v), '{}') FROM jsonb_each(t.record) AS e(k, v)"
+    " WHERE k !~ '^br_[a-z_]+_id$')"
+)
+
+
+def comparable_fingerprint(
+    conn: ConnectionSettings, layers: Sequence[str] = ("bronze", "silver", "gold")
+) -> dict[str, tuple]:
+    """Rows and a hash of every table of ``layers`` (history included), the volatile
+    columns aside: equal for two warehouses loaded from the same sources, whenever and
+    however often they ran (a rerun after a crash, transforms side by side, ...)."""
+    raw = connect_raw(conn)
+    try:
+        with raw.cursor() as cur:
+            cur.execute(
+                "SELECT table_schema, table_name FROM information_schema.tables"
+                " WHERE table_schema = ANY(%s) AND table_type = 'BASE TABLE' ORDER BY 1, 2",
+                (list(layers),),
+            )
+            found = {}
+            for schema, name in cur.fetchall():
+                cur.execute(VOLATILE_COLUMNS, (schema, name))
+                dropped = ", ".join(f"'{column}'" for (column,) in cur.fetchall())
+                row = f"(to_jsonb(t) - ARRAY[{dropped}]::text[])"
+                if name == "quarantine":
+                    row += f" || jsonb_build_object('record', {RECORD_WITHOUT_IDS})"
+                row = f"({row})::text"
+                cur.execute(
+                    f"SELECT count(*), md5(string_agg({row}, '|' ORDER BY {row}))"
+                    f" FROM {schema}.{name} t"
+                )
+                found[f"{schema}.{name}"] = cur.fetchone()
+            return found
+    finally:
+        raw.close()

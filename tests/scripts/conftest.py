@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
 import pytest
 
 from src.config import ConnectionSettings, load_settings
-from src.demo.generator import SourceSpec
+from src.demo.generator import SourceSpec, generate_day
 from src.demo.sources import generate_days
 from src.utils.connections import execute_autocommit
 
@@ -32,3 +33,27 @@ def two_small_days(
     yield name
     for database in (name, "demo_check_spark", "demo_check_postgres"):
         execute_autocommit(throwaway_server, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+@contextmanager
+def day_sources(
+    server: ConnectionSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    day: date,
+    spec: SourceSpec,
+    databases: Sequence[str],
+) -> Iterator[str]:
+    """One generated day in a source database and landing folder of its own, which the
+    entry points read (``MEDALLION_SOURCE_DATABASE``, ``MEDALLION_LANDING_DIR``); it and
+    ``databases`` are dropped afterwards."""
+    name = f"src_{uuid.uuid4().hex[:8]}"
+    execute_autocommit(server, f'CREATE DATABASE "{name}"')
+    generate_day(server.with_database(name), tmp_path / "landing", day, spec)
+    monkeypatch.setenv("MEDALLION_SOURCE_DATABASE", name)
+    monkeypatch.setenv("MEDALLION_LANDING_DIR", str(tmp_path / "landing"))
+    try:
+        yield name
+    finally:
+        for database in (name, *databases):
+            execute_autocommit(server, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')

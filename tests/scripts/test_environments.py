@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 
 import pytest
 
 from scripts import migrate, orchestrate_build, run_pipeline
 from src.config import ConnectionSettings
-from src.demo.generator import SourceSpec, generate_day
-from src.utils.connections import execute_autocommit
+from src.demo.generator import SourceSpec
 from tests.conftest import run_sql
 from tests.demo.conftest import warehouse_fingerprint
+from tests.scripts.conftest import day_sources
 
 pytestmark = pytest.mark.postgres
 
@@ -22,19 +21,9 @@ ENVS = ("demo__dev", "demo__prod")
 
 @pytest.fixture
 def sources(throwaway_server: ConnectionSettings, monkeypatch, tmp_path):
-    name = f"src_{uuid.uuid4().hex[:8]}"
-    execute_autocommit(throwaway_server, f'CREATE DATABASE "{name}"')
-    generate_day(
-        throwaway_server.with_database(name),
-        tmp_path / "landing",
-        DAY,
-        SourceSpec(trades=150, instruments=6, portfolios=4),
-    )
-    monkeypatch.setenv("MEDALLION_SOURCE_DATABASE", name)
-    monkeypatch.setenv("MEDALLION_LANDING_DIR", str(tmp_path / "landing"))
-    yield throwaway_server
-    for database in (name, *ENVS):
-        execute_autocommit(throwaway_server, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    spec = SourceSpec(trades=150, instruments=6, portfolios=4)
+    with day_sources(throwaway_server, monkeypatch, tmp_path, DAY, spec, ENVS):
+        yield throwaway_server
 
 
 def loads(server: ConnectionSettings, database: str) -> list[tuple]:

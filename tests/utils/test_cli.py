@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+from datetime import date
 
+import psycopg2
 import pytest
 
 from src.config import Settings
@@ -51,3 +53,38 @@ def test_help_documents_the_parameters(capsys: pytest.CaptureFixture[str]) -> No
     out = capsys.readouterr().out
     for name in ("engine_type", "db_name", "log_level", "user", "host", "port", "PGPASSWORD"):
         assert name in out
+
+
+def test_a_refused_argument_exits_1_saying_why(capsys: pytest.CaptureFixture[str]) -> None:
+    date_parser = argparse.ArgumentParser(prog="run")
+    date_parser.add_argument("--date", type=date.fromisoformat, required=True)
+
+    def body(ns: argparse.Namespace, settings: Settings) -> int:
+        raise AssertionError("never reached")
+
+    assert run_main(body, date_parser, ["--date", "2026-13-01"]) == 1
+    assert "invalid fromisoformat value: '2026-13-01'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (
+            psycopg2.OperationalError("server closed the connection unexpectedly\n\tThis..."),
+            "The database said: server closed the connection unexpectedly (OperationalError). "
+            "If the server went away, start it again",
+        ),
+        (ValueError("bad\nmore"), "Unexpected error: ValueError: bad. This is a bug"),
+    ],
+)
+def test_other_errors_become_one_line_with_the_traceback_at_debug(
+    caplog: pytest.LogCaptureFixture, error: Exception, expected: str
+) -> None:
+    def body(ns: argparse.Namespace, settings: Settings) -> int:
+        raise error
+
+    with caplog.at_level(logging.INFO):
+        assert run_main(body, parser(), []) == 1
+    [line] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert line.getMessage().startswith(expected) and "\n" not in line.getMessage()
+    assert line.exc_info is None

@@ -35,6 +35,7 @@ from src._base.pipeline.shapes import (
     SilverBatchLoad,
     SnapshotIntoHistory,
     SourceTable,
+    check_files,
     landing_root,
     no_files,
     require_rows,
@@ -42,6 +43,7 @@ from src._base.pipeline.shapes import (
 )
 from src._base.pipeline.silver import batch_steps, run_silver_load, snapshot_steps
 from src._base.sources.bucket import BucketPath
+from src.utils import faults
 from src.utils.connections import connect_raw, copy_between, fetch_rows, relation_columns
 from src.utils.errors import PipelineError
 
@@ -148,6 +150,7 @@ def run_bronze_append(spec: BronzeAppend, cfg: RunConfig, name: str) -> Transfor
         with publication(claim, result) as pub:
             steps = Steps(claim, name)
             label = _land_source(steps, pub, cfg, name, spec.source)
+            faults.point("read", name)
             landed = spec.landed.replace("_metadata.file_path", FILE_PATH)
             steps.step("landed", landed)  # read once, by the hashing: no copy of its own
             hashed = _hashed(steps, pub)
@@ -200,7 +203,7 @@ def _land_source(
     try:
         query = f"SELECT * FROM {source.query(steps.params)}"
         table = _source_table(steps, pub, _source_columns(src, query))
-        copy_between(src, query, steps.raw, table)
+        copy_between(src, query, steps.raw, table, job=name)
         steps.raw.commit()
     finally:
         src.close()
@@ -229,6 +232,7 @@ def _land_files(
         raise PipelineError(no_files(cfg, files, name, root / pattern))
     target = ""
     bucket = root if isinstance(root, BucketPath) else None
+    check_files(cfg, name, paths, bucket)
     for path in paths:
         # one file, no dataset discovery: read_table took 14 ms a file, this 0.5 ms
         table = pq.ParquetFile(bucket.open(path) if bucket else path).read()

@@ -23,6 +23,7 @@ from src._base.pipeline.frames import content_hash_sql, write_frame
 from src._base.pipeline.publish import Publication, publication
 from src._base.pipeline.result import TransformResult
 from src._base.pipeline.run_config import RunConfig
+from src.utils import faults
 from src.utils.connections import relation_columns
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -75,6 +76,7 @@ def append_batch(
                     cur.execute(f"DELETE FROM {target} WHERE batch_id = %s", (str(pub.batch_id),))
                 pub.raw.commit()
                 rows = write_frame(frame, cfg.warehouse, target, cfg.writer)
+            faults.point("copied", job)
             require_rows(cfg, job, rows, source, empty_ok)
             pub.read = pub.written = result.rows_read = result.rows_written = rows
             pub.analyze_after(target)

@@ -23,6 +23,8 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import psycopg2
+
 from src._base.functions.system_time import SET_SYSTEM_TIME
 from src._base.pipeline.batches import (
     begin_batch,
@@ -33,6 +35,7 @@ from src._base.pipeline.batches import (
 from src._base.pipeline.claims import Claim, stage_comment, stage_table
 from src._base.pipeline.frames import write_frame
 from src._base.pipeline.result import TransformResult
+from src.utils import faults
 from src.utils.connections import relation_columns
 from src.utils.errors import DefinitionError
 
@@ -220,6 +223,7 @@ class Publication:
                     cur.rowcount,
                     " ".join(sql.split())[:120],
                 )
+            faults.point("publishing", self.name)
             finish_batch(
                 cur,
                 self.job,
@@ -230,6 +234,7 @@ class Publication:
                 accepted=self.accepted,
             )
         self.raw.commit()
+        faults.point("published", self.name)
         self.timings["publish"] = time.perf_counter() - started
         if self.analyzed:
             started = time.perf_counter()
@@ -263,10 +268,19 @@ def publication(claim: Claim, result: TransformResult | None = None) -> Iterator
         pub.commit()
     except BaseException as exc:
         message = f"{type(exc).__name__}: {exc}"
-        if claim.replacing:
-            note_failed_replacement(claim.raw, claim.job, day, message)
-        else:
-            fail_batch(claim.raw, claim.job, day, message)
+        try:
+            if claim.replacing:
+                note_failed_replacement(claim.raw, claim.job, day, message)
+            else:
+                fail_batch(claim.raw, claim.job, day, message)
+        except psycopg2.Error:  # the connection died with the cause: keep the cause
+            log.warning(
+                "%s for %s: the failure could not be recorded (the connection is gone); "
+                "the next run marks the attempt failed", claim.job, day,
+            )  # fmt: skip
         raise
     finally:
-        pub.drop_staged()
+        try:
+            pub.drop_staged()
+        except psycopg2.Error:  # the next attempt drops what is left (its claim does)
+            log.debug("%s: staged tables left for the next attempt", claim.job, exc_info=True)

@@ -21,7 +21,7 @@ that needs Python declares :class:`Custom` with its inputs and outputs and a ``r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -106,6 +106,46 @@ def no_files(cfg: RunConfig, files: LandingFiles, transform: str, wanted: Path) 
     )
 
 
+def check_files(
+    cfg: RunConfig, name: str, paths: Sequence[Any], bucket: BucketPath | None = None
+) -> None:
+    """Read each landing file's footer (its schema: no data) before an engine reads the
+    files, so the file at fault is the one named: one that is not Parquet (truncated,
+    half-written) or whose columns differ from the others' (Spark would take one file's
+    schema and blame another)."""
+    import pyarrow.parquet as pq
+    from pyarrow import ArrowException
+
+    schemas: dict[str, Any] = {}
+    for path in paths:
+        try:
+            schemas[str(path)] = pq.read_schema(bucket.open(path) if bucket else path)
+        except (ArrowException, OSError) as exc:
+            raise PipelineError(
+                f"{name} for {cfg.logical_date}: the landing file {path} cannot be read as "
+                f"Parquet ({' '.join(str(exc).split())[:200]}). It is truncated or still being "
+                "written: land it again (atomically), then rerun the load."
+            ) from None
+    by_columns: dict[tuple, list[str]] = {}
+    for path, schema in schemas.items():
+        columns = tuple((field.name, str(field.type)) for field in schema)
+        by_columns.setdefault(columns, []).append(path)
+    if len(by_columns) < 2:
+        return
+    usual, *others = sorted(by_columns, key=lambda c: -len(by_columns[c]))
+    odd = others[0]
+    path = by_columns[odd][0]
+    differs = sorted(set(odd) ^ set(usual))
+    shown = ", ".join(f"{column} {kind}" for column, kind in differs if (column, kind) in odd)
+    expected = ", ".join(f"{column} {kind}" for column, kind in differs if (column, kind) in usual)
+    raise PipelineError(
+        f"{name} for {cfg.logical_date}: the landing file {path} has columns of its own "
+        f"({shown or 'none'}) where the day's other {len(by_columns[usual])} file(s) have "
+        f"({expected or 'none'}), e.g. {by_columns[usual][0]}. Land it again with the "
+        "same schema, then rerun the load."
+    )
+
+
 def spark_bucket_paths(spark: SparkSession, root: BucketPath, paths: list[str], name: str):
     """The objects as Spark's S3A connector names them, once the session can read them:
     without the connector (hadoop-aws) the load stops here, saying so."""
@@ -153,6 +193,7 @@ def _register_files(spark: SparkSession, cfg: RunConfig, name: str, files: Landi
     paths = sorted(str(path) for path in root.glob(pattern))
     if not paths:
         raise PipelineError(no_files(cfg, files, name, root / pattern))
+    check_files(cfg, name, paths, root if isinstance(root, BucketPath) else None)
     if isinstance(root, BucketPath):
         paths = spark_bucket_paths(spark, root, paths, name)
     df = spark.read.option("basePath", str(root).replace("s3://", "s3a://")).parquet(*paths)

@@ -43,7 +43,9 @@ def test_a_day_is_appended_once_with_its_load_metadata(spark, cfg: RunConfig) ->
     first = append_batch(cfg, "code_to_bronze", landed, target="landing", source="ops.code")
     again = append_batch(cfg, "code_to_bronze", landed, target="landing", source="ops.code")
     assert (first.rows_written, first.skipped) == (3, None)
-    assert again.skipped == f"batch {cfg.batch_id('code_to_bronze')} for {DAY} is already loaded"
+    assert again.skipped == (
+        f"batch {cfg.batch_id('code_to_bronze')} for {DAY} is already loaded (--reload replaces it)"
+    )
     rows = fetch(cfg, "SELECT code, batch_id::text, logical_date, source, length(content_hash)"
                       " FROM landing ORDER BY code")  # fmt: skip
     batch = str(cfg.batch_id("code_to_bronze"))
