@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow as pa
 
-from src.marketdata.landing import BAR_SCHEMA, UTC_US, bar_file, write_atomic
+from src.marketdata.landing import BAR_SCHEMA, UTC_US, bar_file, expect_symbols, write_atomic
 
 if TYPE_CHECKING:
     from src.demo.generator import SourceSpec
@@ -285,6 +285,7 @@ def write_bar_files(landing_dir: Path, day: date, bars: Bars) -> list[Path]:
         table = pa.Table.from_arrays(arrays, schema=BAR_SCHEMA)
         written.append(write_atomic(table, bar_file(landing_dir, symbol, day)))
     _remove_stale(landing_dir, day, set(bars.symbols))
+    expect_symbols(landing_dir, day, bars.symbols, only=True)  # the day is complete
     return written
 
 

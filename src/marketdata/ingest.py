@@ -123,6 +123,8 @@ async def ingest(
     """Land every symbol-day of ``plan``; what happened to each."""
     started = time.perf_counter()
     keys = plan.keys(provider.name)
+    for day in sorted({key.day for key in keys}):  # what bronze waits for, day by day
+        landing.expect_symbols(landing_dir, day, plan.symbols, plan.timeframe.value)
     queue: asyncio.Queue[state.DayKey] = asyncio.Queue()
     for key in keys:
         queue.put_nowait(key)

@@ -12,8 +12,9 @@ files), renamed to the real name when the day is complete.
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from pathlib import Path
 
@@ -54,6 +55,46 @@ def bar_file(landing_dir: Path, symbol: str, day: date, timeframe: str = "1m") -
         / f"month={day.month:02d}"
         / f"day={day.day:02d}.parquet"
     )
+
+
+def manifest_file(landing_dir: Path, day: date, timeframe: str = "1m") -> Path:
+    """The day's manifest: the files the day must hold (bronze loads it once all have
+    landed, ``LandingFiles(manifest=...)``)."""
+    return (
+        landing_dir
+        / f"bars_{timeframe}"
+        / MANIFESTS
+        / f"year={day.year}"
+        / f"month={day.month:02d}"
+        / f"day={day.day:02d}.json"
+    )
+
+
+MANIFESTS = "_manifests"
+# The manifest's path below the bars' folder, as a LandingFiles pattern.
+MANIFEST_PATTERN = MANIFESTS + "/year={year}/month={month}/day={dd}.json"
+
+
+def expect_symbols(
+    landing_dir: Path,
+    day: date,
+    symbols: Iterable[str],
+    timeframe: str = "1m",
+    *,
+    only: bool = False,
+) -> Path:
+    """Record that the day must hold the bars of ``symbols`` (added to those already
+    expected, or ``only`` these), written atomically, before or while they land."""
+    path = manifest_file(landing_dir, day, timeframe)
+    folder = landing_dir / f"bars_{timeframe}"
+    wanted = {str(bar_file(landing_dir, s, day, timeframe).relative_to(folder)) for s in symbols}
+    if not only and path.exists():
+        wanted |= set(json.loads(path.read_text())["files"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    temporary.write_text(json.dumps({"day": day.isoformat(), "files": sorted(wanted)}, indent=1))
+    temporary.replace(path)
+    return path
 
 
 def partial_file(path: Path) -> Path:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ from src.demo.generator import (
     portfolio_master,
 )
 from src.demo.generator_bars import BAR_SCHEMA, day_prices, instrument_master, universe
+from src.marketdata.landing import manifest_file
 from src.utils.connections import connect_raw, execute_autocommit
 from src.utils.errors import DatabaseUnreachable
 
@@ -334,7 +336,14 @@ def test_bar_files_follow_the_hive_layout(generated: Generated) -> None:
     landing, codes = generated.landing, instrument_codes(SPEC, DAY)
     files = {path for path in landing.rglob("*") if path.is_file()}
     expected = {bar_file(landing, c, d) for d in (PREVIOUS, DAY) for c in instrument_codes(SPEC, d)}
-    assert files == expected, "one file per listed instrument and day, no temporary files"
+    manifests = {manifest_file(landing, d) for d in (PREVIOUS, DAY)}
+    assert (
+        files == expected | manifests
+    ), "one file per listed instrument and day, no temporary files"
+    # each day's manifest lists the day's files: what bronze waits for
+    listed_files = json.loads(manifest_file(landing, DAY).read_text())["files"]
+    folder = landing / "bars_1m"
+    assert listed_files == sorted(str(bar_file(landing, c, DAY).relative_to(folder)) for c in codes)
     assert str(bar_file(landing, "ABC", DAY).relative_to(landing)) == (
         "bars_1m/symbol=ABC/year=2026/month=03/day=04.parquet"
     )

@@ -56,9 +56,11 @@ def append_batch(
     target: str,
     source: str,
     empty_ok: bool = False,
+    accepted: str | None = None,
 ) -> TransformResult:
     """Append ``landed`` as the date's batch of ``job``; no rows fail the load unless
-    ``empty_ok`` (:func:`~src._base.pipeline.shapes.require_rows`)."""
+    ``empty_ok`` (:func:`~src._base.pipeline.shapes.require_rows`). ``accepted``: what
+    reading the source accepted (files missing from a partial day), recorded."""
     from src._base.pipeline.shapes import require_rows
 
     started = time.perf_counter()
@@ -68,6 +70,7 @@ def append_batch(
             result.skipped = claim.skipped
             return result
         with publication(claim) as pub:
+            pub.accept(accepted)
             frame = with_load_metadata(cfg, job, landed, source)
             if claim.replacing:
                 rows = _replace_batch(pub, frame, target)

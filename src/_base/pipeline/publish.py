@@ -194,6 +194,11 @@ class Publication:
         columns = relation_columns(self.raw, relation)
         self.staged_types.update({f"{name}.{column}": kind for column, kind in columns})
 
+    def accept(self, what: str | None) -> None:
+        """Record ``what`` the load accepted (a partial day's missing files) with it."""
+        if what:
+            self.accepted = f"{self.accepted}; {what}" if self.accepted else what
+
     def execute(self, sql: str, params: Any = None) -> None:
         """Queue a statement (psycopg2 parameters: tuple or dict) for the transaction."""
         self.statements.append((sql, params))

@@ -21,6 +21,7 @@ that needs Python declares :class:`Custom` with its inputs and outputs and a ``r
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,8 @@ from src.utils.errors import PipelineError
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import SparkSession
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,10 @@ class LandingFiles:
     folder: str
     pattern: str
     source: str = ""  # the declared landing source; empty: the project's only one
+    # The day's manifest, relative to the folder (formatted like ``pattern``): JSON whose
+    # "files" are the paths (relative to the folder) the day must hold. With one, a day
+    # missing some loads only when accepted as partial (see :func:`day_files`).
+    manifest: str = ""
 
 
 def source_connection(cfg: RunConfig, source: SourceTable, transform: str) -> ConnectionSettings:
@@ -104,6 +111,89 @@ def no_files(cfg: RunConfig, files: LandingFiles, transform: str, wanted: Path) 
         f"'{resolved.name}', from {resolved.origin}). Generate or land the day "
         f"(scripts/generate_sources.py), or {resolved.fix()}."
     )
+
+
+@dataclass(frozen=True)
+class DayFiles:
+    """The landing files a load reads for its date, and what it accepted to get them."""
+
+    root: Path | BucketPath
+    paths: list[str]
+    accepted: str | None = None
+
+
+def day_files(cfg: RunConfig, name: str, files: LandingFiles) -> DayFiles:
+    """The date's files of ``files``, checked before any engine reads them: present, every
+    file the manifest expects landed (or the day accepted as partial, recorded), and each
+    readable with the same columns as the others (:func:`check_files`)."""
+    root = landing_root(cfg, files, name)
+    pattern = files.pattern.format(**cfg.params())
+    paths = [str(path) for path in sorted(root.glob(pattern))]
+    accepted = None
+    if files.manifest:
+        paths, accepted = _against_manifest(cfg, name, files, root, paths)
+    if not paths:
+        raise PipelineError(no_files(cfg, files, name, root / pattern))
+    check_files(cfg, name, paths, root if isinstance(root, BucketPath) else None)
+    return DayFiles(root, paths, accepted)
+
+
+def _read_manifest(root: Path | BucketPath, relative: str) -> list[str] | None:
+    """The files a manifest lists, or None when there is none."""
+    import json
+
+    try:
+        if isinstance(root, BucketPath):
+            with root.open(f"{root.key}/{relative}") as handle:
+                text = handle.read().decode()
+        else:
+            text = (root / relative).read_text()
+    except (FileNotFoundError, OSError):
+        return None
+    return list(json.loads(text)["files"])
+
+
+def _against_manifest(
+    cfg: RunConfig, name: str, files: LandingFiles, root: Path | BucketPath, paths: list[str]
+) -> tuple[list[str], str | None]:
+    """The present files the day's manifest lists, and what was accepted; a day whose
+    manifest is missing, or whose expected files have not all landed, is refused unless
+    ``cfg.accept_partial``."""
+    relative = files.manifest.format(**cfg.params())
+    expected = _read_manifest(root, relative)
+    where = f"{root}/{relative}"
+    if expected is None:
+        if not paths:
+            return paths, None  # nothing landed at all: no_files says what to do
+        if not cfg.accept_partial:
+            raise PipelineError(
+                f"{name} for {cfg.logical_date}: the day's manifest {where} is missing, so "
+                f"whether every file has landed is unknown ({len(paths)} file(s) there now). "
+                "Land the day (its producer writes the manifest), or pass --accept-partial "
+                "to load what is there (recorded as a partial day)."
+            )
+        return paths, f"partial day: no manifest, {len(paths)} file(s) as found"
+    prefix = f"{root.key if isinstance(root, BucketPath) else root}/"  # as glob names them
+    present = {path.removeprefix(prefix): path for path in paths}
+    missing = [file for file in expected if file not in present]
+    extra = sorted(set(present) - set(expected))
+    if extra:
+        log.warning(
+            "%s for %s: %d file(s) the manifest does not list are left out, e.g. %s",
+            name, cfg.logical_date, len(extra), extra[0],
+        )  # fmt: skip
+    kept = [present[file] for file in expected if file in present]
+    if not missing:
+        return kept, None
+    shown = ", ".join(missing[:5]) + (f" (+{len(missing) - 5} more)" if len(missing) > 5 else "")
+    if not cfg.accept_partial:
+        raise PipelineError(
+            f"{name} for {cfg.logical_date}: {len(missing)} of the {len(expected)} files the "
+            f"manifest ({where}) expects have not landed: {shown}. Land them and rerun, or "
+            "pass --accept-partial to load the others (recorded as a partial day, and loaded "
+            "again by the next run, which picks up the files that arrive)."
+        )
+    return kept, f"partial day: {len(missing)} of {len(expected)} expected files missing: {shown}"
 
 
 def check_files(
@@ -186,19 +276,17 @@ def register_reads(
         register(df, view)
 
 
-def _register_files(spark: SparkSession, cfg: RunConfig, name: str, files: LandingFiles) -> str:
-    """Register the day's landing files as the view ``source``; returns the folder read."""
-    root = landing_root(cfg, files, name)
-    pattern = files.pattern.format(**cfg.params())
-    paths = sorted(str(path) for path in root.glob(pattern))
-    if not paths:
-        raise PipelineError(no_files(cfg, files, name, root / pattern))
-    check_files(cfg, name, paths, root if isinstance(root, BucketPath) else None)
+def _register_files(
+    spark: SparkSession, cfg: RunConfig, name: str, files: LandingFiles
+) -> DayFiles:
+    """Register the day's landing files as the view ``source`` (:func:`day_files`)."""
+    day = day_files(cfg, name, files)
+    root, paths = day.root, day.paths
     if isinstance(root, BucketPath):
         paths = spark_bucket_paths(spark, root, paths, name)
     df = spark.read.option("basePath", str(root).replace("s3://", "s3a://")).parquet(*paths)
     df.select("*", "_metadata").createOrReplaceTempView("source")
-    return str(root)
+    return day
 
 
 @dataclass(frozen=True)
@@ -225,16 +313,19 @@ class BronzeAppend:
     def run(self, spark: SparkSession, cfg: RunConfig, name: str) -> TransformResult:
         from src._base.pipeline.bronze import append_batch
 
+        accepted = None
         if isinstance(self.source, LandingFiles):
-            label = _register_files(spark, cfg, name, self.source)
+            day = _register_files(spark, cfg, name, self.source)
+            label, accepted = str(day.root), day.accepted
         else:
             register_reads(spark, cfg, {"source": self.source}, name)
             database = cfg.source_named(self.source.source, "postgres").target.database  # type: ignore[union-attr]
             label = f"{database}.{self.source.relation}"
         landed = spark.sql(self.landed.format(**cfg.params()))
         return append_batch(
-            cfg, name, landed, target=self.target, source=label, empty_ok=self.empty_ok
-        )
+            cfg, name, landed, target=self.target, source=label, empty_ok=self.empty_ok,
+            accepted=accepted,
+        )  # fmt: skip
 
 
 def require_rows(cfg: RunConfig, name: str, rows: int, source: str, empty_ok: bool) -> None:
