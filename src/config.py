@@ -115,6 +115,10 @@ class Settings(BaseSettings):
     alpaca_secret_key: SecretStr | None = Field(
         None, validation_alias="MEDALLION_ALPACA_SECRET_KEY"
     )
+    # How long a bronze DAG's load waits for its source (seconds; 0: no waiting, the load
+    # runs and fails if the source is not ready), and how often its sensor checks.
+    source_wait: float = Field(12 * 3600.0, ge=0, validation_alias="MEDALLION_SOURCE_WAIT")
+    source_poke: float = Field(300.0, gt=0, validation_alias="MEDALLION_SOURCE_POKE")
     # How long a migration waits for another one of the same database before giving up.
     migration_lock_wait: float = Field(60.0, ge=0, validation_alias="MEDALLION_MIGRATION_LOCK_WAIT")
     embedded_port: int = Field(

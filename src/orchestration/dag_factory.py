@@ -41,12 +41,14 @@ from airflow.sdk import (
 
 from src._base.build.discovery import load_projects
 from src._base.pipeline.catalogue import Catalogue, load_layer
+from src._base.pipeline.shapes import BronzeAppend
 from src._base.pipeline.tenancy import for_tenant
 from src.config import load_settings
 from src.orchestration.operators import (
     CollectPricesOperator,
     PublishLayerOperator,
     QualityOperator,
+    SourceReadySensor,
     TransformOperator,
 )
 from src.utils.errors import DagSpecError, MedallionError
@@ -188,11 +190,16 @@ def dag_factory(
     doc_md: str | None = None,
     dag_file: str | None = None,
     src_path: Path | None = None,
+    wait_for_sources: timedelta | None = None,
+    poke_interval: timedelta | None = None,
 ) -> DAG:
     """A validated DAG for one layer of ``database``; see the module docstring.
 
     ``layer`` defaults to the DAG file's folder (``airflow/dags/<layer>/<file>.py``);
     ``src_path`` to the configured one (``MEDALLION_SRC_PATH``, else the repo's ``src``).
+    Each bronze load waits for its source (``wait_<load>``, a rescheduling sensor that
+    checks every ``poke_interval``) up to ``wait_for_sources``; by default the settings'
+    ``MEDALLION_SOURCE_WAIT`` (12 hours; 0: no sensors) and ``MEDALLION_SOURCE_POKE``.
     """
     dag_file = dag_file or _caller_file()
     layer = layer or Path(dag_file).parent.name
@@ -218,13 +225,23 @@ def dag_factory(
         tags=[database, layer],
         doc_md=doc_md,
     ) as dag:
+        waiting = _waiting(wait_for_sources, poke_interval)
         if not project.tenants:
-            _layer_tasks(database, layer, catalogue, tasks, upstream)
+            _layer_tasks(database, layer, catalogue, tasks, upstream, waiting=waiting)
         for tenant in project.tenants:  # a group per tenant: a failure stops its own only
             with TaskGroup(group_id=tenant):
                 own = [replace(t, checks=tenant_rules(t.checks, tenant, project)) for t in tasks]
-                _layer_tasks(database, layer, catalogue, own, upstream, tenant)
+                _layer_tasks(database, layer, catalogue, own, upstream, tenant, waiting)
     return dag
+
+
+def _waiting(
+    timeout: timedelta | None, every: timedelta | None
+) -> tuple[timedelta | None, timedelta]:
+    settings = load_settings()
+    if timeout is None and settings.source_wait:
+        timeout = timedelta(seconds=settings.source_wait)
+    return timeout, every or timedelta(seconds=settings.source_poke)
 
 
 def tenant_rules(rules: Sequence[Any], tenant: str, project: Any) -> list[Any]:
@@ -239,8 +256,10 @@ def _layer_tasks(
     tasks: Sequence[QualityTask],
     upstream: dict[str, set[str]],
     tenant: str | None = None,
+    waiting: tuple[timedelta | None, timedelta] = (None, timedelta(minutes=5)),
 ) -> None:
-    """The loads, checks and publication of one layer (of one tenant), in the open DAG."""
+    """The loads, checks and publication of one layer (of one tenant), in the open DAG;
+    ``waiting``: how long a bronze load waits for its source, and how often it checks."""
     operators = {
         entry.name: TransformOperator(
             task_id=entry.name, database=database, layer=layer, transform=entry.name,
@@ -255,6 +274,14 @@ def _layer_tasks(
     for name, before in upstream.items():
         for other in sorted(before):
             operators[other] >> operators[name]
+    timeout, every = waiting
+    for entry in catalogue.entries if timeout is not None else ():
+        if isinstance(entry.spec, BronzeAppend):
+            SourceReadySensor(
+                task_id=f"wait_{entry.name}", database=database, layer=layer,
+                transform=entry.name, tenant=tenant, timeout=timeout, poke_interval=every,
+                retries=0,
+            ) >> operators[entry.name]  # fmt: skip
     published = PublishLayerOperator(
         task_id=f"{layer}_published", asset=layer_asset(database, layer, tenant), tenant=tenant
     )

@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from airflow.sdk import Asset, BaseOperator
-from airflow.sdk.exceptions import AirflowSkipException
+from airflow.sdk import Asset, BaseOperator, BaseSensorOperator
+from airflow.sdk.exceptions import AirflowSensorTimeout, AirflowSkipException
 
 from src.utils.errors import PipelineError
 
@@ -82,6 +82,45 @@ class TransformOperator(BaseOperator):
             self.database, self.layer, self.transform, days, _conf(context).get("engine"),
             tenant=self.tenant,
         )  # fmt: skip
+
+
+class SourceReadySensor(BaseSensorOperator):
+    """Wait until a bronze load's source is ready for the run's date(s) (the day is over,
+    the rows or every expected file are there: :func:`~src.orchestration.tasks.
+    wait_for_source`), then let the load run. It reschedules itself between checks, so a
+    late source parks the run without holding a worker slot; past ``timeout`` it fails,
+    saying what it was still waiting for."""
+
+    ui_color = "#fff2cc"
+
+    def __init__(
+        self, *, database: str, layer: str, transform: str, tenant: str | None = None, **kw: Any
+    ) -> None:
+        kw.setdefault("mode", "reschedule")
+        super().__init__(**kw)
+        self.database, self.layer, self.transform = database, layer, transform
+        self.tenant = tenant
+        self.waiting_for: str | None = None
+
+    def poke(self, context: Any) -> bool:
+        from src.orchestration.tasks import wait_for_source
+
+        days = run_dates(context, self.tenant)
+        self.waiting_for = wait_for_source(
+            self.database, self.layer, self.transform, days, self.tenant
+        )
+        if self.waiting_for is not None:
+            log.info("not ready: %s", self.waiting_for)
+        return self.waiting_for is None
+
+    def execute(self, context: Any) -> Any:
+        try:
+            return super().execute(context)
+        except AirflowSensorTimeout as exc:
+            raise AirflowSensorTimeout(
+                f"{exc} Still waiting: {self.waiting_for}. Land the source, then clear this "
+                "task to wait again (or run the load with --accept-partial)."
+            ) from None
 
 
 class QualityOperator(BaseOperator):

@@ -46,6 +46,31 @@ def run_transform(
     return [asdict(result) for result in results]
 
 
+def wait_for_source(
+    database: str,
+    layer: str,
+    transform: str,
+    days: Sequence[date],
+    tenant: str | None = None,
+) -> str | None:
+    """None when the transform's source is ready for every date, else what it waits for
+    (:func:`~src._base.pipeline.readiness.source_ready`)."""
+    from src._base.pipeline.catalogue import load_transform
+    from src._base.pipeline.daily import run_config
+    from src._base.pipeline.readiness import source_ready
+    from src.utils.connections import ensure_server
+
+    settings = load_settings()
+    entry = load_transform(settings.src_path, database, layer, transform)
+    conn = ensure_server(settings)
+    for day in days:
+        reason = source_ready(run_config(settings, conn, database, day, tenant=tenant),
+                              transform, entry.spec)  # fmt: skip
+        if reason is not None:
+            return f"{transform} for {day}: {reason}"
+    return None
+
+
 def run_quality(
     database: str, task: str, rules: Sequence[Any], days: Sequence[date]
 ) -> list[dict[str, Any]]:

@@ -35,14 +35,27 @@ def test_every_dag_file_imports_without_errors(bag) -> None:
 def test_each_layer_has_its_loads_checks_and_a_final_publish(bag, dag_id: str) -> None:
     dag = bag.dags[dag_id]
     layer = dag_id.split("_")[1]
-    loads = sorted(t.task_id for t in dag.tasks if t.task_id.endswith(f"_to_{layer}"))
+    loads = sorted(
+        t.task_id
+        for t in dag.tasks
+        if t.task_id.endswith(f"_to_{layer}") and "wait_" not in t.task_id
+    )
     checks = [t for t in dag.tasks if t.task_id.startswith("dq_")]
     assert loads == LOADS[dag_id]
+    waits = {t.task_id: t for t in dag.tasks if t.task_id.startswith("wait_")}
+    if layer == "bronze":  # every load waits for its source, rescheduling between checks
+        assert sorted(waits) == [f"wait_{load}" for load in loads]
+        for load in loads:
+            assert dag.get_task(load).upstream_task_ids == {f"wait_{load}"}
+        assert all(w.mode == "reschedule" and w.timeout == 12 * 3600 for w in waits.values())
+    else:
+        assert not waits
     assert checks, "every layer checks its data"
     for check in checks:  # quality runs after the loads it checks
         assert check.upstream_task_ids and check.upstream_task_ids <= set(loads)
     published = dag.get_task(f"{layer}_published")
-    assert published.upstream_task_ids == {t.task_id for t in dag.tasks} - {published.task_id}
+    others = {t.task_id for t in dag.tasks} - {published.task_id} - set(waits)
+    assert published.upstream_task_ids == others  # (a sensor is before its load)
     assert [a.uri for a in published.outlets] == [f"medallion://demo/{layer}"]
     assert dag.max_active_runs == 1
     assert set(dag.tags) == {"demo", layer}

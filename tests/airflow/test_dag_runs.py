@@ -4,7 +4,7 @@ data breaks a quality rule, which must fail silver and keep gold from running.""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -86,3 +86,51 @@ def test_three_layers_run_rerun_and_stop_at_a_failed_check(demo, capfd) -> None:
     late = query(warehouse, "SELECT count(*) AS n FROM gold.position_eod WHERE business_date = %s",
                  (BAD,))  # fmt: skip
     assert late.n[0] == 0
+
+
+def test_a_late_source_parks_its_load_until_it_lands_or_the_wait_ends(
+    demo, monkeypatch, capfd
+) -> None:
+    """The day's trade events are held back; bronze's sensor reschedules itself (no
+    worker held) until they land, then the load runs; a source that never lands fails
+    the sensor at its timeout, saying what it waited for, and the load never runs."""
+    import threading
+
+    from src.orchestration.local_airflow import ensure_metadata_db, load_dag
+
+    warehouse, source, landing = demo
+    generate_day(source, landing, GOOD, SPEC)
+    hold = "CREATE TABLE ops.held AS SELECT * FROM ops.trade_event WHERE recorded_date = %s"
+    execute_autocommit(source, hold.replace("%s", f"'{GOOD}'"))
+    execute_autocommit(source, f"DELETE FROM ops.trade_event WHERE recorded_date = '{GOOD}'")
+    monkeypatch.setenv("MEDALLION_SOURCE_WAIT", "120")
+    monkeypatch.setenv("MEDALLION_SOURCE_POKE", "1")
+    ensure_metadata_db()
+    land = threading.Timer(
+        4.0, execute_autocommit, (source, "INSERT INTO ops.trade_event SELECT * FROM ops.held")
+    )
+    land.start()
+    dag = load_dag("demo_bronze")
+    run = dag.test(logical_date=datetime(2026, 11, 19, tzinfo=UTC), run_conf={"engine": "postgres"})
+    land.join()
+    states = {
+        ti.task_id: str(getattr(ti.state, "value", ti.state)) for ti in run.get_task_instances()
+    }
+    assert set(states.values()) == {"success"}, states
+    tis = {ti.task_id: ti for ti in run.get_task_instances()}
+    waited = tis["wait_trade_to_bronze"]  # until the events landed (a scheduler reschedules
+    assert waited.end_date - run.start_date >= timedelta(seconds=3)  # it between checks)
+    assert tis["trade_to_bronze"].start_date >= waited.end_date
+    landed = query(warehouse, "SELECT count(*) AS n FROM bronze.br_trade").n[0]
+    assert landed > 0
+
+    monkeypatch.setenv("MEDALLION_SOURCE_WAIT", "2")  # the next day never comes
+    dag = load_dag("demo_bronze")
+    run = dag.test(logical_date=datetime(2026, 11, 21, tzinfo=UTC), run_conf={"engine": "postgres"})
+    states = {
+        ti.task_id: str(getattr(ti.state, "value", ti.state)) for ti in run.get_task_instances()
+    }
+    assert states["wait_trade_to_bronze"] == "failed"
+    assert states["trade_to_bronze"] == "upstream_failed"
+    logged = "".join(capfd.readouterr())
+    assert "Still waiting: trade_to_bronze for 2026-11-21: " in logged

@@ -45,10 +45,13 @@ def test_a_failed_tenant_stops_its_own_tasks_only(tenant_demo, monkeypatch) -> N
     monkeypatch.setenv(
         "MEDALLION_SOURCE__OPERATIONAL__GLOBEX__URL", f"postgresql://etl@127.0.0.1:{free_port()}/x"
     )
+    monkeypatch.setenv("MEDALLION_SOURCE_WAIT", "2")  # globex's loads wait 2 s for it
+    monkeypatch.setenv("MEDALLION_SOURCE_POKE", "1")
     states = run("demo_bronze", DAYS[1])
     assert states["acme.trade_to_bronze"] == "success"
     assert states["acme.bronze_published"] == "success"
-    assert states["globex.trade_to_bronze"] == "failed"
+    assert states["globex.wait_trade_to_bronze"] == "failed"  # timed out, naming the source
+    assert states["globex.trade_to_bronze"] == "upstream_failed"
     assert states["globex.bronze_published"] in ("upstream_failed", "skipped")
     # a run for one tenant leaves the other's tasks skipped
     states = run("demo_silver", DAYS[0], tenant="acme")
