@@ -37,6 +37,7 @@ from src._base.pipeline.shapes import (
     SourceTable,
     day_files,
     require_rows,
+    require_source_columns,
     source_connection,
 )
 from src._base.pipeline.silver import batch_steps, run_silver_load, snapshot_steps
@@ -149,6 +150,8 @@ def run_bronze_append(spec: BronzeAppend, cfg: RunConfig, name: str) -> Transfor
             steps = Steps(claim, name)
             label = _land_source(steps, pub, cfg, name, spec.source)
             faults.point("read", name)
+            available = [c for c in steps.columns("source") if c != FILE_PATH]
+            require_source_columns(cfg, name, label, spec.landed.format(**steps.params), available)
             landed = spec.landed.replace("_metadata.file_path", FILE_PATH)
             steps.step("landed", landed)  # read once, by the hashing: no copy of its own
             hashed = _hashed(steps, pub)

@@ -321,11 +321,45 @@ class BronzeAppend:
             register_reads(spark, cfg, {"source": self.source}, name)
             database = cfg.source_named(self.source.source, "postgres").target.database  # type: ignore[union-attr]
             label = f"{database}.{self.source.relation}"
-        landed = spark.sql(self.landed.format(**cfg.params()))
+        text = self.landed.format(**cfg.params())
+        columns = [f for f in spark.table("source").columns if f != "_metadata"]
+        require_source_columns(cfg, name, label, text, columns)
+        landed = spark.sql(text)
         return append_batch(
             cfg, name, landed, target=self.target, source=label, empty_ok=self.empty_ok,
             accepted=accepted,
         )  # fmt: skip
+
+
+def landed_source_columns(landed: str) -> list[str]:
+    """The columns of the view ``source`` that a ``landed`` mapping (Spark SQL, already
+    formatted) reads, in the order it first reads them (``_metadata`` aside)."""
+    import sqlglot
+    from sqlglot import exp
+
+    found: list[str] = []
+    for column in sqlglot.parse_one(landed, read="spark").find_all(exp.Column, bfs=False):
+        if column.table or column.name in found or column.name == "_metadata":
+            continue
+        if isinstance(column.parent, exp.Dot):  # _metadata.file_path
+            continue
+        found.append(column.name)
+    return found
+
+
+def require_source_columns(
+    cfg: RunConfig, name: str, source: str, landed: str, available: Sequence[str]
+) -> None:
+    """A source that lost a column the load maps fails before reading it, naming both."""
+    have = {column.lower() for column in available}
+    missing = [c for c in landed_source_columns(landed) if c.lower() not in have]
+    if missing:
+        raise PipelineError(
+            f"{name} for {cfg.logical_date}: the source {source} has no column(s) "
+            f"{', '.join(missing)}, which transforms/bronze/{name}.py maps (it has: "
+            f"{', '.join(available)}). The source changed: map what replaced them in the "
+            "transform, or restore them in the source."
+        )
 
 
 def require_rows(cfg: RunConfig, name: str, rows: int, source: str, empty_ok: bool) -> None:

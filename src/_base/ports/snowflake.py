@@ -61,6 +61,7 @@ from src._base.pipeline.shapes import (
     SnapshotIntoHistory,
     SourceTable,
     UpsertRows,
+    landed_source_columns,
 )
 from src._base.ports.common import (
     NOT_PORTED,
@@ -493,15 +494,9 @@ def _source_types(entry: TransformEntry, target: Any, columns: Sequence[str]) ->
 
 def _file_columns(entry: TransformEntry) -> list[str]:
     """The columns of the files that ``landed`` reads, in the order it first reads them."""
-    tree = parse(tokenized(entry.spec.landed), "spark", f"{entry.path} ({entry.name}), landed")
-    found: list[str] = []
-    for column in tree.find_all(exp.Column, bfs=False):
-        if column.table or column.name in found or column.name == "_metadata":
-            continue
-        if isinstance(column.parent, exp.Dot):  # _metadata.file_path
-            continue
-        found.append(column.name)
-    return found
+    text = tokenized(entry.spec.landed)
+    parse(text, "spark", f"{entry.path} ({entry.name}), landed")  # names the file if broken
+    return landed_source_columns(text)
 
 
 def _bronze_files(
