@@ -11,7 +11,9 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -45,14 +47,32 @@ def sources(throwaway_server: ConnectionSettings, monkeypatch, tmp_path):
         yield throwaway_server
 
 
-def _run(env: str, fault: str | None) -> subprocess.CompletedProcess:
-    child_env = {k: v for k, v in os.environ.items() if k != "MEDALLION_FAULT"}
-    if fault:
-        child_env["MEDALLION_FAULT"] = fault
-    command = [
+def _command(env: str) -> list[str]:
+    return [
         sys.executable, "scripts/run_pipeline.py", "demo", "--date", DAY.isoformat(),
         "--engine", "postgres", "--workers", "1", "--env", env,
     ]  # fmt: skip
+
+
+def _environment(fault: str | None, signal_file: Path | None = None) -> dict[str, str]:
+    child_env = {k: v for k, v in os.environ.items() if not k.startswith("MEDALLION_FAULT")}
+    if fault:
+        child_env["MEDALLION_FAULT"] = fault
+    if signal_file:
+        child_env["MEDALLION_FAULT_SIGNAL"] = str(signal_file)
+    return child_env
+
+
+def _start(env: str, fault: str, signal_file: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        _command(env), cwd=PROJECT_ROOT, env=_environment(fault, signal_file),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def _run(env: str, fault: str | None) -> subprocess.CompletedProcess:
+    child_env = _environment(fault)
+    command = _command(env)
     return subprocess.run(
         command, cwd=PROJECT_ROOT, env=child_env, capture_output=True, text=True, timeout=300
     )
@@ -89,3 +109,56 @@ def test_a_run_killed_in_any_phase_then_rerun_equals_a_run_that_never_failed(sou
         "SELECT relname FROM pg_class WHERE relname LIKE 'stage\\_%%' AND relkind = 'r'",
     )
     assert leftovers == []
+
+
+def test_a_server_restart_inside_a_publication_is_one_line_and_a_rerun_repairs_it(
+    tmp_path, monkeypatch
+) -> None:
+    """The warehouse's server restarts while a load is inside its publishing transaction:
+    the run fails with one line naming the database's complaint (no traceback), and a
+    plain rerun gives the warehouse a clean run gives."""
+    from src.utils.embedded_postgres import EmbeddedPostgres
+    from src.utils.pg_binaries import free_port
+    from tests.conftest import FAST_UNSAFE_OPTIONS
+
+    server = EmbeddedPostgres(
+        home=tmp_path / "pg", port=free_port(), server_options=FAST_UNSAFE_OPTIONS
+    )
+    conn = server.start()
+    try:
+        monkeypatch.chdir(tmp_path)
+        for var in ("DATABASE_URL", "PGDATABASE", "PGPASSFILE"):
+            monkeypatch.delenv(var, raising=False)
+        monkeypatch.setenv("PGHOST", conn.host)
+        monkeypatch.setenv("PGPORT", str(conn.port))
+        monkeypatch.setenv("PGUSER", conn.user)
+        monkeypatch.setenv("MEDALLION_API_PASSFILE", str(tmp_path / "api-pgpass"))
+        if conn.password is not None:
+            monkeypatch.setenv("PGPASSWORD", conn.password.get_secret_value())
+        with day_sources(conn, monkeypatch, tmp_path, DAY, SPEC, ENVS):
+            for env in ("clean", "faults"):
+                assert orchestrate_build.main(["postgres", "demo", "--env", env]) == 0
+            run = ["demo", "--date", DAY.isoformat(), "--engine", "postgres", "--env", "clean"]
+            assert run_pipeline.main(run) == 0
+
+            marker = tmp_path / "paused"
+            child = _start("faults", "publishing:instrument_to_silver:wait", marker)
+            deadline = time.monotonic() + 120
+            while not marker.exists():
+                assert child.poll() is None and time.monotonic() < deadline, child.stderr.read()
+                time.sleep(0.05)
+            server.stop()  # inside the load's open transaction
+            server.start()
+            marker.unlink()
+            _, err = child.communicate(timeout=120)
+            assert child.returncode == 1, err[-3000:]
+            [line] = [x for x in err.splitlines() if " ERROR " in x]
+            assert "The database said: " in line and "start it again" in line, line
+            assert "Traceback" not in err
+
+            rerun = _run("faults", None)
+            assert rerun.returncode == 0, rerun.stderr[-3000:]
+            clean, recovered = (comparable_fingerprint(conn.with_database(db)) for db in ENVS)
+            assert recovered == clean
+    finally:
+        server.destroy()
