@@ -99,17 +99,24 @@ def use_test_server(
     pg_server: ConnectionSettings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> ConnectionSettings:
     """Point entry points (which read PG* variables) at the session's server; no .env."""
+    return point_entry_points_at(pg_server, monkeypatch, tmp_path)
+
+
+def point_entry_points_at(
+    server: ConnectionSettings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> ConnectionSettings:
+    """Entry points (in process, and processes started from here) use ``server``."""
     monkeypatch.chdir(tmp_path)
     for var in ("DATABASE_URL", "PGDATABASE"):
         monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("PGHOST", pg_server.host)
-    monkeypatch.setenv("PGPORT", str(pg_server.port))
-    monkeypatch.setenv("PGUSER", pg_server.user)
+    monkeypatch.setenv("PGHOST", server.host)
+    monkeypatch.setenv("PGPORT", str(server.port))
+    monkeypatch.setenv("PGUSER", server.user)
     # the build writes the API role's password here, not into the checkout's .local
     monkeypatch.setenv("MEDALLION_API_PASSFILE", str(tmp_path / "api-pgpass"))
-    if pg_server.password is not None:
-        monkeypatch.setenv("PGPASSWORD", pg_server.password.get_secret_value())
-    return pg_server
+    if server.password is not None:
+        monkeypatch.setenv("PGPASSWORD", server.password.get_secret_value())
+    return server
 
 
 @pytest.fixture

@@ -119,22 +119,15 @@ def test_a_server_restart_inside_a_publication_is_one_line_and_a_rerun_repairs_i
     plain rerun gives the warehouse a clean run gives."""
     from src.utils.embedded_postgres import EmbeddedPostgres
     from src.utils.pg_binaries import free_port
-    from tests.conftest import FAST_UNSAFE_OPTIONS
+    from tests.conftest import FAST_UNSAFE_OPTIONS, point_entry_points_at
 
     server = EmbeddedPostgres(
         home=tmp_path / "pg", port=free_port(), server_options=FAST_UNSAFE_OPTIONS
     )
     conn = server.start()
     try:
-        monkeypatch.chdir(tmp_path)
-        for var in ("DATABASE_URL", "PGDATABASE", "PGPASSFILE"):
-            monkeypatch.delenv(var, raising=False)
-        monkeypatch.setenv("PGHOST", conn.host)
-        monkeypatch.setenv("PGPORT", str(conn.port))
-        monkeypatch.setenv("PGUSER", conn.user)
-        monkeypatch.setenv("MEDALLION_API_PASSFILE", str(tmp_path / "api-pgpass"))
-        if conn.password is not None:
-            monkeypatch.setenv("PGPASSWORD", conn.password.get_secret_value())
+        monkeypatch.delenv("PGPASSFILE", raising=False)
+        point_entry_points_at(conn, monkeypatch, tmp_path)
         with day_sources(conn, monkeypatch, tmp_path, DAY, SPEC, ENVS):
             for env in ("clean", "faults"):
                 assert orchestrate_build.main(["postgres", "demo", "--env", env]) == 0
