@@ -42,7 +42,7 @@ demo: setup ## build the warehouse, generate two days of sources, run the daily 
 dags: setup ## run bronze, silver and gold DAGs for DATE (default 2026-11-20) with dag.test()
 	@$(RUN) python scripts/airflow_local.py run --date $(DATE)
 
-airflow-ui: setup ## start `airflow standalone` on this project (UI on http://localhost:8080)
+airflow-ui: setup ## start Airflow's components on this project (UI on http://localhost:8080)
 	@$(RUN) python scripts/airflow_local.py standalone
 
 serve: setup ## serve the demo warehouse's read API and status page on http://127.0.0.1:8000

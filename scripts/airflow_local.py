@@ -4,6 +4,7 @@
     python scripts/airflow_local.py run --date 2026-11-20 --layer silver    # one layer
     python scripts/airflow_local.py run --date 2026-11-16 --to 2026-11-20   # a backfill, in order
     python scripts/airflow_local.py standalone                              # the UI on :8080
+    python scripts/airflow_local.py standalone --port 8090                  # another port
     python scripts/airflow_local.py --env dev run --date 2026-11-20         # in demo__dev
 
 ``run`` executes each DAG with ``dag.test()`` (tasks in this process, one SparkSession
@@ -23,7 +24,6 @@ import os
 import sys
 from collections.abc import Sequence
 from datetime import date
-from pathlib import Path
 
 from src._base.build.project import check_env
 from src._base.engines import check_engine
@@ -32,13 +32,13 @@ from src.config import Settings
 from src.orchestration.local_airflow import (
     LAYERS,
     OUTCOME_HEADER,
-    airflow_environment,
     dag_layers,
     print_progress,
     projects_with_dags,
     run_layers,
     use_local_airflow,
 )
+from src.orchestration.standalone import run_standalone
 from src.utils.cli import run_main
 from src.utils.connections import ensure_server
 
@@ -59,11 +59,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _standalone(args: argparse.Namespace, settings: Settings) -> int:
-    env = {**os.environ, **airflow_environment(settings.airflow_home, settings.dags_folder)}
     settings.airflow_home.mkdir(parents=True, exist_ok=True)
-    airflow = Path(sys.executable).parent / "airflow"
-    os.execve(str(airflow), [str(airflow), "standalone"], env)
-    return 0  # pragma: no cover (execve does not return)
+    return run_standalone(settings.airflow_home, settings.dags_folder, args.port)
 
 
 def _body(args: argparse.Namespace, settings: Settings) -> int:
@@ -84,7 +81,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     run.add_argument("--database", help="one project (default: every project with DAGs)")
     run.add_argument("--engine", help="spark or postgres (default MEDALLION_ENGINE, spark)")
-    commands.add_parser("standalone", help="start `airflow standalone` (UI, scheduler) here")
+    standalone = commands.add_parser(
+        "standalone", help="start Airflow's UI, scheduler, DAG processor and triggerer here"
+    )
+    standalone.add_argument("--port", type=int, default=8080, help="the UI's port (8080)")
     parser.add_argument("--log-level", dest="log_level", default=None)
     parser.add_argument("--env", help="environment: work in <project>__<env> (MEDALLION_ENV)")
     return run_main(_body, parser, argv)

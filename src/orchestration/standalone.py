@@ -1,0 +1,177 @@
+"""Airflow's components for this project on one machine, supervised: the UI and API, the
+scheduler (LocalExecutor), the DAG processor and the triggerer.
+
+    code = run_standalone(settings.airflow_home, settings.dags_folder, port=8080)
+
+``airflow standalone`` does the same, but keeps running when a component dies, finds
+``airflow`` only on PATH, and needs two settings changed together to move the UI to
+another port. Here every component is started from this interpreter's ``airflow``
+(the virtualenv need not be on PATH, and the components' own children find it too),
+the API's port sets the base URL the tasks reach the execution API at, a port Airflow
+itself uses (its log servers) or one already taken is refused before anything starts,
+and when one component exits the others are stopped and the exit code is 1, naming it
+and the end of its log (each component logs to ``<home>/logs/standalone/<name>.log``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+from src.orchestration.local_airflow import airflow_environment
+from src.utils.errors import ConfigError, PipelineError
+
+log = logging.getLogger(__name__)
+
+COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+# Ports Airflow's own servers take on this machine (the log servers of the task runners
+# and of the triggerer): an API server put there dies when they start.
+AIRFLOW_PORTS = {8793: "the task log server", 8794: "the triggerer's log server"}
+HEALTH = "/api/v2/monitor/health"
+
+
+def check_port(port: int) -> None:
+    """Refuse a port Airflow's own servers use, or one something already listens on."""
+    if port in AIRFLOW_PORTS:
+        raise ConfigError(
+            f"Port {port} is {AIRFLOW_PORTS[port]}'s (Airflow starts it itself): give the UI "
+            "another one, e.g. --port 8080."
+        )
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise ConfigError(
+                f"Port {port} is taken ({exc.strerror}): stop what listens there, or pass "
+                "another --port."
+            ) from None
+
+
+def standalone_environment(home: Path, dags: Path | None, port: int) -> dict[str, str]:
+    """The components' environment: the project's Airflow settings, LocalExecutor, the UI
+    on ``port`` (and the tasks' execution API at the same address), every user an admin
+    (a local, single-user deployment), and this interpreter's ``bin`` first on PATH."""
+    bin_dir = str(Path(sys.executable).parent)
+    return {
+        **os.environ,
+        **airflow_environment(home, dags),
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__API__BASE_URL": f"http://localhost:{port}",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{port}/execution/",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+        "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")]),
+    }
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def _healthy(port: int) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}{HEALTH}", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _signal_group(process: subprocess.Popen, signum: int) -> None:
+    """Signal a component and everything it started (its own session: a dead scheduler's
+    executor workers and log server are still in its group)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signum)
+
+
+def _stop(processes: Mapping[str, subprocess.Popen], grace: float = 20.0) -> None:
+    for process in processes.values():
+        _signal_group(process, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for process in processes.values():
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(max(0.1, deadline - time.monotonic()))
+    for process in processes.values():  # what did not stop in time, and any orphans
+        _signal_group(process, signal.SIGKILL)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def run_standalone(
+    home: Path,
+    dags: Path | None,
+    port: int,
+    *,
+    ready_timeout: float = 180.0,
+    stop: threading.Event | None = None,
+) -> int:
+    """Start the components, wait until the UI answers, then watch them: 1 when one
+    exits (the others are stopped), 0 when ``stop`` is set or on Ctrl-C."""
+    check_port(port)
+    if threading.current_thread() is threading.main_thread():  # `kill` stops them all too
+        signal.signal(signal.SIGTERM, _interrupt)
+    env = standalone_environment(home, dags, port)
+    airflow = str(Path(sys.executable).parent / "airflow")
+    logs = home / "logs" / "standalone"
+    logs.mkdir(parents=True, exist_ok=True)
+    migrated = subprocess.run(
+        [airflow, "db", "migrate"], env=env, capture_output=True, text=True, check=False
+    )
+    if migrated.returncode != 0:
+        raise PipelineError(
+            f"`airflow db migrate` failed for {home}: {migrated.stderr.strip()[-800:]}"
+        )
+    processes: dict[str, subprocess.Popen] = {}
+    try:
+        for name in COMPONENTS:
+            command = [airflow, name, *(["--port", str(port)] if name == "api-server" else [])]
+            with (logs / f"{name}.log").open("ab") as out:
+                processes[name] = subprocess.Popen(
+                    command, env=env, stdout=out, stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )  # fmt: skip
+        started = time.monotonic()
+        ready = False
+        while True:
+            for name, process in processes.items():
+                if process.poll() is not None:
+                    log.error(
+                        "Airflow's %s exited with code %s%s; stopping the others. The end of "
+                        "its log (%s):\n%s",
+                        name, process.returncode, "" if ready else " before the UI was ready",
+                        logs / f"{name}.log", _tail(logs / f"{name}.log"),
+                    )  # fmt: skip
+                    return 1
+            if not ready and _healthy(port):
+                ready = True
+                log.info(
+                    "Airflow is ready: http://localhost:%d (components: %s; logs in %s)",
+                    port, ", ".join(COMPONENTS), logs,
+                )  # fmt: skip
+            if not ready and time.monotonic() - started > ready_timeout:
+                log.error("The UI did not answer on port %d within %.0f s", port, ready_timeout)
+                return 1
+            if stop is not None and stop.wait(1.0):
+                return 0
+            if stop is None:
+                time.sleep(1.0)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        _stop(processes)

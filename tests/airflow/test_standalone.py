@@ -1,0 +1,95 @@
+"""``airflow_local.py standalone``: Airflow's four components on a port of our choosing,
+started without the virtualenv on PATH, refused on a port Airflow itself uses or one
+already taken, and stopped (exit 1, naming it) when one of them dies."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+
+from scripts import airflow_local
+from src.config import PROJECT_ROOT
+from src.orchestration.standalone import HEALTH
+from src.utils.pg_binaries import free_port
+
+
+def test_a_port_airflow_uses_itself_or_one_taken_is_refused_before_anything_starts(
+    tmp_path, monkeypatch, caplog
+) -> None:
+    monkeypatch.setenv("MEDALLION_AIRFLOW_HOME", str(tmp_path / "airflow"))
+    assert airflow_local.main(["standalone", "--port", "8793"]) == 1
+    assert "Port 8793 is the task log server's (Airflow starts it itself)" in caplog.text
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert airflow_local.main(["standalone", "--port", str(port)]) == 1
+    assert f"Port {port} is taken" in caplog.text
+    assert not (tmp_path / "airflow" / "logs" / "standalone").exists()  # nothing started
+
+
+def _children(pid: int) -> dict[str, int]:
+    found = subprocess.run(
+        ["ps", "--ppid", str(pid), "-o", "pid=,args="], capture_output=True, text=True
+    ).stdout
+    return {
+        args: int(child) for child, args in (line.split(None, 1) for line in found.splitlines())
+    }
+
+
+def test_the_components_start_without_the_venv_on_path_and_a_death_stops_them_all(
+    tmp_path,
+) -> None:
+    port = free_port()
+    env = {
+        "HOME": os.environ.get("HOME", "/root"),
+        "PATH": "/usr/bin:/bin",  # no virtualenv here: the components must still start
+        "MEDALLION_AIRFLOW_HOME": str(tmp_path / "airflow"),
+    }
+    supervisor = subprocess.Popen(
+        [sys.executable, "scripts/airflow_local.py", "standalone", "--port", str(port)],
+        cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            assert supervisor.poll() is None, supervisor.communicate()[1][-3000:]
+            assert time.monotonic() < deadline, "the UI never answered"
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}{HEALTH}", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(2)
+        time.sleep(3)  # the supervisor checks once a second: it has seen it too
+        children = _children(supervisor.pid)
+        [scheduler] = [pid for args, pid in children.items() if "scheduler" in args]
+        assert len(children) == 4, children
+        os.kill(scheduler, signal.SIGKILL)
+        _, err = supervisor.communicate(timeout=60)
+    finally:
+        if supervisor.poll() is None:
+            supervisor.kill()
+    assert supervisor.returncode == 1
+    assert "Airflow is ready: http://localhost:" in err
+    assert "Airflow's scheduler exited with code -9; stopping the others" in err
+    groups = set(children.values())  # each component leads a process group of its own
+    deadline = time.monotonic() + 15
+    while _in_groups(groups):  # SIGKILLed: gone once the kernel has reaped them
+        assert time.monotonic() < deadline, _in_groups(groups)
+        time.sleep(0.2)
+
+
+def _in_groups(groups: set[int]) -> list[str]:
+    listed = subprocess.run(["ps", "-eo", "pid=,pgid=,stat=,args="], capture_output=True, text=True)
+    return [
+        line
+        for line in listed.stdout.splitlines()
+        if int(line.split()[1]) in groups and not line.split()[2].startswith("Z")
+    ]
