@@ -69,6 +69,13 @@ class Settings(BaseSettings):
         PROJECT_ROOT / ".local" / "logs" / "spark.log", validation_alias="MEDALLION_SPARK_LOG"
     )
     spark_writer: Literal["copy", "jdbc"] = Field("copy", validation_alias="MEDALLION_SPARK_WRITER")
+    # On a cluster: the executors' Python (default this interpreter's path: right where
+    # the workers run the same image or machine), a packed environment they unpack
+    # ("env.tar.gz#env", with MEDALLION_SPARK_PYTHON=./env/bin/python), and the address
+    # the driver binds and the executors call back (default: Spark's choice).
+    spark_python: str | None = Field(None, validation_alias="MEDALLION_SPARK_PYTHON")
+    spark_archives: str | None = Field(None, validation_alias="MEDALLION_SPARK_ARCHIVES")
+    spark_driver_host: str | None = Field(None, validation_alias="MEDALLION_SPARK_DRIVER_HOST")
     landing_dir: Path = Field(
         PROJECT_ROOT / ".local" / "landing", validation_alias="MEDALLION_LANDING_DIR"
     )

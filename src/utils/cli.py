@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -102,6 +103,9 @@ def run_main(
         return 1
 
 
+_CAUSE = re.compile(r"[A-Z]\w*(Error|Exception): ")
+
+
 def one_line(exc: BaseException) -> str:
     """An error as the user reads it: the project's own errors as they are; a database's
     or Spark's by their first line and what to do; anything else named as a bug."""
@@ -117,9 +121,13 @@ def one_line(exc: BaseException) -> str:
             "--log-level DEBUG shows the traceback."
         )
     if module.startswith(("pyspark", "py4j")):
+        # a Python worker's error names its cause on a line of its own, further down
+        cause = next(
+            (line.strip() for line in str(exc).splitlines() if _CAUSE.match(line.strip())), ""
+        )
         return (
-            f"Spark failed: {first[:400]} ({kind}). Its own log has the details; "
-            "--log-level DEBUG shows the traceback."
+            f"Spark failed: {first[:400]}{f' {cause[:300]}' if cause else ''} ({kind}). Its "
+            "own log has the details; --log-level DEBUG shows the traceback."
         )
     return (
         f"Unexpected error: {kind}: {first[:400]}. This is a bug in the framework or a "

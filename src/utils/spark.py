@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from src.config import ConnectionSettings, Settings
+from src.config import SRC_PATH, ConnectionSettings, Settings
 from src.utils.errors import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -45,9 +45,41 @@ def find_jdbc_jar(settings: Settings) -> Path:
     )
 
 
+def project_archive(folder: Path) -> Path:
+    """The project's code (the ``src`` package) as a zip for the executors'
+    ``sys.path``: what a cluster's workers need to run the COPY writer and UDF-free
+    helpers the driver ships them. Written afresh for each session."""
+    import zipfile
+
+    folder.mkdir(parents=True, exist_ok=True)
+    archive = folder / "medallion-src.zip"
+    partial = archive.with_suffix(f".{os.getpid()}.tmp")
+    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as out:
+        for path in sorted(SRC_PATH.rglob("*.py")):
+            out.write(path, path.relative_to(SRC_PATH.parent))
+    partial.replace(archive)
+    return archive
+
+
+def cluster_conf(settings: Settings) -> dict[str, str]:
+    """What a session on a cluster adds: the executors' Python, the project's code
+    (``spark.submit.pyFiles``), a packed environment, and the driver's address."""
+    conf = {
+        "spark.pyspark.python": settings.spark_python or sys.executable,
+        "spark.submit.pyFiles": str(project_archive(settings.spark_log.parent / "spark")),
+    }
+    if settings.spark_archives:
+        conf["spark.archives"] = settings.spark_archives
+    if settings.spark_driver_host:
+        conf["spark.driver.host"] = settings.spark_driver_host
+        conf["spark.driver.bindAddress"] = settings.spark_driver_host
+    return conf
+
+
 def spark_conf(settings: Settings) -> dict[str, str]:
     """The settings every session gets; any ``spark.*`` may be overridden by the cluster."""
-    return {
+    cluster = {} if settings.spark_master.startswith("local") else cluster_conf(settings)
+    return cluster | {
         "spark.master": settings.spark_master,
         "spark.app.name": "medallion",
         "spark.jars": str(find_jdbc_jar(settings)),
@@ -68,8 +100,9 @@ def build_spark_session(settings: Settings) -> SparkSession:
 
     if settings.spark_master.startswith("local"):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-        # Python workers must be this interpreter (the project's venv), not PATH's python3.
-        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    # Python workers must be the project's interpreter (its venv), not PATH's python3:
+    # this one, or on a cluster MEDALLION_SPARK_PYTHON (e.g. a packed environment's).
+    os.environ.setdefault("PYSPARK_PYTHON", settings.spark_python or sys.executable)
     builder = SparkSession.builder
     for key, value in spark_conf(settings).items():
         builder = builder.config(key, value)
