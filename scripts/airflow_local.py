@@ -60,7 +60,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 def _standalone(args: argparse.Namespace, settings: Settings) -> int:
     settings.airflow_home.mkdir(parents=True, exist_ok=True)
-    return run_standalone(settings.airflow_home, settings.dags_folder, args.port)
+    return run_standalone(settings.airflow_home, settings.dags_folder, args.port, host=args.host)
 
 
 def _body(args: argparse.Namespace, settings: Settings) -> int:
@@ -85,6 +85,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "standalone", help="start Airflow's UI, scheduler, DAG processor and triggerer here"
     )
     standalone.add_argument("--port", type=int, default=8080, help="the UI's port (8080)")
+    standalone.add_argument(
+        "--host", default="127.0.0.1", help="the UI's address (127.0.0.1; 0.0.0.0 in a container)"
+    )
     parser.add_argument("--log-level", dest="log_level", default=None)
     parser.add_argument("--env", help="environment: work in <project>__<env> (MEDALLION_ENV)")
     return run_main(_body, parser, argv)

@@ -39,7 +39,7 @@ AIRFLOW_PORTS = {8793: "the task log server", 8794: "the triggerer's log server"
 HEALTH = "/api/v2/monitor/health"
 
 
-def check_port(port: int) -> None:
+def check_port(port: int, host: str = "127.0.0.1") -> None:
     """Refuse a port Airflow's own servers use, or one something already listens on."""
     if port in AIRFLOW_PORTS:
         raise ConfigError(
@@ -49,7 +49,7 @@ def check_port(port: int) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            probe.bind(("127.0.0.1", port))
+            probe.bind((host, port))
         except OSError as exc:
             raise ConfigError(
                 f"Port {port} is taken ({exc.strerror}): stop what listens there, or pass "
@@ -57,16 +57,23 @@ def check_port(port: int) -> None:
             ) from None
 
 
-def standalone_environment(home: Path, dags: Path | None, port: int) -> dict[str, str]:
+def standalone_environment(
+    home: Path, dags: Path | None, port: int, host: str = "127.0.0.1"
+) -> dict[str, str]:
     """The components' environment: the project's Airflow settings, LocalExecutor, the UI
-    on ``port`` (and the tasks' execution API at the same address), every user an admin
-    (a local, single-user deployment), and this interpreter's ``bin`` first on PATH."""
+    on ``host``:``port`` (and the tasks' execution API at the same port), every user an
+    admin (a local, single-user deployment), task logs at INFO (the loads' dates and
+    row counts) unless AIRFLOW__LOGGING__LOGGING_LEVEL says otherwise, and this
+    interpreter's ``bin`` first on PATH."""
     bin_dir = str(Path(sys.executable).parent)
     return {
         **os.environ,
         **airflow_environment(home, dags),
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__HOST": host,
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": os.environ.get(
+            "AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO"
+        ),
         "AIRFLOW__API__PORT": str(port),
         "AIRFLOW__API__BASE_URL": f"http://localhost:{port}",
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{port}/execution/",
@@ -118,15 +125,16 @@ def run_standalone(
     dags: Path | None,
     port: int,
     *,
+    host: str = "127.0.0.1",
     ready_timeout: float = 180.0,
     stop: threading.Event | None = None,
 ) -> int:
     """Start the components, wait until the UI answers, then watch them: 1 when one
     exits (the others are stopped), 0 when ``stop`` is set or on Ctrl-C."""
-    check_port(port)
+    check_port(port, host)
     if threading.current_thread() is threading.main_thread():  # `kill` stops them all too
         signal.signal(signal.SIGTERM, _interrupt)
-    env = standalone_environment(home, dags, port)
+    env = standalone_environment(home, dags, port, host)
     airflow = str(Path(sys.executable).parent / "airflow")
     logs = home / "logs" / "standalone"
     logs.mkdir(parents=True, exist_ok=True)
