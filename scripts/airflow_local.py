@@ -60,7 +60,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 def _standalone(args: argparse.Namespace, settings: Settings) -> int:
     settings.airflow_home.mkdir(parents=True, exist_ok=True)
-    return run_standalone(settings.airflow_home, settings.dags_folder, args.port, host=args.host)
+    metadata = ensure_server(settings) if args.metadata_db == "postgres" else None
+    return run_standalone(
+        settings.airflow_home, settings.dags_folder, args.port, host=args.host, metadata=metadata
+    )
 
 
 def _body(args: argparse.Namespace, settings: Settings) -> int:
@@ -85,6 +88,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "standalone", help="start Airflow's UI, scheduler, DAG processor and triggerer here"
     )
     standalone.add_argument("--port", type=int, default=8080, help="the UI's port (8080)")
+    standalone.add_argument(
+        "--metadata-db",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="where Airflow keeps its metadata: a SQLite file in its home (default), or the "
+        "database 'airflow' on the project's PostgreSQL server (the embedded one by default)",
+    )
     standalone.add_argument(
         "--host", default="127.0.0.1", help="the UI's address (127.0.0.1; 0.0.0.0 in a container)"
     )

@@ -25,8 +25,10 @@ import sys
 import threading
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
+from src.config import ConnectionSettings
 from src.orchestration.local_airflow import airflow_environment
 from src.utils.errors import ConfigError, PipelineError
 
@@ -82,6 +84,26 @@ def standalone_environment(
     }
 
 
+METADATA_DATABASE = "airflow"
+
+
+def postgres_metadata(conn: ConnectionSettings) -> dict[str, str]:
+    """Airflow's metadata in the database ``airflow`` on ``conn``'s server (made if
+    missing), instead of SQLite: what the scheduler and LocalExecutor run on in
+    production. The password, if any, travels as PGPASSWORD in the components'
+    environment, never in the URL Airflow may print."""
+    from src._base.build.databases import database_exists
+    from src.utils.connections import execute_autocommit, sqlalchemy_url
+
+    if not database_exists(conn, METADATA_DATABASE):
+        execute_autocommit(conn, f'CREATE DATABASE "{METADATA_DATABASE}"')
+    url = sqlalchemy_url(replace(conn, password=None), METADATA_DATABASE)
+    env = {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": url.render_as_string(hide_password=False)}
+    if conn.password is not None:
+        env["PGPASSWORD"] = conn.password.get_secret_value()
+    return env
+
+
 def _tail(path: Path, lines: int = 15) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
@@ -126,15 +148,20 @@ def run_standalone(
     port: int,
     *,
     host: str = "127.0.0.1",
+    metadata: ConnectionSettings | None = None,
     ready_timeout: float = 180.0,
     stop: threading.Event | None = None,
 ) -> int:
     """Start the components, wait until the UI answers, then watch them: 1 when one
-    exits (the others are stopped), 0 when ``stop`` is set or on Ctrl-C."""
+    exits (the others are stopped), 0 when ``stop`` is set or on Ctrl-C. ``metadata``:
+    keep Airflow's metadata on that PostgreSQL server (:func:`postgres_metadata`), not
+    in ``home``'s SQLite file."""
     check_port(port, host)
     if threading.current_thread() is threading.main_thread():  # `kill` stops them all too
         signal.signal(signal.SIGTERM, _interrupt)
     env = standalone_environment(home, dags, port, host)
+    if metadata is not None:
+        env |= postgres_metadata(metadata)
     airflow = str(Path(sys.executable).parent / "airflow")
     logs = home / "logs" / "standalone"
     logs.mkdir(parents=True, exist_ok=True)

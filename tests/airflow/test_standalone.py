@@ -16,7 +16,9 @@ import httpx
 from scripts import airflow_local
 from src.config import PROJECT_ROOT
 from src.orchestration.standalone import HEALTH
+from src.utils.connections import execute_autocommit
 from src.utils.pg_binaries import free_port
+from tests.conftest import run_sql
 
 
 def test_a_port_airflow_uses_itself_or_one_taken_is_refused_before_anything_starts(
@@ -43,18 +45,23 @@ def _children(pid: int) -> dict[str, int]:
     }
 
 
-def test_the_components_start_without_the_venv_on_path_and_a_death_stops_them_all(
-    tmp_path,
+def test_the_components_run_on_postgres_without_the_venv_on_path_and_a_death_stops_all(
+    tmp_path, use_test_server
 ) -> None:
+    """LocalExecutor with its metadata in PostgreSQL (the database 'airflow' on the
+    project's server), started from a shell whose PATH has no virtualenv."""
     port = free_port()
     env = {
         "HOME": os.environ.get("HOME", "/root"),
         "PATH": "/usr/bin:/bin",  # no virtualenv here: the components must still start
         "MEDALLION_AIRFLOW_HOME": str(tmp_path / "airflow"),
+        **{k: v for k, v in os.environ.items() if k.startswith("PG")},
     }
+    command = [sys.executable, "scripts/airflow_local.py", "standalone", "--port", str(port),
+               "--metadata-db", "postgres"]  # fmt: skip
     supervisor = subprocess.Popen(
-        [sys.executable, "scripts/airflow_local.py", "standalone", "--port", str(port)],
-        cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 240
@@ -68,6 +75,9 @@ def test_the_components_start_without_the_venv_on_path_and_a_death_stops_them_al
                 pass
             time.sleep(2)
         time.sleep(3)  # the supervisor checks once a second: it has seen it too
+        metadata = use_test_server.with_database("airflow")
+        assert run_sql(metadata, "SELECT count(*) FROM dag_run") == [(0,)]  # Airflow's tables
+        assert not (tmp_path / "airflow" / "airflow.db").exists()  # no SQLite
         children = _children(supervisor.pid)
         [scheduler] = [pid for args, pid in children.items() if "scheduler" in args]
         assert len(children) == 4, children
@@ -76,6 +86,7 @@ def test_the_components_start_without_the_venv_on_path_and_a_death_stops_them_al
     finally:
         if supervisor.poll() is None:
             supervisor.kill()
+    execute_autocommit(use_test_server, 'DROP DATABASE IF EXISTS "airflow" WITH (FORCE)')
     assert supervisor.returncode == 1
     assert "Airflow is ready: http://localhost:" in err
     assert "Airflow's scheduler exited with code -9; stopping the others" in err
