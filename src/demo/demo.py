@@ -14,3 +14,7 @@ DATABASE = DatabaseProject(
         LandingSource("landing", description="one-minute bars, one file per symbol and day"),
     ),
 )
+
+# The last business day the operational source's snapshots (instruments, portfolios)
+# describe: its own record of the days it has closed. A later date is refused.
+CURRENT_THROUGH = "SELECT max(logical_date) FROM ops.generated_day"

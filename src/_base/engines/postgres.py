@@ -36,6 +36,7 @@ from src._base.pipeline.shapes import (
     SnapshotIntoHistory,
     SourceTable,
     day_files,
+    require_current_source,
     require_rows,
     require_source_columns,
     source_connection,
@@ -202,6 +203,7 @@ def _land_source(
     conn = source_connection(cfg, source, name)
     src = connect_raw(conn)
     try:
+        pub.note = require_current_source(cfg, name, source, src)
         query = f"SELECT * FROM {source.query(steps.params)}"
         table = _source_table(steps, pub, _source_columns(src, query))
         copy_between(src, query, steps.raw, table, job=name)

@@ -34,15 +34,24 @@ ON CONFLICT (job, logical_date) DO UPDATE SET status = 'running', batch_id = exc
 
 
 def finish_batch(
-    cur, job: str, day: date, *, read: int, written: int, rejected: int, accepted: str | None = None
+    cur,
+    job: str,
+    day: date,
+    *,
+    read: int,
+    written: int,
+    rejected: int,
+    accepted: str | None = None,
+    note: str | None = None,
 ) -> None:
     """Publish the batch (in the caller's transaction); ``accepted``: what the load took
-    that a complete day would not have (a partial day), recorded with it."""
+    that a complete day would not have (a partial day), recorded with it; ``note``: the
+    message kept with it (which snapshot was read)."""
     cur.execute(
         f"""UPDATE {LOAD_LOG} SET status = 'succeeded', rows_read = %s, rows_written = %s,
-    rows_rejected = %s, finished_at = clock_timestamp(), accepted = %s, message = NULL
+    rows_rejected = %s, finished_at = clock_timestamp(), accepted = %s, message = %s
 WHERE job = %s AND logical_date = %s""",
-        (read, written, rejected, accepted, job, day),
+        (read, written, rejected, accepted, note, job, day),
     )
 
 

@@ -57,10 +57,12 @@ def append_batch(
     source: str,
     empty_ok: bool = False,
     accepted: str | None = None,
+    note: str | None = None,
 ) -> TransformResult:
     """Append ``landed`` as the date's batch of ``job``; no rows fail the load unless
     ``empty_ok`` (:func:`~src._base.pipeline.shapes.require_rows`). ``accepted``: what
-    reading the source accepted (files missing from a partial day), recorded."""
+    reading the source accepted (files missing from a partial day), recorded; ``note``:
+    what else the load log keeps of it (the snapshot read)."""
     from src._base.pipeline.shapes import require_rows
 
     started = time.perf_counter()
@@ -71,6 +73,7 @@ def append_batch(
             return result
         with publication(claim) as pub:
             pub.accept(accepted)
+            pub.note = note
             frame = with_load_metadata(cfg, job, landed, source)
             if claim.replacing:
                 rows = _replace_batch(pub, frame, target)

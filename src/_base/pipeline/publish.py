@@ -92,6 +92,7 @@ class Publication:
         self.system_time: datetime | None = None
         self.analyzed: list[str] = []  # tables whose statistics are refreshed once published
         self.accepted = claim.accepted  # recorded with the batch (a partial day)
+        self.note: str | None = None  # the load log's message for the batch (a snapshot read)
 
     def stage(self, df: DataFrame, name: str, types: dict[str, str] | None = None) -> str:
         """COPY ``df`` into a new UNLOGGED table; returns its qualified name.
@@ -237,6 +238,7 @@ class Publication:
                 written=self.written,
                 rejected=self.rejected,
                 accepted=self.accepted,
+                note=self.note,
             )
         self.raw.commit()
         faults.point("published", self.name)

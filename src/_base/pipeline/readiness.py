@@ -14,10 +14,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from src._base.pipeline.run_config import RunConfig
-from src._base.pipeline.shapes import BronzeAppend, LandingFiles, day_files
+from src._base.pipeline.shapes import (
+    BronzeAppend,
+    LandingFiles,
+    day_files,
+    require_current_source,
+)
 from src._base.sources.resolve import probe
 from src.utils.connections import connect_raw, fetch_rows
-from src.utils.errors import MedallionError
+from src.utils.errors import MedallionError, PipelineError
 
 
 def source_ready(cfg: RunConfig, name: str, spec: BronzeAppend) -> str | None:
@@ -34,10 +39,14 @@ def source_ready(cfg: RunConfig, name: str, spec: BronzeAppend) -> str | None:
     reason = probe(resolved, resolved.target.connect_timeout)  # type: ignore[union-attr]
     if reason is not None:
         return f"source '{resolved.name}' ({resolved.describe()}) does not answer: {reason}"
-    if spec.empty_ok:
-        return None
     raw = connect_raw(resolved.target)  # type: ignore[arg-type]
     try:
+        try:
+            require_current_source(cfg, name, spec.source, raw)
+        except PipelineError as exc:
+            return str(exc)
+        if spec.empty_ok:
+            return None
         query = spec.source.query(cfg.params())
         [(found,)] = fetch_rows(raw, f"SELECT EXISTS (SELECT 1 FROM {query})")
     finally:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -65,9 +66,15 @@ class Read:
 @dataclass(frozen=True)
 class SourceTable(Read):
     """A bronze load's source: a relation of a PostgreSQL source the project declares
-    (``source``: its name; empty: the project's only PostgreSQL source)."""
+    (``source``: its name; empty: the project's only PostgreSQL source).
+
+    ``current_through``: SQL run on the source returning the last date its rows describe
+    (a snapshot, like an instrument master, says nothing of dates itself). A load of a
+    later date is refused, since today's snapshot stamped with it would be a guess, and
+    a load records which snapshot it read (:func:`require_current_source`)."""
 
     source: str = ""
+    current_through: str = ""
 
 
 @dataclass(frozen=True)
@@ -313,11 +320,12 @@ class BronzeAppend:
     def run(self, spark: SparkSession, cfg: RunConfig, name: str) -> TransformResult:
         from src._base.pipeline.bronze import append_batch
 
-        accepted = None
+        accepted = note = None
         if isinstance(self.source, LandingFiles):
             day = _register_files(spark, cfg, name, self.source)
             label, accepted = str(day.root), day.accepted
         else:
+            note = source_currency(cfg, name, self.source)
             register_reads(spark, cfg, {"source": self.source}, name)
             database = cfg.source_named(self.source.source, "postgres").target.database  # type: ignore[union-attr]
             label = f"{database}.{self.source.relation}"
@@ -327,7 +335,7 @@ class BronzeAppend:
         landed = spark.sql(text)
         return append_batch(
             cfg, name, landed, target=self.target, source=label, empty_ok=self.empty_ok,
-            accepted=accepted,
+            accepted=accepted, note=note,
         )  # fmt: skip
 
 
@@ -360,6 +368,48 @@ def require_source_columns(
             f"{', '.join(available)}). The source changed: map what replaced them in the "
             "transform, or restore them in the source."
         )
+
+
+def require_current_source(cfg: RunConfig, name: str, table: SourceTable, raw: Any) -> str | None:
+    """With ``table.current_through``: refuse a date after the last one the source
+    describes; otherwise what to record of the snapshot read (None without it)."""
+    if not table.current_through:
+        return None
+    with raw.cursor() as cur:
+        cur.execute(table.current_through)
+        row = cur.fetchone()
+    raw.rollback()
+    through = row[0] if row else None
+    if isinstance(through, datetime):
+        through = through.date()
+    where = f"transforms/bronze/{name}.py"
+    if not isinstance(through, date):
+        raise PipelineError(
+            f"{name} for {cfg.logical_date}: the source's current_through query returned "
+            f"{through!r}, not a date ({where}): it must say up to which date "
+            f"{table.relation} is current."
+        )
+    if cfg.logical_date > through:
+        raise PipelineError(
+            f"{name} for {cfg.logical_date}: {table.relation} is current through {through} "
+            f"only, so its rows are not {cfg.logical_date}'s yet (a snapshot read now would be "
+            "stamped with a later date). Run the day once the source has it (current_through "
+            f"in {where})."
+        )
+    return f"snapshot current through {through}, read at {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC"
+
+
+def source_currency(cfg: RunConfig, name: str, table: SourceTable) -> str | None:
+    """:func:`require_current_source` on a connection of its own to the source."""
+    if not table.current_through:
+        return None
+    from src.utils.connections import connect_raw
+
+    raw = connect_raw(source_connection(cfg, table, name))
+    try:
+        return require_current_source(cfg, name, table, raw)
+    finally:
+        raw.close()
 
 
 def require_rows(cfg: RunConfig, name: str, rows: int, source: str, empty_ok: bool) -> None:

@@ -1,6 +1,7 @@
 """Land the instrument master (``ops.instrument``, a full snapshot each day) in bronze."""
 
 from src._base.pipeline.shapes import BronzeAppend, SourceTable
+from src.demo.demo import CURRENT_THROUGH
 
 LANDED = """
 SELECT instrument_code,
@@ -14,7 +15,7 @@ FROM source
 """
 
 TRANSFORM = BronzeAppend(
-    source=SourceTable("ops.instrument", source="operational"),
+    source=SourceTable("ops.instrument", source="operational", current_through=CURRENT_THROUGH),
     landed=LANDED,
     target="bronze.br_instrument",
 )

@@ -1,6 +1,7 @@
 """Land the portfolio master (``ops.portfolio``, a full snapshot each day) in bronze."""
 
 from src._base.pipeline.shapes import BronzeAppend, SourceTable
+from src.demo.demo import CURRENT_THROUGH
 
 LANDED = """
 SELECT portfolio_code,
@@ -13,7 +14,7 @@ FROM source
 """
 
 TRANSFORM = BronzeAppend(
-    source=SourceTable("ops.portfolio", source="operational"),
+    source=SourceTable("ops.portfolio", source="operational", current_through=CURRENT_THROUGH),
     landed=LANDED,
     target="bronze.br_portfolio",
 )

@@ -34,3 +34,30 @@ def test_a_source_that_lost_a_column_names_it(engine, spark, demo_env) -> None:
     published = "SELECT count(*) FROM medallion.load_log WHERE status = 'succeeded'"
     assert run_sql(demo_env.warehouse, published) == [(0,)]
     assert run_sql(demo_env.warehouse, "SELECT count(*) FROM bronze.br_trade") == [(0,)]
+
+
+@pytest.mark.parametrize("engine", ["spark", "postgres"])
+def test_a_snapshot_is_refused_for_a_date_after_the_source_and_records_what_it_read(
+    engine, spark, demo_env
+) -> None:
+    """The instrument master is a snapshot: loading it as 2026-11-21 when the source has
+    only closed 2026-11-20 would stamp today's rows with a later day."""
+    generate_day(demo_env.source, demo_env.landing, DAY, SourceSpec(seed=6, trades=30))
+    [entry] = [
+        e for e in load_catalogue(SRC_PATH, "demo").entries if e.name == "instrument_to_bronze"
+    ]
+    session = spark if engine == "spark" else None
+    later = replace(demo_env.config(date(2026, 11, 21)), engine=engine)
+    with pytest.raises(
+        PipelineError,
+        match=r"instrument_to_bronze for 2026-11-21: ops\.instrument is current through "
+        r"2026-11-20 only, so its rows are not 2026-11-21's yet",
+    ):
+        run_transforms(session, later, [entry])
+    run_transforms(session, replace(demo_env.config(DAY), engine=engine), [entry])
+    [(message,)] = run_sql(
+        demo_env.warehouse,
+        "SELECT message FROM medallion.load_log WHERE job = 'instrument_to_bronze'"
+        " AND status = 'succeeded'",
+    )
+    assert message.startswith("snapshot current through 2026-11-20, read at ")

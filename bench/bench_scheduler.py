@@ -1,0 +1,187 @@
+"""Benchmark: one demo day through Airflow's real scheduler against the same day in one
+process, measured in the same run.
+
+    uv run python bench/bench_scheduler.py [--engine postgres] [--trades 2000]
+
+On a throw-away embedded server: one day of sources, and the demo built twice
+(``demo__inproc``, ``demo__sched``). The baseline runs the day with ``run_pipeline.py``
+in this process. Then ``airflow_local.py standalone`` starts Airflow's components
+(LocalExecutor, metadata in PostgreSQL), the three layer DAGs are unpaused and bronze is
+triggered for the day; the clock runs from the trigger until ``demo_gold``'s run has
+succeeded (bronze publishes its asset, which starts silver, which starts gold). Printed:
+both times and their ratio, and where the scheduler's time went (each task's run time,
+summed per layer, against each layer's wall time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+from src.config import PROJECT_ROOT, load_settings
+from src.demo.generator import SourceSpec, generate_day
+from src.orchestration.standalone import postgres_metadata, standalone_environment
+from src.utils.connections import connect_raw, execute_autocommit
+from src.utils.embedded_postgres import server_for
+from src.utils.pg_binaries import free_port
+
+DAY = date(2026, 11, 20)
+FAST = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+DAGS = ("demo_bronze", "demo_silver", "demo_gold")
+
+
+def _airflow(env: dict[str, str], *args: str) -> str:
+    airflow = str(Path(sys.executable).parent / "airflow")
+    done = subprocess.run([airflow, *args], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"airflow {' '.join(args)} failed: {done.stderr[-1500:]}")
+    return done.stdout
+
+
+def _unscheduled_dags(folder: Path) -> Path:
+    """The project's DAGs with bronze started only by the trigger: unpaused, its daily
+    schedule would also run yesterday's interval (catchup off), whose sensors would wait
+    for sources that never come, ahead of the measured run (one active run per DAG)."""
+    shutil.copytree(PROJECT_ROOT / "airflow" / "dags", folder)
+    for path in (folder / "bronze").glob("*.py"):
+        path.write_text(path.read_text().replace('schedule="@daily"', "schedule=None"))
+    return folder
+
+
+def _script(env: dict[str, str], script: str, *args: str) -> None:
+    done = subprocess.run([sys.executable, f"scripts/{script}", *args], cwd=PROJECT_ROOT,
+                          env=env, capture_output=True, text=True)  # fmt: skip
+    if done.returncode != 0:
+        raise SystemExit(f"{script} {' '.join(args)} failed: {done.stderr[-1500:]}")
+
+
+def _rows(conn, sql: str, params=None) -> list[tuple]:
+    raw = connect_raw(conn)
+    try:
+        with raw.cursor() as cur:
+            cur.execute(sql, params)
+            return cur.fetchall()
+    finally:
+        raw.close()
+
+
+def scheduled(conn, env: dict[str, str], engine: str, home: Path) -> tuple[float, list[tuple]]:
+    """Start the components, trigger bronze for the day, wait for gold; seconds, tasks."""
+    port = free_port()
+    supervisor = subprocess.Popen(
+        [sys.executable, "scripts/airflow_local.py", "standalone", "--port", str(port),
+         "--metadata-db", "postgres"],
+        cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    airflow_db = conn.with_database("airflow")
+    try:
+        deadline = time.monotonic() + 300
+        while True:  # the DAG processor has parsed the three DAGs
+            if supervisor.poll() is not None:
+                raise SystemExit(f"standalone exited: {supervisor.stderr.read()[-2000:]}")
+            try:
+                parsed = _rows(airflow_db, "SELECT count(*) FROM dag WHERE dag_id = ANY(%s)",
+                               (list(DAGS),))[0][0]  # fmt: skip
+            except Exception:  # the database is being made
+                parsed = 0
+            if parsed == len(DAGS):
+                break
+            if time.monotonic() > deadline:
+                raise SystemExit("the DAGs were never parsed")
+            time.sleep(2)
+        dags = Path(env["MEDALLION_DAGS_FOLDER"])
+        cli = {**env, **standalone_environment(home, dags, port), **postgres_metadata(conn)}
+        cli |= {k: v for k, v in env.items() if k.startswith(("PG", "MEDALLION_"))}
+        conf = json.dumps({"date": DAY.isoformat(), "engine": engine})
+        started = time.monotonic()
+        _airflow(cli, "dags", "trigger", "demo_bronze", "--conf", conf)
+        for dag_id in DAGS:
+            _airflow(cli, "dags", "unpause", dag_id)
+        while True:
+            states = _rows(airflow_db, "SELECT dag_id, state FROM dag_run WHERE dag_id = ANY(%s)"
+                           " AND run_type <> 'scheduled'", (list(DAGS),))  # fmt: skip
+            if ("demo_gold", "success") in states:
+                seconds = time.monotonic() - started
+                break
+            if any(state == "failed" for _, state in states):
+                raise SystemExit(f"a run failed: {states}")
+            if time.monotonic() - started > 1800:
+                raise SystemExit(f"no gold after 30 minutes: {states}")
+            time.sleep(1)
+        tasks = _rows(
+            airflow_db,
+            "SELECT ti.dag_id, ti.task_id, extract(epoch FROM ti.end_date - ti.start_date)"
+            " FROM task_instance ti JOIN dag_run r ON r.run_id = ti.run_id"
+            " AND r.dag_id = ti.dag_id WHERE r.run_type <> 'scheduled' AND ti.state = 'success'",
+        )
+        spans = _rows(
+            airflow_db,
+            "SELECT dag_id, extract(epoch FROM end_date - start_date) FROM dag_run"
+            " WHERE run_type <> 'scheduled' AND state = 'success'",
+        )
+        return seconds, [*tasks, *[(dag, "(run)", s) for dag, s in spans]]
+    finally:
+        os.killpg(supervisor.pid, signal.SIGTERM)
+        try:
+            supervisor.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(supervisor.pid, signal.SIGKILL)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--engine", default="postgres", choices=("postgres", "spark"))
+    parser.add_argument("--trades", type=int, default=2000)
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="bench-scheduler-"))
+    with server_for(load_settings(None), home=folder / "pg", server_options=FAST) as conn:
+        execute_autocommit(conn, "CREATE DATABASE bench_source")
+        spec = SourceSpec(trades=args.trades, instruments=20, portfolios=8)
+        generate_day(conn.with_database("bench_source"), folder / "landing", DAY, spec)
+        dags = _unscheduled_dags(folder / "dags")
+        env = {
+            **os.environ,
+            "MEDALLION_DAGS_FOLDER": str(dags),
+            "PGHOST": conn.host, "PGPORT": str(conn.port), "PGUSER": conn.user,
+            "MEDALLION_SOURCE_DATABASE": "bench_source",
+            "MEDALLION_LANDING_DIR": str(folder / "landing"),
+            "MEDALLION_AIRFLOW_HOME": str(folder / "airflow"),
+            "MEDALLION_API_PASSFILE": str(folder / "api-pgpass"),
+        }  # fmt: skip
+        if conn.password is not None:
+            env["PGPASSWORD"] = conn.password.get_secret_value()
+        for name in ("inproc", "sched"):
+            _script(env, "orchestrate_build.py", "postgres", "demo", "--env", name)
+        started = time.monotonic()  # the command a person runs, interpreter start included
+        _script(env, "run_pipeline.py", "demo", "--date", DAY.isoformat(), "--engine",
+                args.engine, "--env", "inproc")  # fmt: skip
+        baseline = time.monotonic() - started
+        seconds, tasks = scheduled(conn, {**env, "MEDALLION_ENV": "sched"}, args.engine,
+                                   folder / "airflow")  # fmt: skip
+    print(f"\none demo day ({args.trades} trades, 20 instruments), engine {args.engine}")
+    print(f"{'':<36} {'seconds':>8} {'x one process':>14}")
+    print(f"{'run_pipeline.py, one process':<36} {baseline:>8.1f} {1.0:>13.1f}x")
+    print(f"{'Airflow scheduler (LocalExecutor)':<36} {seconds:>8.1f} {seconds / baseline:>13.1f}x")
+    print("\nwhere the scheduler's time went (seconds):")
+    for dag in DAGS:
+        own = [(task, s) for d, task, s in tasks if d == dag and task != "(run)"]
+        [wall] = [s for d, task, s in tasks if d == dag and task == "(run)"] or [0.0]
+        busy = sum(float(s) for _, s in own)
+        slowest = sorted(own, key=lambda t: -float(t[1]))[:3]
+        shown = ", ".join(f"{t} {float(s):.1f}" for t, s in slowest)
+        print(f"  {dag:<12} run {float(wall):6.1f}, tasks {busy:6.1f} in all ({len(own)}); "
+              f"slowest: {shown}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
