@@ -2,7 +2,9 @@
 
 Each resolves the date(s) it works on from the run, in this order:
 
-1. ``dag_run.conf["date"]`` (``YYYY-MM-DD``): a manual run or a backfill of one day;
+1. ``dag_run.conf["date"]`` (``YYYY-MM-DD``): a manual run or a backfill of one day
+   (``"reload": true`` loads bronze again, replacing its batch; ``"accept_partial":
+   true`` loads a day that is not complete, recorded);
 2. the dates carried by the asset events that triggered the run (an upstream layer
    publishes the dates it completed, so silver processes exactly bronze's dates);
 3. the run's logical date (a scheduled daily run: the day its data interval starts).
@@ -78,9 +80,11 @@ class TransformOperator(BaseOperator):
         from src.orchestration.tasks import run_transform
 
         days = run_dates(context, self.tenant)
+        conf = _conf(context)
         return run_transform(
-            self.database, self.layer, self.transform, days, _conf(context).get("engine"),
-            tenant=self.tenant,
+            self.database, self.layer, self.transform, days, conf.get("engine"),
+            tenant=self.tenant, reload=bool(conf.get("reload")),
+            accept_partial=bool(conf.get("accept_partial")),
         )  # fmt: skip
 
 

@@ -23,8 +23,12 @@ def run_transform(
     days: Sequence[date],
     engine: str | None = None,
     tenant: str | None = None,
+    *,
+    reload: bool = False,
+    accept_partial: bool = False,
 ) -> list[dict[str, Any]]:
     """Run one transform for each date in order; returns what each run reported.
+    ``reload`` and ``accept_partial``: as ``run_pipeline.py``'s flags (a run's conf).
 
     Imports that transform's module only: a broken module elsewhere cannot fail this task.
     """
@@ -40,7 +44,10 @@ def run_transform(
     entry = load_transform(settings.src_path, database, layer, transform)
     conn = ensure_server(settings)
     spark = build_spark_session(settings) if settings.engine == "spark" else None
-    results = run_days(spark, settings, conn, database, days, [entry], tenant=tenant)
+    results = run_days(
+        spark, settings, conn, database, days, [entry], tenant=tenant,
+        reload=reload, accept_partial=accept_partial,
+    )  # fmt: skip
     for result in results:
         log.info("%s: %s", result.job, result.summary())
     return [asdict(result) for result in results]

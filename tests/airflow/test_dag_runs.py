@@ -134,3 +134,33 @@ def test_a_late_source_parks_its_load_until_it_lands_or_the_wait_ends(
     assert states["trade_to_bronze"] == "upstream_failed"
     logged = "".join(capfd.readouterr())
     assert "Still waiting: trade_to_bronze for 2026-11-21: " in logged
+
+
+def test_a_run_with_reload_in_its_conf_replaces_bronze_batches(demo, monkeypatch) -> None:
+    """Rerunning a date from the UI with {"reload": true}: bronze loads it again."""
+    from src.orchestration.local_airflow import ensure_metadata_db, load_dag
+
+    warehouse, source, landing = demo
+    generate_day(source, landing, GOOD, SPEC)
+    ensure_metadata_db()
+    dag = load_dag("demo_bronze")
+    conf = {"date": GOOD.isoformat(), "engine": "postgres"}
+    logical = datetime(2026, 11, 19, tzinfo=UTC)
+    assert dag.test(logical_date=logical, run_conf=conf).state == "success"
+    before = query(warehouse, "SELECT count(*) AS n FROM bronze.br_trade").n[0]
+    execute_autocommit(
+        source,
+        "INSERT INTO ops.trade_event (event_id, trade_id, portfolio_code, instrument_code,"
+        " action, status, quantity, filled_quantity, price, event_time, recorded_date)"
+        " SELECT event_id || '-fix', trade_id || '-fix', portfolio_code, instrument_code,"
+        " action, status, quantity, filled_quantity, price, event_time, recorded_date"
+        f" FROM ops.trade_event WHERE recorded_date = '{GOOD}'",
+    )
+    again = dag.test(logical_date=logical + timedelta(seconds=1), run_conf=conf)
+    assert again.state == "success"  # a plain rerun: the batch is loaded, skipped
+    assert query(warehouse, "SELECT count(*) AS n FROM bronze.br_trade").n[0] == before
+    reload = dag.test(
+        logical_date=logical + timedelta(seconds=2), run_conf={**conf, "reload": True}
+    )
+    assert reload.state == "success"
+    assert query(warehouse, "SELECT count(*) AS n FROM bronze.br_trade").n[0] == 2 * before
