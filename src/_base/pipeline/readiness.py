@@ -11,8 +11,7 @@ check only reads: counts and file listings, never the rows.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
+from src._base.pipeline.batches import require_bronze_day
 from src._base.pipeline.run_config import RunConfig
 from src._base.pipeline.shapes import (
     BronzeAppend,
@@ -27,8 +26,10 @@ from src.utils.errors import MedallionError, PipelineError
 
 def source_ready(cfg: RunConfig, name: str, spec: BronzeAppend) -> str | None:
     """None when ``spec``'s source is ready for ``cfg``'s date, else what it waits for."""
-    if cfg.system_time > datetime.now(UTC) and not cfg.accept_partial:
-        return f"the day {cfg.logical_date} is not over yet (it ends {cfg.system_time:%H:%M} UTC)"
+    try:
+        require_bronze_day(cfg, name)  # the day is over, or accepted as partial
+    except PipelineError as exc:
+        return str(exc)
     if isinstance(spec.source, LandingFiles):
         try:
             day_files(cfg, name, spec.source)
