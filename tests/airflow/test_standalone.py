@@ -4,14 +4,17 @@ already taken, and stopped (exit 1, naming it) when one of them dies."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
+import psutil
 
 from scripts import airflow_local
 from src.config import PROJECT_ROOT
@@ -37,12 +40,33 @@ def test_a_port_airflow_uses_itself_or_one_taken_is_refused_before_anything_star
 
 
 def _children(pid: int) -> dict[str, int]:
-    found = subprocess.run(
-        ["ps", "--ppid", str(pid), "-o", "pid=,args="], capture_output=True, text=True
-    ).stdout
-    return {
-        args: int(child) for child, args in (line.split(None, 1) for line in found.splitlines())
-    }
+    """The command lines and pids of ``pid``'s children (psutil reads /proc: no ``ps``,
+    which a slim machine may lack)."""
+    found = {}
+    for child in psutil.Process(pid).children():
+        with contextlib.suppress(psutil.Error):  # one that has just ended
+            found[" ".join(child.cmdline())] = child.pid
+    return found
+
+
+def _components(supervisor: subprocess.Popen, logs: Path, wait: float = 60.0) -> dict[str, int]:
+    """The supervisor's four children, once all four are listed (a slow machine may still
+    be starting one when the UI answers). If the supervisor ends meanwhile, or they never
+    are, fail with what it printed and the end of each component's log."""
+    deadline = time.monotonic() + wait
+    while True:
+        children = _children(supervisor.pid)
+        if len(children) == 4 and any("scheduler" in args for args in children):
+            return children
+        if supervisor.poll() is not None or time.monotonic() > deadline:
+            if supervisor.poll() is None:
+                supervisor.kill()
+            err = supervisor.communicate()[1]
+            tails = {
+                log.name: log.read_text(errors="replace")[-2000:] for log in logs.glob("*.log")
+            }
+            raise AssertionError(f"components {children}; supervisor: {err[-3000:]}; logs {tails}")
+        time.sleep(1)
 
 
 def test_the_components_run_on_postgres_without_the_venv_on_path_and_a_death_stops_all(
@@ -78,9 +102,8 @@ def test_the_components_run_on_postgres_without_the_venv_on_path_and_a_death_sto
         metadata = use_test_server.with_database("airflow")
         assert run_sql(metadata, "SELECT count(*) FROM dag_run") == [(0,)]  # Airflow's tables
         assert not (tmp_path / "airflow" / "airflow.db").exists()  # no SQLite
-        children = _children(supervisor.pid)
+        children = _components(supervisor, tmp_path / "airflow" / "logs" / "standalone")
         [scheduler] = [pid for args, pid in children.items() if "scheduler" in args]
-        assert len(children) == 4, children
         os.kill(scheduler, signal.SIGKILL)
         _, err = supervisor.communicate(timeout=60)
     finally:
@@ -98,9 +121,10 @@ def test_the_components_run_on_postgres_without_the_venv_on_path_and_a_death_sto
 
 
 def _in_groups(groups: set[int]) -> list[str]:
-    listed = subprocess.run(["ps", "-eo", "pid=,pgid=,stat=,args="], capture_output=True, text=True)
-    return [
-        line
-        for line in listed.stdout.splitlines()
-        if int(line.split()[1]) in groups and not line.split()[2].startswith("Z")
-    ]
+    """The live (not zombie) processes in these process groups."""
+    alive = []
+    for process in psutil.process_iter(["pid", "status", "cmdline"]):
+        with contextlib.suppress(psutil.Error, OSError):  # one that has just ended
+            if os.getpgid(process.pid) in groups and process.status() != psutil.STATUS_ZOMBIE:
+                alive.append(f"{process.pid} {' '.join(process.info['cmdline'] or [])}")
+    return alive
