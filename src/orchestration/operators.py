@@ -4,7 +4,8 @@ Each resolves the date(s) it works on from the run, in this order:
 
 1. ``dag_run.conf["date"]`` (``YYYY-MM-DD``): a manual run or a backfill of one day
    (``"reload": true`` loads bronze again, replacing its batch; ``"accept_partial":
-   true`` loads a day that is not complete, recorded);
+   true`` loads a day that is not complete, recorded; ``"engine"``: the engine of this
+   run's loads, and of the downstream layers' runs its publication starts);
 2. the dates carried by the asset events that triggered the run (an upstream layer
    publishes the dates it completed, so silver processes exactly bronze's dates);
 3. the run's logical date (a scheduled daily run: the day its data interval starts).
@@ -62,6 +63,21 @@ def run_dates(context: Any, tenant: str | None = None) -> list[date]:
     )
 
 
+def run_engine(context: Any) -> str | None:
+    """The engine this run's conf chose (``"engine"``), or the one its upstream run chose
+    and published with its dates; None: the deployment's (MEDALLION_ENGINE)."""
+    chosen = _conf(context).get("engine")
+    if chosen:
+        return str(chosen)
+    events = context.get("triggering_asset_events") or {}
+    carried = {
+        (getattr(event, "extra", None) or {}).get("engine")
+        for asset_events in events.values()
+        for event in asset_events
+    } - {None}
+    return carried.pop() if len(carried) == 1 else None
+
+
 class TransformOperator(BaseOperator):
     """Run one transform (``src/<database>/transforms/<layer>/<name>.py``) for the run's
     date(s), in the task's process: Spark is local unless ``MEDALLION_SPARK_MASTER`` says
@@ -82,7 +98,7 @@ class TransformOperator(BaseOperator):
         days = run_dates(context, self.tenant)
         conf = _conf(context)
         return run_transform(
-            self.database, self.layer, self.transform, days, conf.get("engine"),
+            self.database, self.layer, self.transform, days, run_engine(context),
             tenant=self.tenant, reload=bool(conf.get("reload")),
             accept_partial=bool(conf.get("accept_partial")),
         )  # fmt: skip
@@ -160,6 +176,8 @@ class PublishLayerOperator(BaseOperator):
         extra: dict[str, Any] = {"dates": dates}
         if self.tenant is not None:
             extra["tenant"] = self.tenant
+        if engine := run_engine(context):  # the next layers run on the engine this run chose
+            extra["engine"] = engine
         context["outlet_events"][self.asset].extra = extra
         log.info("published %s for %s", self.asset.uri, ", ".join(dates))
         return dates

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from src.orchestration.operators import run_dates
+from src.orchestration.operators import run_dates, run_engine
 from src.utils.errors import PipelineError
 
 
@@ -44,3 +44,15 @@ def test_a_scheduled_run_processes_its_logical_date() -> None:
 def test_a_run_without_any_date_is_refused_with_how_to_give_one() -> None:
     with pytest.raises(PipelineError, match=r'trigger it with conf \{"date": "YYYY-MM-DD"\}'):
         run_dates({"dag_run": SimpleNamespace(conf={}), "logical_date": None})
+
+
+def test_the_engine_a_run_chose_follows_its_dates_downstream() -> None:
+    chosen = SimpleNamespace(extra={"dates": ["2026-11-20"], "engine": "postgres"})
+    downstream = {"dag_run": SimpleNamespace(conf={}), "triggering_asset_events": {"b": [chosen]}}
+    assert run_engine(downstream) == "postgres"
+    own = {**downstream, "dag_run": SimpleNamespace(conf={"engine": "spark"})}
+    assert run_engine(own) == "spark"  # the run's own conf wins
+    assert run_engine({"dag_run": SimpleNamespace(conf=None)}) is None  # the deployment's
+    other = SimpleNamespace(extra={"dates": ["2026-11-21"], "engine": "spark"})
+    mixed = {**downstream, "triggering_asset_events": {"b": [chosen, other]}}
+    assert run_engine(mixed) is None  # upstream runs disagree: the deployment's
