@@ -43,7 +43,7 @@ dags: setup ## run bronze, silver and gold DAGs for DATE (default 2026-11-20) wi
 	@$(RUN) python scripts/airflow_local.py run --date $(DATE)
 
 airflow-ui: setup ## start Airflow's components on this project (UI on http://localhost:8080)
-	@$(RUN) python scripts/airflow_local.py standalone --metadata-db postgres
+	@$(RUN) python scripts/airflow_local.py standalone --metadata-db postgres --spark-connect
 
 serve: setup ## serve the demo warehouse's read API and status page on http://127.0.0.1:8000
 	@$(RUN) python scripts/serve.py

@@ -2,15 +2,19 @@
 process, measured in the same run.
 
     uv run python bench/bench_scheduler.py [--engine postgres] [--trades 2000]
+    uv run python bench/bench_scheduler.py --engine spark [--jvm-per-task]
 
-On a throw-away embedded server: one day of sources, and the demo built twice
-(``demo__inproc``, ``demo__sched``). The baseline runs the day with ``run_pipeline.py``
-in this process. Then ``airflow_local.py standalone`` starts Airflow's components
-(LocalExecutor, metadata in PostgreSQL), the three layer DAGs are unpaused and bronze is
-triggered for the day; the clock runs from the trigger until ``demo_gold``'s run has
-succeeded (bronze publishes its asset, which starts silver, which starts gold). Printed:
-both times and their ratio, and where the scheduler's time went (each task's run time,
-summed per layer, against each layer's wall time).
+On a throw-away embedded server: one day of sources, and the demo built once per mode
+(``demo__inproc``, ``demo__sched``, ...). The baseline runs the day with
+``run_pipeline.py`` in one process (its interpreter and, on Spark, its JVM start
+included). Then ``airflow_local.py standalone`` starts Airflow's components
+(LocalExecutor, metadata in PostgreSQL, MEDALLION_ENGINE the engine measured; on Spark
+also its Connect server, ``--spark-connect``), the three layer DAGs are unpaused and
+bronze is triggered for the day; the clock runs from the trigger until ``demo_gold``'s
+run has succeeded (bronze publishes its asset, which starts silver, which starts gold).
+Like Airflow's own components, the Connect server is long-lived: started before the
+clock. Printed: the times and their ratio to the baseline, and where the scheduler's
+time went (each task's run time, summed per layer, against each layer's wall time).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from src.orchestration.standalone import postgres_metadata, standalone_environme
 from src.utils.connections import connect_raw, execute_autocommit
 from src.utils.embedded_postgres import server_for
 from src.utils.pg_binaries import free_port
+from src.utils.spark_connect import listening
 
 DAY = date(2026, 11, 20)
 FAST = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
@@ -74,12 +79,18 @@ def _rows(conn, sql: str, params=None) -> list[tuple]:
         raw.close()
 
 
-def scheduled(conn, env: dict[str, str], engine: str, home: Path) -> tuple[float, list[tuple]]:
-    """Start the components, trigger bronze for the day, wait for gold; seconds, tasks."""
-    port = free_port()
+def scheduled(
+    conn, env: dict[str, str], engine: str, home: Path, connect: bool = False
+) -> tuple[float, list[tuple]]:
+    """Start the components (and a Spark Connect server beside them if ``connect``),
+    trigger bronze for the day, wait for gold; seconds, tasks."""
+    port, connect_port = free_port(), free_port()
+    execute_autocommit(conn, 'DROP DATABASE IF EXISTS "airflow" WITH (FORCE)')  # a fresh one
+    env = {**env, "MEDALLION_ENGINE": engine}  # the deployment's engine, every layer
     supervisor = subprocess.Popen(
         [sys.executable, "scripts/airflow_local.py", "standalone", "--port", str(port),
-         "--metadata-db", "postgres"],
+         "--metadata-db", "postgres",
+         *(["--spark-connect", str(connect_port)] if connect else [])],
         cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         start_new_session=True,
     )  # fmt: skip
@@ -94,7 +105,7 @@ def scheduled(conn, env: dict[str, str], engine: str, home: Path) -> tuple[float
                                (list(DAGS),))[0][0]  # fmt: skip
             except Exception:  # the database is being made
                 parsed = 0
-            if parsed == len(DAGS):
+            if parsed == len(DAGS) and (not connect or listening("127.0.0.1", connect_port)):
                 break
             if time.monotonic() > deadline:
                 raise SystemExit("the DAGs were never parsed")
@@ -102,7 +113,7 @@ def scheduled(conn, env: dict[str, str], engine: str, home: Path) -> tuple[float
         dags = Path(env["MEDALLION_DAGS_FOLDER"])
         cli = {**env, **standalone_environment(home, dags, port), **postgres_metadata(conn)}
         cli |= {k: v for k, v in env.items() if k.startswith(("PG", "MEDALLION_"))}
-        conf = json.dumps({"date": DAY.isoformat(), "engine": engine})
+        conf = json.dumps({"date": DAY.isoformat()})
         started = time.monotonic()
         _airflow(cli, "dags", "trigger", "demo_bronze", "--conf", conf)
         for dag_id in DAGS:
@@ -138,12 +149,29 @@ def scheduled(conn, env: dict[str, str], engine: str, home: Path) -> tuple[float
             os.killpg(supervisor.pid, signal.SIGKILL)
 
 
+def _where(label: str, tasks: list[tuple]) -> None:
+    print(f"\nwhere the time went, {label} (seconds):")
+    for dag in DAGS:
+        own = [(task, s) for d, task, s in tasks if d == dag and task != "(run)"]
+        [wall] = [s for d, task, s in tasks if d == dag and task == "(run)"] or [0.0]
+        busy = sum(float(s) for _, s in own)
+        slowest = sorted(own, key=lambda t: -float(t[1]))[:3]
+        shown = ", ".join(f"{t} {float(s):.1f}" for t, s in slowest)
+        print(f"  {dag:<12} run {float(wall):6.1f}, tasks {busy:6.1f} in all ({len(own)}); "
+              f"slowest: {shown}")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engine", default="postgres", choices=("postgres", "spark"))
     parser.add_argument("--trades", type=int, default=2000)
+    parser.add_argument(
+        "--jvm-per-task", action="store_true",
+        help="spark: also measure the scheduler with every task starting its own JVM (slow)",
+    )  # fmt: skip
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-scheduler-"))
+    runs: list[tuple[str, float, list[tuple]]] = []
     with server_for(load_settings(None), home=folder / "pg", server_options=FAST) as conn:
         execute_autocommit(conn, "CREATE DATABASE bench_source")
         spec = SourceSpec(trades=args.trades, instruments=20, portfolios=8)
@@ -155,32 +183,33 @@ def main() -> None:
             "PGHOST": conn.host, "PGPORT": str(conn.port), "PGUSER": conn.user,
             "MEDALLION_SOURCE_DATABASE": "bench_source",
             "MEDALLION_LANDING_DIR": str(folder / "landing"),
-            "MEDALLION_AIRFLOW_HOME": str(folder / "airflow"),
             "MEDALLION_API_PASSFILE": str(folder / "api-pgpass"),
         }  # fmt: skip
         if conn.password is not None:
             env["PGPASSWORD"] = conn.password.get_secret_value()
-        for name in ("inproc", "sched"):
+        modes = [("Airflow scheduler (LocalExecutor)", "sched", False)]
+        if args.engine == "spark":
+            modes = [("scheduler + Spark Connect server", "sched", True)]
+            if args.jvm_per_task:
+                modes.append(("scheduler, a JVM per task", "jvm", False))
+        for name in ("inproc", *(m[1] for m in modes)):
             _script(env, "orchestrate_build.py", "postgres", "demo", "--env", name)
         started = time.monotonic()  # the command a person runs, interpreter start included
         _script(env, "run_pipeline.py", "demo", "--date", DAY.isoformat(), "--engine",
                 args.engine, "--env", "inproc")  # fmt: skip
         baseline = time.monotonic() - started
-        seconds, tasks = scheduled(conn, {**env, "MEDALLION_ENV": "sched"}, args.engine,
-                                   folder / "airflow")  # fmt: skip
+        for label, name, connect in modes:
+            home = folder / f"airflow-{name}"
+            run_env = {**env, "MEDALLION_ENV": name, "MEDALLION_AIRFLOW_HOME": str(home)}
+            seconds, tasks = scheduled(conn, run_env, args.engine, home, connect)
+            runs.append((label, seconds, tasks))
     print(f"\none demo day ({args.trades} trades, 20 instruments), engine {args.engine}")
     print(f"{'':<36} {'seconds':>8} {'x one process':>14}")
     print(f"{'run_pipeline.py, one process':<36} {baseline:>8.1f} {1.0:>13.1f}x")
-    print(f"{'Airflow scheduler (LocalExecutor)':<36} {seconds:>8.1f} {seconds / baseline:>13.1f}x")
-    print("\nwhere the scheduler's time went (seconds):")
-    for dag in DAGS:
-        own = [(task, s) for d, task, s in tasks if d == dag and task != "(run)"]
-        [wall] = [s for d, task, s in tasks if d == dag and task == "(run)"] or [0.0]
-        busy = sum(float(s) for _, s in own)
-        slowest = sorted(own, key=lambda t: -float(t[1]))[:3]
-        shown = ", ".join(f"{t} {float(s):.1f}" for t, s in slowest)
-        print(f"  {dag:<12} run {float(wall):6.1f}, tasks {busy:6.1f} in all ({len(own)}); "
-              f"slowest: {shown}")  # fmt: skip
+    for label, seconds, _ in runs:
+        print(f"{label:<36} {seconds:>8.1f} {seconds / baseline:>13.1f}x")
+    for label, _, tasks in runs:
+        _where(label, tasks)
 
 
 if __name__ == "__main__":

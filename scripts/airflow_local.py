@@ -5,6 +5,7 @@
     python scripts/airflow_local.py run --date 2026-11-16 --to 2026-11-20   # a backfill, in order
     python scripts/airflow_local.py standalone                              # the UI on :8080
     python scripts/airflow_local.py standalone --port 8090                  # another port
+    python scripts/airflow_local.py standalone --spark-connect              # + Spark Connect
     python scripts/airflow_local.py --env dev run --date 2026-11-20         # in demo__dev
 
 ``run`` executes each DAG with ``dag.test()`` (tasks in this process, one SparkSession
@@ -41,6 +42,7 @@ from src.orchestration.local_airflow import (
 from src.orchestration.standalone import run_standalone
 from src.utils.cli import run_main
 from src.utils.connections import ensure_server
+from src.utils.spark_connect import DEFAULT_PORT, connect_server
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
@@ -53,17 +55,22 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     for database in projects_with_dags(settings.src_path, args.database):
         layers = args.layer or dag_layers(database)
         outcomes += run_layers(
-            days, layers, database=database, on_done=print_progress, engine=engine
-        )
+            days, layers, database=database, on_done=print_progress, engine=engine,
+            log_level=args.log_level or settings.log_level,
+        )  # fmt: skip
     return 0 if all(o.ok for o in outcomes) else 1
 
 
 def _standalone(args: argparse.Namespace, settings: Settings) -> int:
     settings.airflow_home.mkdir(parents=True, exist_ok=True)
     metadata = ensure_server(settings) if args.metadata_db == "postgres" else None
+    connect = None
+    if args.spark_connect is not None:
+        connect = connect_server(settings, port=args.spark_connect)
     return run_standalone(
-        settings.airflow_home, settings.dags_folder, args.port, host=args.host, metadata=metadata
-    )
+        settings.airflow_home, settings.dags_folder, args.port, host=args.host,
+        metadata=metadata, spark_connect=connect,
+    )  # fmt: skip
 
 
 def _body(args: argparse.Namespace, settings: Settings) -> int:
@@ -97,6 +104,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     standalone.add_argument(
         "--host", default="127.0.0.1", help="the UI's address (127.0.0.1; 0.0.0.0 in a container)"
+    )
+    standalone.add_argument(
+        "--spark-connect",
+        type=int,
+        nargs="?",
+        const=DEFAULT_PORT,
+        metavar="PORT",
+        help="also run a Spark Connect server (on 127.0.0.1:PORT, default 15002) and point "
+        "the tasks at it: Spark tasks start no JVM of their own",
     )
     parser.add_argument("--log-level", dest="log_level", default=None)
     parser.add_argument("--env", help="environment: work in <project>__<env> (MEDALLION_ENV)")

@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     spark_python: str | None = Field(None, validation_alias="MEDALLION_SPARK_PYTHON")
     spark_archives: str | None = Field(None, validation_alias="MEDALLION_SPARK_ARCHIVES")
     spark_driver_host: str | None = Field(None, validation_alias="MEDALLION_SPARK_DRIVER_HOST")
+    # A long-lived Spark Connect server (sc://host:port) the jobs talk to instead of
+    # starting a JVM each: `scripts/spark_connect.py` runs one for this project.
+    spark_remote: str | None = Field(None, validation_alias="MEDALLION_SPARK_REMOTE")
     landing_dir: Path = Field(
         PROJECT_ROOT / ".local" / "landing", validation_alias="MEDALLION_LANDING_DIR"
     )

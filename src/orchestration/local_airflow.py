@@ -24,6 +24,7 @@ from typing import Any
 from src._base.build.project import DATA_LAYERS
 from src.config import PROJECT_ROOT
 from src.utils.errors import ConfigError, PipelineError
+from src.utils.log import keep_project_logs
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +46,9 @@ def airflow_environment(home: Path, dags: Path | None = None) -> dict[str, str]:
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
         "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "120",
-        # task logs go to the console in dag.test(): warnings and failures only, unless
-        # AIRFLOW__LOGGING__LOGGING_LEVEL says otherwise
+        # task logs go to the console in dag.test(): Airflow's own lines from warnings up
+        # (unless AIRFLOW__LOGGING__LOGGING_LEVEL says otherwise); the project's own lines
+        # at the command's level (run_layers: keep_project_logs)
         "AIRFLOW__LOGGING__LOGGING_LEVEL": os.environ.get(
             "AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING"
         ),
@@ -171,13 +173,16 @@ def run_layers(
     database: str = "demo",
     on_done: Callable[[DagRunOutcome], None] | None = None,
     engine: str | None = None,
+    log_level: str | int = "INFO",
 ) -> list[DagRunOutcome]:
     """Each date in order, each layer's DAG in order; stops at the first failed run.
 
     ``on_done`` hears of each run as it finishes (to print progress); ``engine`` goes to
-    the runs' conf (default: the tasks' ``MEDALLION_ENGINE``).
+    the runs' conf (default: the tasks' ``MEDALLION_ENGINE``). The tasks' own lines
+    (dates, rows read / written / rejected, what was published) show at ``log_level``.
     """
     ensure_metadata_db()
+    keep_project_logs(log_level)  # Airflow's logging set-up has replaced the command's
     outcomes: list[DagRunOutcome] = []
     for day in days:
         for layer in layers:

@@ -31,10 +31,12 @@ from pathlib import Path
 from src.config import ConnectionSettings
 from src.orchestration.local_airflow import airflow_environment
 from src.utils.errors import ConfigError, PipelineError
+from src.utils.spark_connect import ConnectServer, check_free, listening, start_connect_server
 
 log = logging.getLogger(__name__)
 
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+SPARK_CONNECT = "spark-connect"
 # Ports Airflow's own servers take on this machine (the log servers of the task runners
 # and of the triggerer): an API server put there dies when they start.
 AIRFLOW_PORTS = {8793: "the task log server", 8794: "the triggerer's log server"}
@@ -151,17 +153,24 @@ def run_standalone(
     metadata: ConnectionSettings | None = None,
     ready_timeout: float = 180.0,
     stop: threading.Event | None = None,
+    spark_connect: ConnectServer | None = None,
 ) -> int:
     """Start the components, wait until the UI answers, then watch them: 1 when one
     exits (the others are stopped), 0 when ``stop`` is set or on Ctrl-C. ``metadata``:
     keep Airflow's metadata on that PostgreSQL server (:func:`postgres_metadata`), not
-    in ``home``'s SQLite file."""
+    in ``home``'s SQLite file. ``spark_connect``: run that Spark Connect server beside
+    them, supervised the same way, and point the tasks at it (MEDALLION_SPARK_REMOTE),
+    so no task starts a JVM of its own."""
     check_port(port, host)
+    if spark_connect is not None:
+        check_free(spark_connect.host, spark_connect.port)
     if threading.current_thread() is threading.main_thread():  # `kill` stops them all too
         signal.signal(signal.SIGTERM, _interrupt)
     env = standalone_environment(home, dags, port, host)
     if metadata is not None:
         env |= postgres_metadata(metadata)
+    if spark_connect is not None:
+        env["MEDALLION_SPARK_REMOTE"] = spark_connect.url
     airflow = str(Path(sys.executable).parent / "airflow")
     logs = home / "logs" / "standalone"
     logs.mkdir(parents=True, exist_ok=True)
@@ -174,6 +183,10 @@ def run_standalone(
         )
     processes: dict[str, subprocess.Popen] = {}
     try:
+        if spark_connect is not None:
+            processes[SPARK_CONNECT] = start_connect_server(
+                spark_connect, logs / f"{SPARK_CONNECT}.log"
+            )
         for name in COMPONENTS:
             command = [airflow, name, *(["--port", str(port)] if name == "api-server" else [])]
             with (logs / f"{name}.log").open("ab") as out:
@@ -187,17 +200,22 @@ def run_standalone(
             for name, process in processes.items():
                 if process.poll() is not None:
                     log.error(
-                        "Airflow's %s exited with code %s%s; stopping the others. The end of "
+                        "%s exited with code %s%s; stopping the others. The end of "
                         "its log (%s):\n%s",
-                        name, process.returncode, "" if ready else " before the UI was ready",
+                        "Spark Connect" if name == SPARK_CONNECT else f"Airflow's {name}",
+                        process.returncode, "" if ready else " before the UI was ready",
                         logs / f"{name}.log", _tail(logs / f"{name}.log"),
                     )  # fmt: skip
                     return 1
-            if not ready and _healthy(port):
+            if (
+                not ready
+                and _healthy(port)
+                and (spark_connect is None or listening(spark_connect.host, spark_connect.port))
+            ):
                 ready = True
                 log.info(
                     "Airflow is ready: http://localhost:%d (components: %s; logs in %s)",
-                    port, ", ".join(COMPONENTS), logs,
+                    port, ", ".join(processes), logs,
                 )  # fmt: skip
             if not ready and time.monotonic() - started > ready_timeout:
                 log.error("The UI did not answer on port %d within %.0f s", port, ready_timeout)

@@ -32,6 +32,12 @@ class DatabaseUnreachable(MedallionError):
     transient = True
 
 
+class SparkUnreachable(MedallionError):
+    """The Spark Connect server named by MEDALLION_SPARK_REMOTE does not answer."""
+
+    transient = True
+
+
 class AuthenticationFailed(MedallionError):
     """The server answered but refused the credentials."""
 

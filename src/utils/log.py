@@ -57,3 +57,19 @@ def configure_logging(level: str | int = "INFO") -> None:
     root.setLevel(numeric)
     for noisy in ("py4j", "urllib3", "sqlalchemy.engine", "httpx"):  # a line per request
         logging.getLogger(noisy).setLevel(max(numeric, logging.WARNING))
+
+
+def keep_project_logs(level: str | int = "INFO") -> None:
+    """Show the project's own log lines (loggers under ``src``) on stderr at ``level``,
+    whatever the root logger became: Airflow's set-up replaces the root's handlers and
+    raises its level to WARNING, which would hide a task's dates and row counts."""
+    project = logging.getLogger("src")
+    for old in [h for h in project.handlers if getattr(h, "_medallion", False)]:
+        project.removeHandler(old)
+    handler = _StderrHandler()
+    handler.setFormatter(logging.Formatter(_FORMAT, _DATE_FORMAT))
+    # warnings and errors still reach the root's handlers (and only them): no line twice
+    handler.addFilter(lambda record: record.levelno < logging.WARNING)
+    handler._medallion = True  # type: ignore[attr-defined]
+    project.addHandler(handler)
+    project.setLevel(parse_level(level))

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from src.config import SRC_PATH, ConnectionSettings, Settings
-from src.utils.errors import ConfigError
+from src.utils.errors import ConfigError, SparkUnreachable
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession
@@ -98,6 +98,8 @@ def build_spark_session(settings: Settings) -> SparkSession:
     """Get (or reuse) the process's SparkSession, local by default."""
     from pyspark.sql import SparkSession
 
+    if settings.spark_remote:
+        return connect_session(settings)
     if settings.spark_master.startswith("local"):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     # Python workers must be the project's interpreter (its venv), not PATH's python3:
@@ -112,6 +114,65 @@ def build_spark_session(settings: Settings) -> SparkSession:
         session = builder.getOrCreate()
     session.sparkContext.setLogLevel("WARN")
     log.info("Spark's own output (JVM warnings, log lines) goes to %s", settings.spark_log)
+    return session
+
+
+# What a Connect client may set for its own session; the rest is the server's.
+SESSION_CONF = ("spark.sql.session.timeZone", "spark.sql.shuffle.partitions",
+                "spark.sql.ansi.enabled")  # fmt: skip
+
+
+def is_connect(spark: SparkSession) -> bool:
+    """Whether ``spark`` is a Spark Connect client (no JVM here: no ``_jvm``, no
+    ``sparkContext``)."""
+    return type(spark).__module__.startswith("pyspark.sql.connect")
+
+
+def connect_address(remote: str) -> tuple[str, int]:
+    """The host and port of an ``sc://host:port[/;params]`` URL (port 15002 if none)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(remote)
+    try:
+        port = parts.port or 15002
+    except ValueError:
+        port = None
+    if parts.scheme != "sc" or not parts.hostname or port is None:
+        raise ConfigError(
+            f"MEDALLION_SPARK_REMOTE={remote!r} is not a Spark Connect URL: give "
+            "sc://host:port, e.g. sc://127.0.0.1:15002 (scripts/spark_connect.py runs one)."
+        )
+    return parts.hostname, port
+
+
+def require_connect_server(remote: str, timeout: float = 5.0) -> None:
+    """Fail at once, naming the setting, when nothing listens at the Connect URL (the
+    client itself would retry for minutes)."""
+    import socket
+
+    host, port = connect_address(remote)
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as exc:
+        raise SparkUnreachable(
+            f"No Spark Connect server answers at {host}:{port} (MEDALLION_SPARK_REMOTE="
+            f"{remote}): {exc.strerror or exc}. Start one (scripts/spark_connect.py --port "
+            f"{port}), or unset MEDALLION_SPARK_REMOTE to run Spark in this process."
+        ) from None
+
+
+def connect_session(settings: Settings) -> SparkSession:
+    """A session on the Spark Connect server at ``MEDALLION_SPARK_REMOTE``: no JVM in
+    this process. The session's SQL settings are the ones a local session gets."""
+    from pyspark.sql import SparkSession
+
+    require_connect_server(settings.spark_remote)
+    conf = spark_conf(settings)
+    builder = SparkSession.builder.remote(settings.spark_remote)
+    for key in SESSION_CONF:
+        builder = builder.config(key, conf[key])
+    session = builder.getOrCreate()
+    log.info("Spark: the Connect server at %s", settings.spark_remote)
     return session
 
 

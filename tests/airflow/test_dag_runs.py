@@ -52,12 +52,17 @@ def published_dates() -> dict[str, list[list[str]]]:
 def test_three_layers_run_rerun_and_stop_at_a_failed_check(demo, capfd) -> None:
     warehouse, source, landing = demo
     generate_day(source, landing, GOOD, SPEC)
+    capfd.readouterr()
     outcomes = run_layers([GOOD])
     assert [(o.dag_id, o.state) for o in outcomes] == [
         ("demo_bronze", "success"),
         ("demo_silver", "success"),
         ("demo_gold", "success"),
     ]
+    shown = capfd.readouterr().err  # the tasks' own lines at INFO; Airflow's from WARNING
+    assert "INFO    src._base.pipeline.daily: 2026-11-19 trade_to_silver: " in shown
+    assert "published medallion://demo/gold for 2026-11-19" in shown
+    assert "PASS kpi_bounds(share of trade events quarantined <= 0.1)" in shown
     positions = query(warehouse, "SELECT count(*) AS n FROM gold.position_eod").n[0]
     assert positions > 0
     assert published_dates() == {

@@ -21,6 +21,7 @@ from src.config import PROJECT_ROOT
 from src.orchestration.standalone import HEALTH
 from src.utils.connections import execute_autocommit
 from src.utils.pg_binaries import free_port
+from src.utils.spark_connect import listening
 from tests.conftest import run_sql
 
 
@@ -50,13 +51,13 @@ def _children(pid: int) -> dict[str, int]:
 
 
 def _components(supervisor: subprocess.Popen, logs: Path, wait: float = 60.0) -> dict[str, int]:
-    """The supervisor's four children, once all four are listed (a slow machine may still
+    """The supervisor's five children (Airflow's four, Spark Connect), once all are listed (a slow machine may still
     be starting one when the UI answers). If the supervisor ends meanwhile, or they never
     are, fail with what it printed and the end of each component's log."""
     deadline = time.monotonic() + wait
     while True:
         children = _children(supervisor.pid)
-        if len(children) == 4 and any("scheduler" in args for args in children):
+        if len(children) == 5 and any("scheduler" in args for args in children):
             return children
         if supervisor.poll() is not None or time.monotonic() > deadline:
             if supervisor.poll() is None:
@@ -73,7 +74,8 @@ def test_the_components_run_on_postgres_without_the_venv_on_path_and_a_death_sto
     tmp_path, use_test_server
 ) -> None:
     """LocalExecutor with its metadata in PostgreSQL (the database 'airflow' on the
-    project's server), started from a shell whose PATH has no virtualenv."""
+    project's server) and a Spark Connect server for the tasks, started from a shell
+    whose PATH has no virtualenv."""
     port = free_port()
     env = {
         "HOME": os.environ.get("HOME", "/root"),
@@ -81,8 +83,9 @@ def test_the_components_run_on_postgres_without_the_venv_on_path_and_a_death_sto
         "MEDALLION_AIRFLOW_HOME": str(tmp_path / "airflow"),
         **{k: v for k, v in os.environ.items() if k.startswith("PG")},
     }
+    connect = free_port()
     command = [sys.executable, "scripts/airflow_local.py", "standalone", "--port", str(port),
-               "--metadata-db", "postgres"]  # fmt: skip
+               "--metadata-db", "postgres", "--spark-connect", str(connect)]  # fmt: skip
     supervisor = subprocess.Popen(
         command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True,
@@ -104,6 +107,10 @@ def test_the_components_run_on_postgres_without_the_venv_on_path_and_a_death_sto
         assert not (tmp_path / "airflow" / "airflow.db").exists()  # no SQLite
         children = _components(supervisor, tmp_path / "airflow" / "logs" / "standalone")
         [scheduler] = [pid for args, pid in children.items() if "scheduler" in args]
+        assert any("SparkConnectServer" in args for args in children), children
+        assert listening("127.0.0.1", connect)  # ready means the Connect server too
+        tasks_env = psutil.Process(scheduler).environ()  # its executor starts the tasks
+        assert tasks_env["MEDALLION_SPARK_REMOTE"] == f"sc://127.0.0.1:{connect}"
         os.kill(scheduler, signal.SIGKILL)
         _, err = supervisor.communicate(timeout=60)
     finally:

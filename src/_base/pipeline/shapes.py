@@ -34,6 +34,7 @@ from src._base.sources.bucket import BucketPath
 from src._base.sources.resolve import require_reachable
 from src.config import ConnectionSettings
 from src.utils.errors import PipelineError
+from src.utils.spark import is_connect
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import SparkSession
@@ -246,6 +247,10 @@ def check_files(
 def spark_bucket_paths(spark: SparkSession, root: BucketPath, paths: list[str], name: str):
     """The objects as Spark's S3A connector names them, once the session can read them:
     without the connector (hadoop-aws) the load stops here, saying so."""
+    if is_connect(spark):  # the server's Hadoop: this session's settings reach its reads
+        for key, value in _s3a_settings(root).items():
+            spark.conf.set(key, value)
+        return [f"s3a://{path}" for path in paths]
     try:
         spark._jvm.java.lang.Class.forName("org.apache.hadoop.fs.s3a.S3AFileSystem")
     except Exception:  # py4j's error for a missing class
@@ -256,13 +261,19 @@ def spark_bucket_paths(spark: SparkSession, root: BucketPath, paths: list[str], 
             "buckets itself."
         ) from None
     conf = spark._jsc.hadoopConfiguration()
-    if root.endpoint:
-        conf.set("fs.s3a.endpoint", root.endpoint)
-        conf.set("fs.s3a.path.style.access", "true")
-    if root.key_id and root.secret_key:
-        conf.set("fs.s3a.access.key", root.key_id.get_secret_value())
-        conf.set("fs.s3a.secret.key", root.secret_key.get_secret_value())
+    for key, value in _s3a_settings(root).items():
+        conf.set(key, value)
     return [f"s3a://{path}" for path in paths]
+
+
+def _s3a_settings(root: BucketPath) -> dict[str, str]:
+    settings = {}
+    if root.endpoint:
+        settings |= {"fs.s3a.endpoint": root.endpoint, "fs.s3a.path.style.access": "true"}
+    if root.key_id and root.secret_key:
+        settings["fs.s3a.access.key"] = root.key_id.get_secret_value()
+        settings["fs.s3a.secret.key"] = root.secret_key.get_secret_value()
+    return settings
 
 
 def register_reads(
