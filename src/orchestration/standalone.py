@@ -19,7 +19,6 @@ import contextlib
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -31,6 +30,7 @@ from pathlib import Path
 from src.config import ConnectionSettings
 from src.orchestration.local_airflow import airflow_environment
 from src.utils.errors import ConfigError, PipelineError
+from src.utils.pg_binaries import port_in_use
 from src.utils.spark_connect import ConnectServer, check_free, listening, start_connect_server
 
 log = logging.getLogger(__name__)
@@ -50,15 +50,10 @@ def check_port(port: int, host: str = "127.0.0.1") -> None:
             f"Port {port} is {AIRFLOW_PORTS[port]}'s (Airflow starts it itself): give the UI "
             "another one, e.g. --port 8080."
         )
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            raise ConfigError(
-                f"Port {port} is taken ({exc.strerror}): stop what listens there, or pass "
-                "another --port."
-            ) from None
+    if reason := port_in_use(host, port):
+        raise ConfigError(
+            f"Port {port} is taken ({reason}): stop what listens there, or pass another --port."
+        )
 
 
 def standalone_environment(

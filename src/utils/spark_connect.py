@@ -27,6 +27,7 @@ from pathlib import Path
 
 from src.config import PROJECT_ROOT, Settings
 from src.utils.errors import ConfigError
+from src.utils.pg_binaries import port_in_use
 from src.utils.spark import spark_conf
 
 log = logging.getLogger(__name__)
@@ -86,16 +87,11 @@ def listening(host: str, port: int, timeout: float = 1.0) -> bool:
 
 def check_free(host: str, port: int) -> None:
     """Refuse a port something already listens on, before a JVM is started."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            raise ConfigError(
-                f"Port {port} is taken ({exc.strerror}): a Spark Connect server may already "
-                f"run there (point MEDALLION_SPARK_REMOTE=sc://{host}:{port} at it), or "
-                "pass another --port."
-            ) from None
+    if reason := port_in_use(host, port):
+        raise ConfigError(
+            f"Port {port} is taken ({reason}): a Spark Connect server may already run there "
+            f"(point MEDALLION_SPARK_REMOTE=sc://{host}:{port} at it), or pass another --port."
+        )
 
 
 def start_connect_server(server: ConnectServer, log_path: Path) -> subprocess.Popen:

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -39,7 +40,7 @@ def test_a_connect_url_is_read_and_a_bad_one_names_the_setting() -> None:
     assert connect_address("sc://spark.example:15010") == ("spark.example", 15010)
     assert connect_address("sc://10.0.0.5/;user_id=etl") == ("10.0.0.5", 15002)
     for bad in ("http://127.0.0.1:15002", "sc://", "sc://host:notaport"):
-        with pytest.raises(ConfigError, match="MEDALLION_SPARK_REMOTE=.*sc://host:port"):
+        with pytest.raises(ConfigError, match=r"MEDALLION_SPARK_REMOTE=.*sc://host:port"):
             connect_address(bad)
 
 
@@ -62,11 +63,11 @@ def test_the_server_is_started_with_the_sessions_settings() -> None:
     server = connect_server(settings, port=15099)
     assert server.url == "sc://127.0.0.1:15099"
     assert server.command[:3] == [
-        str(os.path.join(os.path.dirname(sys.executable), "spark-submit")), "--class",
+        str(Path(sys.executable).parent / "spark-submit"), "--class",
         SERVER_CLASS,
     ]  # fmt: skip
     conf = dict(
-        arg.split("=", 1) for flag, arg in zip(server.command, server.command[1:])
+        arg.split("=", 1) for flag, arg in zip(server.command, server.command[1:], strict=False)
         if flag == "--conf"
     )  # fmt: skip
     assert conf["spark.connect.grpc.binding.port"] == "15099"
