@@ -7,6 +7,8 @@
     python scripts/airflow_local.py standalone --port 8090                  # another port
     python scripts/airflow_local.py standalone --spark-connect              # + Spark Connect
     python scripts/airflow_local.py --env dev run --date 2026-11-20         # in demo__dev
+    python scripts/airflow_local.py trigger demo_bronze --date 2026-11-20   # in the running one
+    python scripts/airflow_local.py clear demo_bronze --date 2026-11-20     # rerun failed tasks
 
 ``run`` executes each DAG with ``dag.test()`` (tasks in this process, one SparkSession
 for all of them), date by date and layer by layer, and stops at the first failed run.
@@ -30,6 +32,7 @@ from src._base.build.project import check_env
 from src._base.engines import check_engine
 from src._base.pipeline.daily import date_range
 from src.config import Settings
+from src.orchestration.date_runs import clear_date, trigger_date
 from src.orchestration.local_airflow import (
     LAYERS,
     OUTCOME_HEADER,
@@ -39,9 +42,10 @@ from src.orchestration.local_airflow import (
     run_layers,
     use_local_airflow,
 )
-from src.orchestration.standalone import run_standalone
+from src.orchestration.standalone import postgres_metadata, run_standalone
 from src.utils.cli import run_main
 from src.utils.connections import ensure_server
+from src.utils.log import keep_project_logs
 from src.utils.spark_connect import DEFAULT_PORT, connect_server
 
 
@@ -73,11 +77,51 @@ def _standalone(args: argparse.Namespace, settings: Settings) -> int:
     )  # fmt: skip
 
 
+def _metadata(args: argparse.Namespace, settings: Settings) -> None:
+    """Point this process's Airflow at the running deployment's metadata database."""
+    use_local_airflow(settings.airflow_home, settings.dags_folder)
+    if args.metadata_db == "postgres":
+        os.environ.update(postgres_metadata(ensure_server(settings)))
+    import airflow.settings  # noqa: F401  (Airflow sets up its logging on import)
+
+    keep_project_logs(args.log_level or settings.log_level)
+
+
+def _trigger(args: argparse.Namespace, settings: Settings) -> int:
+    _metadata(args, settings)
+    engine = check_engine(args.engine) if args.engine else None
+    for day in date_range(args.date, args.to):
+        trigger_date(
+            args.dag_id, day, reload=args.reload, accept_partial=args.accept_partial,
+            engine=engine, again=args.again,
+        )  # fmt: skip
+    return 0
+
+
+def _clear(args: argparse.Namespace, settings: Settings) -> int:
+    _metadata(args, settings)
+    clear_date(args.dag_id, args.date, every_task=args.all)
+    return 0
+
+
+COMMANDS = {"run": _run, "standalone": _standalone, "trigger": _trigger, "clear": _clear}
+
+
 def _body(args: argparse.Namespace, settings: Settings) -> int:
     env = check_env(args.env or settings.env)
     if env:  # the tasks read their settings themselves: this is how they hear of it
         os.environ["MEDALLION_ENV"] = env
-    return _run(args, settings) if args.command == "run" else _standalone(args, settings)
+    return COMMANDS[args.command](args, settings)
+
+
+def _metadata_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--metadata-db",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="where Airflow keeps its metadata: a SQLite file in its home (default), or the "
+        "database 'airflow' on the project's PostgreSQL server (the embedded one by default)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -95,13 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "standalone", help="start Airflow's UI, scheduler, DAG processor and triggerer here"
     )
     standalone.add_argument("--port", type=int, default=8080, help="the UI's port (8080)")
-    standalone.add_argument(
-        "--metadata-db",
-        choices=("sqlite", "postgres"),
-        default="sqlite",
-        help="where Airflow keeps its metadata: a SQLite file in its home (default), or the "
-        "database 'airflow' on the project's PostgreSQL server (the embedded one by default)",
-    )
+    _metadata_option(standalone)
     standalone.add_argument(
         "--host", default="127.0.0.1", help="the UI's address (127.0.0.1; 0.0.0.0 in a container)"
     )
@@ -114,6 +152,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="also run a Spark Connect server (on 127.0.0.1:PORT, default 15002) and point "
         "the tasks at it: Spark tasks start no JVM of their own",
     )
+    trigger = commands.add_parser(
+        "trigger", help="queue a run of a DAG for a data date in the running Airflow"
+    )
+    trigger.add_argument("dag_id")
+    trigger.add_argument("--date", type=date.fromisoformat, required=True, help="YYYY-MM-DD")
+    trigger.add_argument("--to", type=date.fromisoformat, help="last date of a range, inclusive")
+    trigger.add_argument("--reload", action="store_true", help="bronze: replace the batch")
+    trigger.add_argument("--accept-partial", action="store_true", help="bronze: a partial day")
+    trigger.add_argument("--engine", help="spark or postgres (default: the deployment's)")
+    trigger.add_argument("--again", action="store_true", help="even if the date has a run")
+    _metadata_option(trigger)
+    clear = commands.add_parser(
+        "clear", help="run a date's failed tasks again (what the UI's Clear does)"
+    )
+    clear.add_argument("dag_id")
+    clear.add_argument("--date", type=date.fromisoformat, required=True, help="YYYY-MM-DD")
+    clear.add_argument("--all", action="store_true", help="every task, not only failed ones")
+    _metadata_option(clear)
     parser.add_argument("--log-level", dest="log_level", default=None)
     parser.add_argument("--env", help="environment: work in <project>__<env> (MEDALLION_ENV)")
     return run_main(_body, parser, argv)

@@ -1,5 +1,6 @@
 """Airflow's components for this project on one machine, supervised: the UI and API, the
-scheduler (LocalExecutor), the DAG processor and the triggerer.
+scheduler (LocalExecutor), the DAG processor and the triggerer; beside them the run
+labeller (each run's note: its data dates) and, if asked, a Spark Connect server.
 
     code = run_standalone(settings.airflow_home, settings.dags_folder, port=8080)
 
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 SPARK_CONNECT = "spark-connect"
+RUN_LABELS = "run-labels"  # src.orchestration.run_labels: each run's note, its data dates
 # Ports Airflow's own servers take on this machine (the log servers of the task runners
 # and of the triggerer): an API server put there dies when they start.
 AIRFLOW_PORTS = {8793: "the task log server", 8794: "the triggerer's log server"}
@@ -189,6 +191,11 @@ def run_standalone(
                     command, env=env, stdout=out, stderr=subprocess.STDOUT,
                     start_new_session=True,
                 )  # fmt: skip
+        with (logs / f"{RUN_LABELS}.log").open("ab") as out:  # notes runs by their dates
+            processes[RUN_LABELS] = subprocess.Popen(
+                [sys.executable, "-m", "src.orchestration.run_labels"], env=env, stdout=out,
+                stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
         started = time.monotonic()
         ready = False
         while True:
@@ -197,7 +204,7 @@ def run_standalone(
                     log.error(
                         "%s exited with code %s%s; stopping the others. The end of "
                         "its log (%s):\n%s",
-                        "Spark Connect" if name == SPARK_CONNECT else f"Airflow's {name}",
+                        f"Airflow's {name}" if name in COMPONENTS else name,
                         process.returncode, "" if ready else " before the UI was ready",
                         logs / f"{name}.log", _tail(logs / f"{name}.log"),
                     )  # fmt: skip

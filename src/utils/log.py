@@ -68,8 +68,22 @@ def keep_project_logs(level: str | int = "INFO") -> None:
         project.removeHandler(old)
     handler = _StderrHandler()
     handler.setFormatter(logging.Formatter(_FORMAT, _DATE_FORMAT))
-    # warnings and errors still reach the root's handlers (and only them): no line twice
-    handler.addFilter(lambda record: record.levelno < logging.WARNING)
     handler._medallion = True  # type: ignore[attr-defined]
     project.addHandler(handler)
     project.setLevel(parse_level(level))
+    # The root's console handlers (Airflow's, on stdout) leave the project's lines to this
+    # one, so none shows twice; other handlers (a test's capture) still see them all.
+    consoles = (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__)
+    for other in logging.getLogger().handlers:
+        if (
+            isinstance(other, logging.StreamHandler)
+            and not getattr(other, "_medallion", False)
+            and getattr(other, "stream", None) in consoles
+            and not any(isinstance(f, _NotProject) for f in other.filters)
+        ):
+            other.addFilter(_NotProject())
+
+
+class _NotProject(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.name == "src" or record.name.startswith("src."))

@@ -51,14 +51,15 @@ def _children(pid: int) -> dict[str, int]:
 
 
 def _components(supervisor: subprocess.Popen, logs: Path, wait: float = 60.0) -> dict[str, int]:
-    """The supervisor's five children (Airflow's four, Spark Connect), once all are
+    """The supervisor's six children (Airflow's four, Spark Connect, the run labeller),
+    once all are
     listed (a slow machine may still be starting one when the UI answers). If the
     supervisor ends meanwhile, or they never are, fail with what it printed and the end
     of each component's log."""
     deadline = time.monotonic() + wait
     while True:
         children = _children(supervisor.pid)
-        if len(children) == 5 and any("scheduler" in args for args in children):
+        if len(children) == 6 and any("scheduler" in args for args in children):
             return children
         if supervisor.poll() is not None or time.monotonic() > deadline:
             if supervisor.poll() is None:
