@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -37,6 +36,7 @@ from src.orchestration.standalone import postgres_metadata, standalone_environme
 from src.utils.connections import connect_raw, execute_autocommit
 from src.utils.embedded_postgres import server_for
 from src.utils.pg_binaries import free_port
+from src.utils.processes import stop_process_group
 from src.utils.spark_connect import listening
 
 DAY = date(2026, 11, 20)
@@ -142,11 +142,7 @@ def scheduled(
         )
         return seconds, [*tasks, *[(dag, "(run)", s) for dag, s in spans]]
     finally:
-        os.killpg(supervisor.pid, signal.SIGTERM)
-        try:
-            supervisor.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(supervisor.pid, signal.SIGKILL)
+        stop_process_group(supervisor, 60)
 
 
 def _where(label: str, tasks: list[tuple]) -> None:

@@ -13,7 +13,6 @@ workers are this interpreter: the project's COPY writer runs there.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import signal
@@ -28,6 +27,7 @@ from pathlib import Path
 from src.config import PROJECT_ROOT, Settings
 from src.utils.errors import ConfigError
 from src.utils.pg_binaries import port_in_use
+from src.utils.processes import stop_process_group
 from src.utils.spark import spark_conf
 
 log = logging.getLogger(__name__)
@@ -129,13 +129,7 @@ def wait_ready(
 
 def stop_connect_server(process: subprocess.Popen, grace: float = 20.0) -> None:
     """Stop the server and everything it started (its Python workers)."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(grace)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+    stop_process_group(process, grace)
 
 
 def tail(path: Path, lines: int = 15) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from src.config import PROJECT_ROOT, ConnectionSettings
 from src.demo.generator import SourceSpec, generate_day
 from src.utils.connections import execute_autocommit
 from src.utils.pg_binaries import free_port
+from src.utils.processes import stop_process_group
 from tests.conftest import run_sql
 from tests.demo.conftest import comparable_fingerprint
 
@@ -75,11 +75,7 @@ def airflow(throwaway_server: ConnectionSettings, tmp_path: Path) -> Iterator[di
         yield {"env": env, "port": port, "metadata": metadata, "source": source,
                "supervisor": supervisor}  # fmt: skip
     finally:
-        os.killpg(supervisor.pid, signal.SIGTERM)
-        try:
-            supervisor.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(supervisor.pid, signal.SIGKILL)
+        stop_process_group(supervisor, 60)
         for database in ("airflow", source, "demo__sched"):
             execute_autocommit(
                 throwaway_server, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'
