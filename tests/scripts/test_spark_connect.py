@@ -44,7 +44,7 @@ def test_a_connect_url_is_read_and_a_bad_one_names_the_setting() -> None:
             connect_address(bad)
 
 
-def test_no_server_at_the_url_fails_at_once_naming_it(caplog, monkeypatch) -> None:
+def test_no_server_at_the_url_fails_at_once_naming_it(caplog, monkeypatch, use_test_server) -> None:
     port = free_port()
     started = time.monotonic()
     with pytest.raises(SparkUnreachable, match=f"127.0.0.1:{port}.*scripts/spark_connect.py"):
