@@ -63,8 +63,8 @@ def _components(supervisor: subprocess.Popen, logs: Path, wait: float = 60.0) ->
             return children
         if supervisor.poll() is not None or time.monotonic() > deadline:
             if supervisor.poll() is None:
-                supervisor.kill()
-            err = supervisor.communicate()[1]
+                supervisor.terminate()  # it stops the components, then exits
+            err = supervisor.communicate(timeout=90)[1]
             tails = {
                 log.name: log.read_text(errors="replace")[-2000:] for log in logs.glob("*.log")
             }
@@ -116,8 +116,12 @@ def test_the_components_run_on_postgres_without_the_venv_on_path_and_a_death_sto
         os.kill(scheduler, signal.SIGKILL)
         _, err = supervisor.communicate(timeout=60)
     finally:
-        if supervisor.poll() is None:
-            supervisor.kill()
+        if supervisor.poll() is None:  # the test failed early: SIGTERM stops the components
+            supervisor.terminate()
+            try:
+                supervisor.wait(60)
+            except subprocess.TimeoutExpired:
+                supervisor.kill()
     execute_autocommit(use_test_server, 'DROP DATABASE IF EXISTS "airflow" WITH (FORCE)')
     assert supervisor.returncode == 1
     assert "Airflow is ready: http://localhost:" in err
