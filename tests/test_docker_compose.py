@@ -13,7 +13,7 @@ from src.config import PROJECT_ROOT, Settings
 COMPOSE = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
 DOCKERFILE = (PROJECT_ROOT / "Dockerfile").read_text()
-PROJECT_SERVICES = ("airflow", "spark-master", "spark-worker")
+PROJECT_SERVICES = ("airflow", "spark-connect", "spark-master", "spark-worker")
 
 
 def _env() -> dict[str, str]:
@@ -60,6 +60,19 @@ def test_spark_daemons_come_from_spark_class_and_the_worker_joins_the_master() -
     env = SERVICES["airflow"]["environment"]
     assert env["MEDALLION_SPARK_MASTER"] == "spark://spark-master:7077"
     assert env["MEDALLION_SPARK_DRIVER_HOST"] == SERVICES["airflow"]["hostname"]
+
+
+def test_tasks_use_the_connect_server_which_drives_the_cluster() -> None:
+    connect = SERVICES["spark-connect"]
+    assert connect["command"][:2] == ["python", "scripts/spark_connect.py"]
+    port = connect["command"][connect["command"].index("--port") + 1]
+    host = connect["command"][connect["command"].index("--host") + 1]
+    assert host == "0.0.0.0"  # reachable from the Airflow container
+    env = SERVICES["airflow"]["environment"]
+    assert env["MEDALLION_SPARK_REMOTE"] == f"sc://{connect['hostname']}:{port}"
+    assert connect["environment"]["MEDALLION_SPARK_MASTER"] == "spark://spark-master:7077"
+    assert connect["environment"]["MEDALLION_SPARK_DRIVER_HOST"] == connect["hostname"]
+    assert "spark-connect" in SERVICES["airflow"]["depends_on"]
 
 
 def test_ports_are_bound_to_loopback_only() -> None:
