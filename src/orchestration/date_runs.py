@@ -28,12 +28,33 @@ RUN_PREFIX = "data__"
 FAILED = ("failed", "upstream_failed")
 
 
+NO_METADATA = (
+    "is Airflow running on it (airflow_local.py standalone), and does the deployment keep "
+    "its metadata in PostgreSQL (then add --metadata-db postgres, as for `make airflow-ui`)?"
+)
+
+
+def _require_metadata(session: Any) -> None:
+    """Fail in one line when the metadata database has no Airflow tables yet."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        session.execute(text("SELECT 1 FROM dag_run WHERE 1 = 0")).all()
+    except DBAPIError:
+        session.rollback()
+        raise PipelineError(
+            f"Airflow's metadata database has no runs table: {NO_METADATA}"
+        ) from None
+
+
 def _runs_for(session: Any, dag_id: str, day: date) -> list[Any]:
     """The DAG's runs of ``day``: triggered by date (their run id), scheduled for it
     (their logical date) or noted with it (silver and gold runs, by the labeller)."""
     from airflow.models.dagrun import DagRun
     from sqlalchemy import select
 
+    _require_metadata(session)
     runs = session.scalars(select(DagRun).where(DagRun.dag_id == dag_id)).all()
     return [
         run
@@ -81,8 +102,8 @@ def trigger_date(
             )  # fmt: skip
         except DagNotFound:
             raise PipelineError(
-                f"Airflow has no DAG '{dag_id}' yet: is its DAG processor running "
-                "(airflow_local.py standalone), and has it parsed the DAG files?"
+                f"Airflow has no DAG '{dag_id}' in this metadata database (has its DAG "
+                f"processor parsed the DAG files yet?): {NO_METADATA}"
             ) from None
     log.info("queued %s for %s: run %s", dag_id, day, run_id)
     return run_id

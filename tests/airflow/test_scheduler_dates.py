@@ -181,3 +181,16 @@ def test_a_late_day_fails_is_cleared_from_the_ui_and_reaches_gold_labelled(
     time.sleep(3)
     _until(gold_rerun, supervisor, 180, "gold ran again")
     assert comparable_fingerprint(warehouse, ("silver", "gold")) == before
+
+
+def test_trigger_on_a_metadata_database_airflow_never_ran_on_says_so(tmp_path: Path) -> None:
+    env = {**os.environ, "MEDALLION_AIRFLOW_HOME": str(tmp_path / "airflow")}
+    ran = subprocess.run(
+        [sys.executable, "scripts/airflow_local.py", "trigger", "demo_bronze", "--date",
+         DAY.isoformat()],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert ran.returncode == 1
+    said = ran.stderr + ran.stdout
+    assert "Airflow's metadata database has no runs table: is Airflow running on it" in said
+    assert "--metadata-db postgres" in said and "Traceback" not in said
