@@ -49,18 +49,17 @@ def label(dates: Sequence[str], conf: dict[str, Any] | None) -> str:
 
 
 def label_runs(limit: int = 500) -> int:
-    """Note the latest ``limit`` runs that have none and whose dates are known; how many
-    were labelled."""
+    """Note the latest ``limit`` runs that have no note and whose dates are known; how
+    many were labelled."""
     from airflow.models.dagrun import DagRun
     from airflow.utils.session import create_session
     from sqlalchemy import select
 
     labelled = 0
     with create_session() as session:
-        runs = session.scalars(select(DagRun).order_by(DagRun.id.desc()).limit(limit)).all()
+        unnoted = select(DagRun).where(~DagRun.dag_run_note.has())
+        runs = session.scalars(unnoted.order_by(DagRun.id.desc()).limit(limit)).all()
         for run in runs:
-            if run.note:
-                continue
             extras = [event.extra for event in run.consumed_asset_events]
             dates = run_data_dates(run.conf, extras)
             if dates:

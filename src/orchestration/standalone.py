@@ -32,6 +32,7 @@ from src.config import ConnectionSettings
 from src.orchestration.local_airflow import airflow_environment
 from src.utils.errors import ConfigError, PipelineError
 from src.utils.pg_binaries import port_in_use
+from src.utils.processes import interrupt_on_sigterm, log_tail
 from src.utils.spark_connect import ConnectServer, check_free, listening, start_connect_server
 
 log = logging.getLogger(__name__)
@@ -103,13 +104,6 @@ def postgres_metadata(conn: ConnectionSettings) -> dict[str, str]:
     return env
 
 
-def _tail(path: Path, lines: int = 15) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
 def _healthy(port: int) -> bool:
     import httpx
 
@@ -137,10 +131,6 @@ def _stop(processes: Mapping[str, subprocess.Popen], grace: float = 20.0) -> Non
         _signal_group(process, signal.SIGKILL)
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 def run_standalone(
     home: Path,
     dags: Path | None,
@@ -162,7 +152,7 @@ def run_standalone(
     if spark_connect is not None:
         check_free(spark_connect.host, spark_connect.port)
     if threading.current_thread() is threading.main_thread():  # `kill` stops them all too
-        signal.signal(signal.SIGTERM, _interrupt)
+        signal.signal(signal.SIGTERM, interrupt_on_sigterm)
     env = standalone_environment(home, dags, port, host)
     if metadata is not None:
         env |= postgres_metadata(metadata)
@@ -206,7 +196,7 @@ def run_standalone(
                         "its log (%s):\n%s",
                         f"Airflow's {name}" if name in COMPONENTS else name,
                         process.returncode, "" if ready else " before the UI was ready",
-                        logs / f"{name}.log", _tail(logs / f"{name}.log"),
+                        logs / f"{name}.log", log_tail(logs / f"{name}.log"),
                     )  # fmt: skip
                     return 1
             if (

@@ -6,6 +6,7 @@ import contextlib
 import os
 import signal
 import subprocess
+from pathlib import Path
 
 
 def stop_process_group(process: subprocess.Popen, grace: float = 20.0) -> None:
@@ -18,3 +19,16 @@ def stop_process_group(process: subprocess.Popen, grace: float = 20.0) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
     process.wait()
+
+
+def log_tail(path: Path, lines: int = 15) -> str:
+    """The last ``lines`` lines of a component's log, for the message when it dies."""
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def interrupt_on_sigterm(signum: int, frame: object) -> None:
+    """A SIGTERM handler that unwinds like Ctrl-C, so ``finally`` blocks stop children."""
+    raise KeyboardInterrupt

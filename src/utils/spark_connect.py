@@ -27,7 +27,7 @@ from pathlib import Path
 from src.config import PROJECT_ROOT, Settings
 from src.utils.errors import ConfigError
 from src.utils.pg_binaries import port_in_use
-from src.utils.processes import stop_process_group
+from src.utils.processes import interrupt_on_sigterm, log_tail, stop_process_group
 from src.utils.spark import spark_conf
 
 log = logging.getLogger(__name__)
@@ -116,7 +116,7 @@ def wait_ready(
             raise ConfigError(
                 f"The Spark Connect server exited with code {process.returncode} before it "
                 f"listened on {server.host}:{server.port}. The end of its log ({log_path}):\n"
-                f"{tail(log_path)}"
+                f"{log_tail(log_path)}"
             )
         if time.monotonic() > deadline:
             stop_connect_server(process)
@@ -132,23 +132,12 @@ def stop_connect_server(process: subprocess.Popen, grace: float = 20.0) -> None:
     stop_process_group(process, grace)
 
 
-def tail(path: Path, lines: int = 15) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 def run_connect_server(
     server: ConnectServer, log_path: Path, stop: threading.Event | None = None
 ) -> int:
     """Run the server until Ctrl-C, SIGTERM or ``stop`` (0), or until it dies (1)."""
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _interrupt)
+        signal.signal(signal.SIGTERM, interrupt_on_sigterm)
     process = start_connect_server(server, log_path)
     try:
         wait_ready(server, process, log_path)
@@ -162,7 +151,7 @@ def run_connect_server(
                 time.sleep(1.0)
         log.error(
             "The Spark Connect server exited with code %s. The end of its log (%s):\n%s",
-            process.returncode, log_path, tail(log_path),
+            process.returncode, log_path, log_tail(log_path),
         )  # fmt: skip
         return 1
     except KeyboardInterrupt:

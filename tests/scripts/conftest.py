@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -10,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from src.config import ConnectionSettings, load_settings
+from src.config import PROJECT_ROOT, ConnectionSettings, load_settings
 from src.demo.generator import SourceSpec, generate_day
 from src.demo.sources import generate_days
 from src.utils.connections import execute_autocommit
@@ -57,3 +61,19 @@ def day_sources(
     finally:
         for database in (name, *databases):
             execute_autocommit(server, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+def run_day_in_child(day: date, env_name: str, **settings: str) -> tuple[str, float]:
+    """``run_pipeline.py demo --date day --engine spark --env env_name`` in a child process
+    whose environment adds ``settings`` (a Spark master, a Connect URL): its stderr and
+    seconds, once it has succeeded."""
+    env = {**os.environ, **settings}
+    env.pop("PYSPARK_PYTHON", None)  # found by the session itself, not inherited
+    started = time.monotonic()
+    ran = subprocess.run(
+        [sys.executable, "scripts/run_pipeline.py", "demo", "--date", day.isoformat(),
+         "--engine", "spark", "--env", env_name],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    return ran.stderr, time.monotonic() - started

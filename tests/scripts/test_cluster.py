@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import date
@@ -17,11 +16,11 @@ import httpx
 import pytest
 
 from scripts import orchestrate_build, run_pipeline
-from src.config import PROJECT_ROOT, ConnectionSettings
+from src.config import ConnectionSettings
 from src.demo.generator import SourceSpec
 from src.utils.pg_binaries import free_port
 from tests.demo.conftest import comparable_fingerprint
-from tests.scripts.conftest import day_sources
+from tests.scripts.conftest import day_sources, run_day_in_child
 
 pytestmark = pytest.mark.postgres
 
@@ -86,16 +85,8 @@ def test_a_day_on_a_standalone_cluster_equals_a_local_run(
         assert run_pipeline.main(local) == 0  # the session's local Spark
         local_seconds = time.monotonic() - started
 
-        env = {**os.environ, "MEDALLION_SPARK_MASTER": cluster}
-        env.pop("PYSPARK_PYTHON", None)  # found by the session itself, not inherited
-        started = time.monotonic()
-        ran = subprocess.run(
-            [sys.executable, "scripts/run_pipeline.py", "demo", "--date", DAY.isoformat(),
-             "--engine", "spark", "--env", "cluster"],
-            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600,
-        )  # fmt: skip
-        assert ran.returncode == 0, ran.stderr[-3000:]
-        print(f"one day: local {local_seconds:.1f} s, cluster {time.monotonic() - started:.1f} s")
+        _, seconds = run_day_in_child(DAY, "cluster", MEDALLION_SPARK_MASTER=cluster)
+        print(f"one day: local {local_seconds:.1f} s, cluster {seconds:.1f} s")
         local_print, cluster_print = (
             comparable_fingerprint(throwaway_server.with_database(db), ("silver", "gold"))
             for db in ENVS

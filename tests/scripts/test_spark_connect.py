@@ -6,9 +6,7 @@ setting or the port, before any JVM starts."""
 from __future__ import annotations
 
 import logging
-import os
 import socket
-import subprocess
 import sys
 import time
 from datetime import date
@@ -17,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from scripts import orchestrate_build, run_pipeline, spark_connect
-from src.config import PROJECT_ROOT, ConnectionSettings, load_settings
+from src.config import ConnectionSettings, load_settings
 from src.demo.generator import SourceSpec
 from src.utils.errors import ConfigError, SparkUnreachable
 from src.utils.pg_binaries import free_port
@@ -30,7 +28,7 @@ from src.utils.spark_connect import (
     wait_ready,
 )
 from tests.demo.conftest import comparable_fingerprint
-from tests.scripts.conftest import day_sources
+from tests.scripts.conftest import day_sources, run_day_in_child
 
 DAY = date(2026, 11, 20)
 ENVS = ("demo__inproc", "demo__connect")
@@ -101,18 +99,9 @@ def test_a_day_through_the_connect_server_equals_a_run_in_its_own_jvm(
                 assert orchestrate_build.main(["postgres", "demo", "--env", env]) == 0
             local = ["demo", "--date", DAY.isoformat(), "--engine", "spark", "--env", "inproc"]
             assert run_pipeline.main(local) == 0  # the session's own Spark
-            env = {**os.environ, "MEDALLION_SPARK_REMOTE": server.url}
-            started = time.monotonic()
-            ran = subprocess.run(
-                [sys.executable, "scripts/run_pipeline.py", "demo", "--date", DAY.isoformat(),
-                 "--engine", "spark", "--env", "connect"],
-                cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600,
-            )  # fmt: skip
-            assert ran.returncode == 0, ran.stderr[-3000:]
-            assert f"Spark: the Connect server at {server.url}" in ran.stderr
-            logging.getLogger(__name__).info(
-                "a day through Spark Connect: %.1f s", time.monotonic() - started
-            )
+            said, seconds = run_day_in_child(DAY, "connect", MEDALLION_SPARK_REMOTE=server.url)
+            assert f"Spark: the Connect server at {server.url}" in said
+            logging.getLogger(__name__).info("a day through Spark Connect: %.1f s", seconds)
             inproc, connected = (
                 comparable_fingerprint(throwaway_server.with_database(db), ("silver", "gold"))
                 for db in ENVS
