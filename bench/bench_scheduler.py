@@ -4,23 +4,25 @@ process, measured in the same run.
     uv run python bench/bench_scheduler.py [--engine postgres] [--trades 2000]
     uv run python bench/bench_scheduler.py --engine spark [--jvm-per-task]
 
-On a throw-away embedded server: one day of sources, and the demo built once per mode
-(``demo__inproc``, ``demo__sched``, ...). The baseline runs the day with
+On a throw-away embedded server: two days of sources, and the demo built once per mode
+(``demo__inproc``, ``demo__sched``, ...). The baseline runs the measured day with
 ``run_pipeline.py`` in one process (its interpreter and, on Spark, its JVM start
-included). Then ``airflow_local.py standalone`` starts Airflow's components
-(LocalExecutor, metadata in PostgreSQL, MEDALLION_ENGINE the engine measured; on Spark
-also its Connect server, ``--spark-connect``), the three layer DAGs are unpaused and
-bronze is triggered for the day; the clock runs from the trigger until ``demo_gold``'s
-run has succeeded (bronze publishes its asset, which starts silver, which starts gold).
-Like Airflow's own components, the Connect server is long-lived: started before the
-clock. Printed: the times and their ratio to the baseline, and where the scheduler's
-time went (each task's run time, summed per layer, against each layer's wall time).
+included), on a warehouse that holds the day before. Then ``airflow_local.py
+standalone`` starts Airflow's components (LocalExecutor, metadata in PostgreSQL,
+MEDALLION_ENGINE the engine measured; on Spark also its Connect server,
+``--spark-connect``) and the three layer DAGs are unpaused. Bronze is triggered as the
+UI's Trigger button does (REST), for the day before (the components' first day: their
+workers start, the Connect server's JIT is cold), then for the measured day (a
+scheduler that has been running, as a daily one is); the clock runs from each trigger
+until ``demo_gold``'s run has succeeded (bronze publishes its asset, which starts
+silver, which starts gold). Printed: both days' times and their ratio to the baseline,
+and where the measured day's time went (each task's run time, summed per layer, against
+each layer's wall time).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -30,9 +32,10 @@ import time
 from datetime import date
 from pathlib import Path
 
+import httpx
+
 from src.config import PROJECT_ROOT, load_settings
 from src.demo.generator import SourceSpec, generate_day
-from src.orchestration.standalone import postgres_metadata, standalone_environment
 from src.utils.connections import connect_raw, execute_autocommit
 from src.utils.embedded_postgres import server_for
 from src.utils.pg_binaries import free_port
@@ -40,16 +43,9 @@ from src.utils.processes import stop_process_group
 from src.utils.spark_connect import listening
 
 DAY = date(2026, 11, 20)
+WARM_UP = date(2026, 11, 19)  # the components' first day, before the measured one
 FAST = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
 DAGS = ("demo_bronze", "demo_silver", "demo_gold")
-
-
-def _airflow(env: dict[str, str], *args: str) -> str:
-    airflow = str(Path(sys.executable).parent / "airflow")
-    done = subprocess.run([airflow, *args], env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"airflow {' '.join(args)} failed: {done.stderr[-1500:]}")
-    return done.stdout
 
 
 def _unscheduled_dags(folder: Path) -> Path:
@@ -79,11 +75,38 @@ def _rows(conn, sql: str, params=None) -> list[tuple]:
         raw.close()
 
 
+def _trigger(base: str, auth: dict[str, str], day: date) -> str:
+    """Queue bronze for ``day`` as the UI's Trigger button does; the run's id."""
+    queued = httpx.post(f"{base}/api/v2/dags/demo_bronze/dagRuns", headers=auth, timeout=30,
+                        json={"logical_date": None, "conf": {"date": day.isoformat()},
+                              "dag_run_id": f"data__{day.isoformat()}__1"})  # fmt: skip
+    if queued.status_code != 200:
+        raise SystemExit(f"trigger failed: {queued.status_code} {queued.text[:500]}")
+    return queued.json()["dag_run_id"]
+
+
+def _one_day(airflow_db, base: str, auth: dict[str, str], day: date, done: int) -> float:
+    """Seconds from bronze's trigger for ``day`` to gold's success (its ``done``-th)."""
+    started = time.monotonic()
+    _trigger(base, auth, day)
+    while True:
+        states = _rows(airflow_db, "SELECT dag_id, state FROM dag_run WHERE dag_id = ANY(%s)"
+                       " AND run_type <> 'scheduled'", (list(DAGS),))  # fmt: skip
+        if states.count(("demo_gold", "success")) == done:
+            return time.monotonic() - started
+        if any(state == "failed" for _, state in states):
+            raise SystemExit(f"a run failed: {states}")
+        if time.monotonic() - started > 1800:
+            raise SystemExit(f"no gold after 30 minutes: {states}")
+        time.sleep(0.5)
+
+
 def scheduled(
     conn, env: dict[str, str], engine: str, home: Path, connect: bool = False
-) -> tuple[float, list[tuple]]:
+) -> tuple[float, float, list[tuple]]:
     """Start the components (and a Spark Connect server beside them if ``connect``),
-    trigger bronze for the day, wait for gold; seconds, tasks."""
+    unpause the DAGs, run the day before as the components' first day, then the measured
+    day; seconds of each (trigger to gold), and the measured day's tasks."""
     port, connect_port = free_port(), free_port()
     execute_autocommit(conn, 'DROP DATABASE IF EXISTS "airflow" WITH (FORCE)')  # a fresh one
     env = {**env, "MEDALLION_ENGINE": engine}  # the deployment's engine, every layer
@@ -95,9 +118,10 @@ def scheduled(
         start_new_session=True,
     )  # fmt: skip
     airflow_db = conn.with_database("airflow")
+    base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 300
-        while True:  # the DAG processor has parsed the three DAGs
+        while True:  # the DAG processor has parsed the three DAGs, the API answers
             if supervisor.poll() is not None:
                 raise SystemExit(f"standalone exited: {supervisor.stderr.read()[-2000:]}")
             try:
@@ -105,42 +129,33 @@ def scheduled(
                                (list(DAGS),))[0][0]  # fmt: skip
             except Exception:  # the database is being made
                 parsed = 0
-            if parsed == len(DAGS) and (not connect or listening("127.0.0.1", connect_port)):
+            if (parsed == len(DAGS) and listening("127.0.0.1", port)
+                    and (not connect or listening("127.0.0.1", connect_port))):  # fmt: skip
                 break
             if time.monotonic() > deadline:
                 raise SystemExit("the DAGs were never parsed")
             time.sleep(2)
-        dags = Path(env["MEDALLION_DAGS_FOLDER"])
-        cli = {**env, **standalone_environment(home, dags, port), **postgres_metadata(conn)}
-        cli |= {k: v for k, v in env.items() if k.startswith(("PG", "MEDALLION_"))}
-        conf = json.dumps({"date": DAY.isoformat()})
-        started = time.monotonic()
-        _airflow(cli, "dags", "trigger", "demo_bronze", "--conf", conf)
+        token = httpx.get(f"{base}/auth/token", timeout=30).json()["access_token"]
+        auth = {"Authorization": f"Bearer {token}"}  # standalone: every user an admin
         for dag_id in DAGS:
-            _airflow(cli, "dags", "unpause", dag_id)
-        while True:
-            states = _rows(airflow_db, "SELECT dag_id, state FROM dag_run WHERE dag_id = ANY(%s)"
-                           " AND run_type <> 'scheduled'", (list(DAGS),))  # fmt: skip
-            if ("demo_gold", "success") in states:
-                seconds = time.monotonic() - started
-                break
-            if any(state == "failed" for _, state in states):
-                raise SystemExit(f"a run failed: {states}")
-            if time.monotonic() - started > 1800:
-                raise SystemExit(f"no gold after 30 minutes: {states}")
-            time.sleep(1)
+            httpx.patch(f"{base}/api/v2/dags/{dag_id}", json={"is_paused": False}, headers=auth,
+                        timeout=30).raise_for_status()  # fmt: skip
+        first = _one_day(airflow_db, base, auth, WARM_UP, 1)
+        since = _rows(airflow_db, "SELECT now()")[0][0]
+        seconds = _one_day(airflow_db, base, auth, DAY, 2)
         tasks = _rows(
             airflow_db,
-            "SELECT ti.dag_id, ti.task_id, extract(epoch FROM ti.end_date - ti.start_date)"
-            " FROM task_instance ti JOIN dag_run r ON r.run_id = ti.run_id"
-            " AND r.dag_id = ti.dag_id WHERE r.run_type <> 'scheduled' AND ti.state = 'success'",
+            "SELECT dag_id, task_id, extract(epoch FROM end_date - start_date)"
+            " FROM task_instance WHERE start_date >= %s AND state = 'success'",
+            (since,),
         )
         spans = _rows(
             airflow_db,
             "SELECT dag_id, extract(epoch FROM end_date - start_date) FROM dag_run"
-            " WHERE run_type <> 'scheduled' AND state = 'success'",
+            " WHERE start_date >= %s AND state = 'success'",
+            (since,),
         )
-        return seconds, [*tasks, *[(dag, "(run)", s) for dag, s in spans]]
+        return first, seconds, [*tasks, *[(dag, "(run)", s) for dag, s in spans]]
     finally:
         stop_process_group(supervisor, 60)
 
@@ -171,7 +186,8 @@ def main() -> None:
     with server_for(load_settings(None), home=folder / "pg", server_options=FAST) as conn:
         execute_autocommit(conn, "CREATE DATABASE bench_source")
         spec = SourceSpec(trades=args.trades, instruments=20, portfolios=8)
-        generate_day(conn.with_database("bench_source"), folder / "landing", DAY, spec)
+        for day in (WARM_UP, DAY):
+            generate_day(conn.with_database("bench_source"), folder / "landing", day, spec)
         dags = _unscheduled_dags(folder / "dags")
         env = {
             **os.environ,
@@ -190,22 +206,25 @@ def main() -> None:
                 modes.append(("scheduler, a JVM per task", "jvm", False))
         for name in ("inproc", *(m[1] for m in modes)):
             _script(env, "orchestrate_build.py", "postgres", "demo", "--env", name)
-        started = time.monotonic()  # the command a person runs, interpreter start included
-        _script(env, "run_pipeline.py", "demo", "--date", DAY.isoformat(), "--engine",
-                args.engine, "--env", "inproc")  # fmt: skip
-        baseline = time.monotonic() - started
+        for day in (WARM_UP, DAY):  # the measured day on a warehouse holding the day before
+            started = time.monotonic()  # the command a person runs, interpreter start included
+            _script(env, "run_pipeline.py", "demo", "--date", day.isoformat(), "--engine",
+                    args.engine, "--env", "inproc")  # fmt: skip
+            baseline = time.monotonic() - started
         for label, name, connect in modes:
             home = folder / f"airflow-{name}"
             run_env = {**env, "MEDALLION_ENV": name, "MEDALLION_AIRFLOW_HOME": str(home)}
-            seconds, tasks = scheduled(conn, run_env, args.engine, home, connect)
-            runs.append((label, seconds, tasks))
+            first, seconds, tasks = scheduled(conn, run_env, args.engine, home, connect)
+            runs.append((f"{label}, its first day", first, []))
+            runs.append((f"{label}, the next day", seconds, tasks))
     print(f"\none demo day ({args.trades} trades, 20 instruments), engine {args.engine}")
-    print(f"{'':<36} {'seconds':>8} {'x one process':>14}")
-    print(f"{'run_pipeline.py, one process':<36} {baseline:>8.1f} {1.0:>13.1f}x")
+    print(f"{'':<56} {'seconds':>8} {'x one process':>14}")
+    print(f"{'run_pipeline.py, one process':<56} {baseline:>8.1f} {1.0:>13.2f}x")
     for label, seconds, _ in runs:
-        print(f"{label:<36} {seconds:>8.1f} {seconds / baseline:>13.1f}x")
+        print(f"{label:<56} {seconds:>8.1f} {seconds / baseline:>13.2f}x")
     for label, _, tasks in runs:
-        _where(label, tasks)
+        if tasks:
+            _where(label, tasks)
 
 
 if __name__ == "__main__":

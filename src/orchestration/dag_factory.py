@@ -48,7 +48,7 @@ from src.orchestration.operators import (
     CollectPricesOperator,
     PublishLayerOperator,
     QualityOperator,
-    SourceReadySensor,
+    SourceLoadOperator,
     TransformOperator,
 )
 from src.utils.errors import DagSpecError, MedallionError
@@ -197,9 +197,10 @@ def dag_factory(
 
     ``layer`` defaults to the DAG file's folder (``airflow/dags/<layer>/<file>.py``);
     ``src_path`` to the configured one (``MEDALLION_SRC_PATH``, else the repo's ``src``).
-    Each bronze load waits for its source (``wait_<load>``, a rescheduling sensor that
-    checks every ``poke_interval``) up to ``wait_for_sources``; by default the settings'
-    ``MEDALLION_SOURCE_WAIT`` (12 hours; 0: no sensors) and ``MEDALLION_SOURCE_POKE``.
+    Each bronze load waits for its source first (:class:`~src.orchestration.operators.
+    SourceLoadOperator`: it reschedules itself, checking every ``poke_interval``) up to
+    ``wait_for_sources``; by default the settings' ``MEDALLION_SOURCE_WAIT`` (12 hours;
+    0: loads do not wait) and ``MEDALLION_SOURCE_POKE``.
     """
     dag_file = dag_file or _caller_file()
     layer = layer or Path(dag_file).parent.name
@@ -260,13 +261,17 @@ def _layer_tasks(
 ) -> None:
     """The loads, checks and publication of one layer (of one tenant), in the open DAG;
     ``waiting``: how long a bronze load waits for its source, and how often it checks."""
-    operators = {
-        entry.name: TransformOperator(
-            task_id=entry.name, database=database, layer=layer, transform=entry.name,
-            tenant=tenant,
-        )
-        for entry in catalogue.entries
-    }  # fmt: skip
+    timeout, every = waiting
+    operators: dict[str, Any] = {}
+    for entry in catalogue.entries:
+        names = {"task_id": entry.name, "database": database, "layer": layer,
+                 "transform": entry.name, "tenant": tenant}  # fmt: skip
+        if isinstance(entry.spec, BronzeAppend) and timeout is not None:
+            operators[entry.name] = SourceLoadOperator(
+                **names, timeout=timeout, poke_interval=every
+            )
+        else:
+            operators[entry.name] = TransformOperator(**names)
     operators |= {
         t.name: QualityOperator(task_id=t.name, database=database, rules=t.checks, tenant=tenant)
         for t in tasks
@@ -274,14 +279,6 @@ def _layer_tasks(
     for name, before in upstream.items():
         for other in sorted(before):
             operators[other] >> operators[name]
-    timeout, every = waiting
-    for entry in catalogue.entries if timeout is not None else ():
-        if isinstance(entry.spec, BronzeAppend):
-            SourceReadySensor(
-                task_id=f"wait_{entry.name}", database=database, layer=layer,
-                transform=entry.name, tenant=tenant, timeout=timeout, poke_interval=every,
-                retries=0,
-            ) >> operators[entry.name]  # fmt: skip
     published = PublishLayerOperator(
         task_id=f"{layer}_published", asset=layer_asset(database, layer, tenant), tenant=tenant
     )

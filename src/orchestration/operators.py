@@ -78,10 +78,23 @@ def run_engine(context: Any) -> str | None:
     return carried.pop() if len(carried) == 1 else None
 
 
+def _load(context: Any, operator: Any) -> list[dict[str, Any]]:
+    from src.orchestration.tasks import run_transform
+
+    days = run_dates(context, operator.tenant)
+    conf = _conf(context)
+    return run_transform(
+        operator.database, operator.layer, operator.transform, days, run_engine(context),
+        tenant=operator.tenant, reload=bool(conf.get("reload")),
+        accept_partial=bool(conf.get("accept_partial")),
+    )  # fmt: skip
+
+
 class TransformOperator(BaseOperator):
     """Run one transform (``src/<database>/transforms/<layer>/<name>.py``) for the run's
-    date(s), in the task's process: Spark is local unless ``MEDALLION_SPARK_MASTER`` says
-    otherwise, and one SparkSession is reused by every task the process runs."""
+    date(s), in the task's process: Spark through MEDALLION_SPARK_REMOTE's Connect server
+    when set, else in the process (local unless ``MEDALLION_SPARK_MASTER`` says
+    otherwise)."""
 
     ui_color = "#d9ead3"
 
@@ -93,25 +106,22 @@ class TransformOperator(BaseOperator):
         self.tenant = tenant
 
     def execute(self, context: Any) -> list[dict[str, Any]]:
-        from src.orchestration.tasks import run_transform
-
-        days = run_dates(context, self.tenant)
-        conf = _conf(context)
-        return run_transform(
-            self.database, self.layer, self.transform, days, run_engine(context),
-            tenant=self.tenant, reload=bool(conf.get("reload")),
-            accept_partial=bool(conf.get("accept_partial")),
-        )  # fmt: skip
+        return _load(context, self)
 
 
-class SourceReadySensor(BaseSensorOperator):
-    """Wait until a bronze load's source is ready for the run's date(s) (the day is over,
-    the rows or every expected file are there: :func:`~src.orchestration.tasks.
-    wait_for_source`), then let the load run. It reschedules itself between checks, so a
-    late source parks the run without holding a worker slot; past ``timeout`` it fails,
-    saying what it was still waiting for."""
+class SourceLoadOperator(BaseSensorOperator):
+    """A bronze load that waits for its source first, in the same task.
 
-    ui_color = "#fff2cc"
+    Until the source is ready for the run's date(s) (the day is over, the rows or every
+    expected file are there: :func:`~src.orchestration.tasks.wait_for_source`) the task
+    reschedules itself between checks (``up_for_reschedule``): a late source parks the
+    run without holding a worker slot. Once it is ready, the task loads as
+    :class:`TransformOperator` does. Past ``timeout`` it fails, saying what it was still
+    waiting for, and has loaded nothing. One task rather than a sensor and a load: a
+    day's tasks start a process each, and on a small machine those are what a day
+    through the scheduler spends beyond the loads themselves."""
+
+    ui_color = "#d9ead3"
 
     def __init__(
         self, *, database: str, layer: str, transform: str, tenant: str | None = None, **kw: Any
@@ -133,14 +143,15 @@ class SourceReadySensor(BaseSensorOperator):
             log.info("not ready: %s", self.waiting_for)
         return self.waiting_for is None
 
-    def execute(self, context: Any) -> Any:
+    def execute(self, context: Any) -> list[dict[str, Any]]:
         try:
-            return super().execute(context)
+            super().execute(context)  # returns once the source is ready
         except AirflowSensorTimeout as exc:
             raise AirflowSensorTimeout(
                 f"{exc} Still waiting: {self.waiting_for}. Land the source, then clear this "
-                "task to wait again (or run the load with --accept-partial)."
+                "task to wait again (or rerun the date with accept_partial in its conf)."
             ) from None
+        return _load(context, self)
 
 
 class QualityOperator(BaseOperator):

@@ -44,6 +44,7 @@ RUN_LABELS = "run-labels"  # src.orchestration.run_labels: each run's note, its 
 # and of the triggerer): an API server put there dies when they start.
 AIRFLOW_PORTS = {8793: "the task log server", 8794: "the triggerer's log server"}
 HEALTH = "/api/v2/monitor/health"
+EXECUTION_HEALTH = "/execution/health"  # the API the tasks report to
 
 
 def check_port(port: int, host: str = "127.0.0.1") -> None:
@@ -104,11 +105,11 @@ def postgres_metadata(conn: ConnectionSettings) -> dict[str, str]:
     return env
 
 
-def _healthy(port: int) -> bool:
+def _healthy(port: int, path: str = HEALTH, timeout: float = 2.0) -> bool:
     import httpx
 
     try:
-        return httpx.get(f"http://127.0.0.1:{port}{HEALTH}", timeout=2).status_code == 200
+        return httpx.get(f"http://127.0.0.1:{port}{path}", timeout=timeout).status_code == 200
     except httpx.HTTPError:
         return False
 
@@ -176,6 +177,8 @@ def run_standalone(
             )
         for name in COMPONENTS:
             command = [airflow, name, *(["--port", str(port)] if name == "api-server" else [])]
+            if name == "scheduler":  # its tasks fork with the project's modules loaded
+                command = [sys.executable, "-m", "src.orchestration.scheduler"]
             with (logs / f"{name}.log").open("ab") as out:
                 processes[name] = subprocess.Popen(
                     command, env=env, stdout=out, stderr=subprocess.STDOUT,
@@ -203,6 +206,9 @@ def run_standalone(
                 not ready
                 and _healthy(port)
                 and (spark_connect is None or listening(spark_connect.host, spark_connect.port))
+                # The API server builds the task execution API on its first request (5 s
+                # here): done now, not by the first task, whose start would wait for it.
+                and _healthy(port, EXECUTION_HEALTH, timeout=60)
             ):
                 ready = True
                 log.info(

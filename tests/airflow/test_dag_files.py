@@ -33,29 +33,26 @@ def test_every_dag_file_imports_without_errors(bag) -> None:
 
 @pytest.mark.parametrize("dag_id", sorted(LOADS))
 def test_each_layer_has_its_loads_checks_and_a_final_publish(bag, dag_id: str) -> None:
+    from src.orchestration.operators import SourceLoadOperator
+
     dag = bag.dags[dag_id]
     layer = dag_id.split("_")[1]
-    loads = sorted(
-        t.task_id
-        for t in dag.tasks
-        if t.task_id.endswith(f"_to_{layer}") and "wait_" not in t.task_id
-    )
+    loads = sorted(t.task_id for t in dag.tasks if t.task_id.endswith(f"_to_{layer}"))
     checks = [t for t in dag.tasks if t.task_id.startswith("dq_")]
     assert loads == LOADS[dag_id]
-    waits = {t.task_id: t for t in dag.tasks if t.task_id.startswith("wait_")}
-    if layer == "bronze":  # every load waits for its source, rescheduling between checks
-        assert sorted(waits) == [f"wait_{load}" for load in loads]
-        for load in loads:
-            assert dag.get_task(load).upstream_task_ids == {f"wait_{load}"}
-        assert all(w.mode == "reschedule" and w.timeout == 12 * 3600 for w in waits.values())
+    waiting = [t for t in dag.tasks if isinstance(t, SourceLoadOperator)]
+    if layer == "bronze":  # every load waits for its source itself, rescheduling between checks
+        assert sorted(t.task_id for t in waiting) == loads
+        assert all(w.mode == "reschedule" and w.timeout == 12 * 3600 for w in waiting)
+        assert all(not dag.get_task(load).upstream_task_ids for load in loads)
     else:
-        assert not waits
+        assert not waiting
     assert checks, "every layer checks its data"
     for check in checks:  # quality runs after the loads it checks
         assert check.upstream_task_ids and check.upstream_task_ids <= set(loads)
     published = dag.get_task(f"{layer}_published")
-    others = {t.task_id for t in dag.tasks} - {published.task_id} - set(waits)
-    assert published.upstream_task_ids == others  # (a sensor is before its load)
+    others = {t.task_id for t in dag.tasks} - {published.task_id}
+    assert published.upstream_task_ids == others
     assert [a.uri for a in published.outlets] == [f"medallion://demo/{layer}"]
     assert dag.max_active_runs == 1
     assert set(dag.tags) == {"demo", layer}

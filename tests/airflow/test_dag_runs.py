@@ -96,9 +96,9 @@ def test_three_layers_run_rerun_and_stop_at_a_failed_check(demo, capfd) -> None:
 def test_a_late_source_parks_its_load_until_it_lands_or_the_wait_ends(
     demo, monkeypatch, capfd
 ) -> None:
-    """The day's trade events are held back; bronze's sensor reschedules itself (no
-    worker held) until they land, then the load runs; a source that never lands fails
-    the sensor at its timeout, saying what it waited for, and the load never runs."""
+    """The day's trade events are held back; bronze's trade load reschedules itself (no
+    worker held) until they land, then loads; a source that never lands fails the load
+    at its timeout, saying what it waited for, with nothing loaded."""
     import threading
 
     from src.orchestration.local_airflow import ensure_metadata_db, load_dag
@@ -123,9 +123,9 @@ def test_a_late_source_parks_its_load_until_it_lands_or_the_wait_ends(
     }
     assert set(states.values()) == {"success"}, states
     tis = {ti.task_id: ti for ti in run.get_task_instances()}
-    waited = tis["wait_trade_to_bronze"]  # until the events landed (a scheduler reschedules
+    waited = tis["trade_to_bronze"]  # until the events landed (a scheduler reschedules
     assert waited.end_date - run.start_date >= timedelta(seconds=3)  # it between checks)
-    assert tis["trade_to_bronze"].start_date >= waited.end_date
+    assert tis["dq_trade_row_count"].start_date >= waited.end_date
     landed = query(warehouse, "SELECT count(*) AS n FROM bronze.br_trade").n[0]
     assert landed > 0
 
@@ -135,10 +135,12 @@ def test_a_late_source_parks_its_load_until_it_lands_or_the_wait_ends(
     states = {
         ti.task_id: str(getattr(ti.state, "value", ti.state)) for ti in run.get_task_instances()
     }
-    assert states["wait_trade_to_bronze"] == "failed"
-    assert states["trade_to_bronze"] == "upstream_failed"
+    assert states["trade_to_bronze"] == "failed"
+    assert states["dq_trade_row_count"] == "upstream_failed"
     logged = "".join(capfd.readouterr())
     assert "Still waiting: trade_to_bronze for 2026-11-21: " in logged
+    loaded = "SELECT count(*) AS n FROM bronze.br_trade WHERE logical_date = '2026-11-21'"
+    assert query(warehouse, loaded).n[0] == 0
 
 
 def test_a_run_with_reload_in_its_conf_replaces_bronze_batches(demo, monkeypatch) -> None:

@@ -132,7 +132,7 @@ def test_a_late_day_fails_is_cleared_from_the_ui_and_reaches_gold_labelled(
                                headers=auth, timeout=30)  # fmt: skip
         assert unpaused.status_code == 200, unpaused.text
 
-    # no sources yet: the sensors give up after MEDALLION_SOURCE_WAIT, the run fails
+    # no sources yet: the loads stop waiting after MEDALLION_SOURCE_WAIT, the run fails
     def bronze_state() -> str:
         return _runs(metadata).get("demo_bronze", [("", "", "")])[0][1]
 

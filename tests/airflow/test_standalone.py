@@ -107,10 +107,17 @@ def test_the_components_run_on_postgres_without_the_venv_on_path_and_a_death_sto
         metadata = use_test_server.with_database("airflow")
         assert run_sql(metadata, "SELECT count(*) FROM dag_run") == [(0,)]  # Airflow's tables
         assert not (tmp_path / "airflow" / "airflow.db").exists()  # no SQLite
-        children = _components(supervisor, tmp_path / "airflow" / "logs" / "standalone")
+        logs = tmp_path / "airflow" / "logs" / "standalone"
+        children = _components(supervisor, logs)
+        # ready once the execution API is built (the API server does it on a first request)
+        assert "path=/execution/health" in (logs / "api-server.log").read_text()
         [scheduler] = [pid for args, pid in children.items() if "scheduler" in args]
         assert any("SparkConnectServer" in args for args in children), children
         assert listening("127.0.0.1", connect)  # ready means the Connect server too
+        [args] = [args for args, pid in children.items() if pid == scheduler]
+        assert "-m src.orchestration.scheduler" in args  # its tasks fork with modules loaded
+        mapped = [m.path for m in psutil.Process(scheduler).memory_maps()]
+        assert any("libarrow" in path for path in mapped), "the Connect client is preloaded"
         tasks_env = psutil.Process(scheduler).environ()  # its executor starts the tasks
         assert tasks_env["MEDALLION_SPARK_REMOTE"] == f"sc://127.0.0.1:{connect}"
         os.kill(scheduler, signal.SIGKILL)

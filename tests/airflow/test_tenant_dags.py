@@ -50,8 +50,8 @@ def test_a_failed_tenant_stops_its_own_tasks_only(tenant_demo, monkeypatch) -> N
     states = run("demo_bronze", DAYS[1])
     assert states["acme.trade_to_bronze"] == "success"
     assert states["acme.bronze_published"] == "success"
-    assert states["globex.wait_trade_to_bronze"] == "failed"  # timed out, naming the source
-    assert states["globex.trade_to_bronze"] == "upstream_failed"
+    assert states["globex.trade_to_bronze"] == "failed"  # timed out, naming the source
+    assert states["globex.dq_trade_row_count"] == "upstream_failed"
     assert states["globex.bronze_published"] in ("upstream_failed", "skipped")
     # a run for one tenant leaves the other's tasks skipped
     states = run("demo_silver", DAYS[0], tenant="acme")
