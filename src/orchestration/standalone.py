@@ -33,7 +33,12 @@ from src.orchestration.local_airflow import airflow_environment
 from src.utils.errors import ConfigError, PipelineError
 from src.utils.pg_binaries import port_in_use
 from src.utils.processes import interrupt_on_sigterm, log_tail
-from src.utils.spark_connect import ConnectServer, check_free, listening, start_connect_server
+from src.utils.spark_connect import (
+    ConnectServer,
+    check_free,
+    start_connect_server,
+    warm_up_later,
+)
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +153,8 @@ def run_standalone(
     keep Airflow's metadata on that PostgreSQL server (:func:`postgres_metadata`), not
     in ``home``'s SQLite file. ``spark_connect``: run that Spark Connect server beside
     them, supervised the same way, and point the tasks at it (MEDALLION_SPARK_REMOTE),
-    so no task starts a JVM of its own."""
+    so no task starts a JVM of its own; it is warmed up (small queries of the loads'
+    kinds) before the components are called ready."""
     check_port(port, host)
     if spark_connect is not None:
         check_free(spark_connect.host, spark_connect.port)
@@ -170,11 +176,13 @@ def run_standalone(
             f"`airflow db migrate` failed for {home}: {migrated.stderr.strip()[-800:]}"
         )
     processes: dict[str, subprocess.Popen] = {}
+    warmed: threading.Event | None = None
     try:
         if spark_connect is not None:
             processes[SPARK_CONNECT] = start_connect_server(
                 spark_connect, logs / f"{SPARK_CONNECT}.log"
             )
+            warmed = warm_up_later(spark_connect)  # listening, then warmed up
         for name in COMPONENTS:
             command = [airflow, name, *(["--port", str(port)] if name == "api-server" else [])]
             if name == "scheduler":  # its tasks fork with the project's modules loaded
@@ -205,7 +213,7 @@ def run_standalone(
             if (
                 not ready
                 and _healthy(port)
-                and (spark_connect is None or listening(spark_connect.host, spark_connect.port))
+                and (warmed is None or warmed.is_set())
                 # The API server builds the task execution API on its first request (5 s
                 # here): done now, not by the first task, whose start would wait for it.
                 and _healthy(port, EXECUTION_HEALTH, timeout=60)

@@ -19,10 +19,12 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from src.config import PROJECT_ROOT, Settings
 from src.utils.errors import ConfigError
@@ -141,6 +143,7 @@ def run_connect_server(
     process = start_connect_server(server, log_path)
     try:
         wait_ready(server, process, log_path)
+        warm_up_now(server)
         log.info(
             "Spark Connect is ready: MEDALLION_SPARK_REMOTE=%s (its log: %s)", server.url, log_path
         )
@@ -158,3 +161,76 @@ def run_connect_server(
         return 0
     finally:
         stop_connect_server(process)
+
+
+def _count_batches(batches: Any) -> Any:
+    import pyarrow as pa
+
+    yield pa.RecordBatch.from_pydict({"rows": [sum(b.num_rows for b in batches)]})
+
+
+def warm_up(url: str, folder: Path) -> float:
+    """Run small queries of the kinds a day's loads run (Parquet written and read, a
+    join, aggregates, a window, CSV rendering, a Python ``mapInArrow``) on the server at
+    ``url``, so the first real job finds Spark's code compiled and its Python workers
+    started; seconds taken. ``folder``: a scratch folder the server can write."""
+    from pyspark.sql.connect import functions as sf  # Connect's own, even beside a JVM
+    from pyspark.sql.connect.session import SparkSession as RemoteSession
+    from pyspark.sql.connect.window import Window
+
+    started = time.monotonic()
+    spark = RemoteSession.builder.remote(url).create()
+    try:
+        rows = (
+            spark.range(2000)
+            .withColumn("key", (sf.col("id") % 40).cast("string"))
+            .withColumn("at", sf.timestamp_seconds(sf.col("id") * 60))
+            .withColumn("price", (sf.col("id") / 7).cast("decimal(18,6)"))
+        )
+        path = str(folder / "medallion-warm-up.parquet")
+        rows.write.mode("overwrite").parquet(path)
+        read = spark.read.parquet(path)
+        keys = read.groupBy("key").agg(sf.count("*").alias("n"), sf.max("price").alias("top"))
+        ranked = read.join(keys, "key").withColumn(
+            "rank", sf.row_number().over(Window.partitionBy("key").orderBy(sf.desc("at")))
+        )
+        lines = ranked.where("rank <= 3").select(sf.to_csv(sf.struct(*ranked.columns)).alias("l"))
+        lines.mapInArrow(_count_batches, "rows long").collect()
+        ranked.dropDuplicates(["key", "n"]).toArrow()
+    finally:
+        spark.stop()
+    return time.monotonic() - started
+
+
+def warm_up_now(server: ConnectServer, timeout: float = 180.0) -> bool:
+    """Warm the server up (:func:`warm_up`) once it listens; False, logged, when it could
+    not be: the server works all the same, its first jobs are only slower."""
+    deadline = time.monotonic() + timeout
+    try:
+        while not listening(server.host, server.port):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"nothing listens on {server.host}:{server.port}")
+            time.sleep(0.5)
+        with tempfile.TemporaryDirectory(prefix="medallion-warm-up-") as folder:
+            seconds = warm_up(server.url, Path(folder))
+    except Exception as exc:
+        log.warning("Spark Connect was not warmed up (%s: %s); its first jobs run slower",
+                    type(exc).__name__, exc)  # fmt: skip
+        return False
+    log.info("Spark Connect warmed up in %.1f s (its first jobs find Spark's code compiled)",
+             seconds)  # fmt: skip
+    return True
+
+
+def warm_up_later(server: ConnectServer) -> threading.Event:
+    """:func:`warm_up_now` in a thread; the event is set when it has finished either way."""
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            warm_up_now(server)
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="spark-connect-warm-up", daemon=True).start()
+    return done

@@ -26,6 +26,7 @@ from src.utils.spark_connect import (
     start_connect_server,
     stop_connect_server,
     wait_ready,
+    warm_up_now,
 )
 from tests.demo.conftest import comparable_fingerprint
 from tests.scripts.conftest import day_sources, run_day_in_child
@@ -75,6 +76,12 @@ def test_the_server_is_started_with_the_sessions_settings() -> None:
     assert server.env["PYSPARK_PYTHON"] == sys.executable  # its workers import the project
 
 
+def test_a_server_that_never_listens_is_not_warmed_up_and_says_so(caplog) -> None:
+    server = connect_server(load_settings(), port=free_port())
+    assert not warm_up_now(server, timeout=1.0)
+    assert "Spark Connect was not warmed up (TimeoutError: nothing listens on" in caplog.text
+
+
 def test_a_taken_port_is_refused_before_a_jvm_starts(caplog) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -94,6 +101,9 @@ def test_a_day_through_the_connect_server_equals_a_run_in_its_own_jvm(
     spec = SourceSpec(seed=9, trades=60, instruments=4, portfolios=2)
     try:
         wait_ready(server, process, log_path)
+        with caplog.at_level(logging.INFO, logger="src.utils.spark_connect"):
+            assert warm_up_now(server)  # what the supervisor does before calling it ready
+        assert "Spark Connect warmed up in" in caplog.text
         with day_sources(throwaway_server, monkeypatch, tmp_path, DAY, spec, ENVS):
             for env in ("inproc", "connect"):
                 assert orchestrate_build.main(["postgres", "demo", "--env", env]) == 0
