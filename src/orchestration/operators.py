@@ -137,8 +137,9 @@ class SourceLoadOperator(BaseSensorOperator):
 
         days = run_dates(context, self.tenant)
         self.waiting_for = wait_for_source(
-            self.database, self.layer, self.transform, days, self.tenant
-        )
+            self.database, self.layer, self.transform, days, self.tenant,
+            accept_partial=bool(_conf(context).get("accept_partial")),
+        )  # fmt: skip
         if self.waiting_for is not None:
             log.info("not ready: %s", self.waiting_for)
         return self.waiting_for is None

@@ -59,9 +59,12 @@ def wait_for_source(
     transform: str,
     days: Sequence[date],
     tenant: str | None = None,
+    *,
+    accept_partial: bool = False,
 ) -> str | None:
     """None when the transform's source is ready for every date, else what it waits for
-    (:func:`~src._base.pipeline.readiness.source_ready`)."""
+    (:func:`~src._base.pipeline.readiness.source_ready`); ``accept_partial``: a day not
+    over or with files missing is ready (the load records it as partial)."""
     from src._base.pipeline.catalogue import load_transform
     from src._base.pipeline.daily import run_config
     from src._base.pipeline.readiness import source_ready
@@ -71,8 +74,9 @@ def wait_for_source(
     entry = load_transform(settings.src_path, database, layer, transform)
     conn = ensure_server(settings)
     for day in days:
-        reason = source_ready(run_config(settings, conn, database, day, tenant=tenant),
-                              transform, entry.spec)  # fmt: skip
+        cfg = run_config(settings, conn, database, day, tenant=tenant,
+                         accept_partial=accept_partial)  # fmt: skip
+        reason = source_ready(cfg, transform, entry.spec)
         if reason is not None:
             return f"{transform} for {day}: {reason}"
     return None

@@ -171,3 +171,36 @@ def test_a_run_with_reload_in_its_conf_replaces_bronze_batches(demo, monkeypatch
     )
     assert reload.state == "success"
     assert query(warehouse, "SELECT count(*) AS n FROM bronze.br_trade").n[0] == 2 * before
+
+
+def test_a_run_that_accepts_a_partial_day_does_not_wait_for_the_day_to_end(
+    demo, monkeypatch
+) -> None:
+    """Today is not over, so bronze's loads would wait for it; with {"accept_partial":
+    true} in the run's conf they load what is there now, recorded as partial."""
+    from src.orchestration.local_airflow import ensure_metadata_db, load_dag
+
+    warehouse, source, landing = demo
+    today = datetime.now(UTC).date()
+    generate_day(source, landing, today, SPEC)
+    monkeypatch.setenv("MEDALLION_SOURCE_WAIT", "2")  # a wait would fail the run
+    monkeypatch.setenv("MEDALLION_SOURCE_POKE", "1")
+    ensure_metadata_db()
+    dag = load_dag("demo_bronze")
+    conf = {"date": today.isoformat(), "engine": "postgres"}
+    logical = datetime(2026, 11, 19, tzinfo=UTC)
+    waited = dag.test(logical_date=logical, run_conf=conf)
+    states = {
+        t.task_id: str(getattr(t.state, "value", t.state)) for t in waited.get_task_instances()
+    }
+    assert states["trade_to_bronze"] == "failed"  # the day is not over: it waited, in vain
+    accepted = dag.test(
+        logical_date=logical + timedelta(seconds=1), run_conf={**conf, "accept_partial": True}
+    )
+    assert accepted.state == "success"
+    logged = query(
+        warehouse,
+        "SELECT accepted FROM medallion.load_log WHERE job = 'trade_to_bronze'"
+        f" AND logical_date = '{today}' AND status = 'succeeded'",
+    )
+    assert logged.accepted[0].startswith("partial day: loaded at ")
