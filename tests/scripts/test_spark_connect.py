@@ -100,10 +100,7 @@ def test_a_day_through_the_connect_server_equals_a_run_in_its_own_jvm(
     process = start_connect_server(server, log_path)
     spec = SourceSpec(seed=9, trades=60, instruments=4, portfolios=2)
     try:
-        wait_ready(server, process, log_path)
-        with caplog.at_level(logging.INFO, logger="src.utils.spark_connect"):
-            assert warm_up_now(server)  # what the supervisor does before calling it ready
-        assert "Spark Connect warmed up in" in caplog.text
+        wait_ready(server, process, log_path)  # (warmed up by the standalone test's server)
         with day_sources(throwaway_server, monkeypatch, tmp_path, DAY, spec, ENVS):
             for env in ("inproc", "connect"):
                 assert orchestrate_build.main(["postgres", "demo", "--env", env]) == 0
