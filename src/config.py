@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     # A long-lived Spark Connect server (sc://host:port) the jobs talk to instead of
     # starting a JVM each: `scripts/spark_connect.py` runs one for this project.
     spark_remote: str | None = Field(None, validation_alias="MEDALLION_SPARK_REMOTE")
+    # The project's Connect server runs a few small queries before it is called ready,
+    # so the first jobs find Spark's code compiled (src.utils.spark_connect.warm_up).
+    spark_connect_warm_up: bool = Field(True, validation_alias="MEDALLION_SPARK_CONNECT_WARM_UP")
     landing_dir: Path = Field(
         PROJECT_ROOT / ".local" / "landing", validation_alias="MEDALLION_LANDING_DIR"
     )

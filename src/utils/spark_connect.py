@@ -40,12 +40,14 @@ DEFAULT_PORT = 15002
 
 @dataclass(frozen=True)
 class ConnectServer:
-    """How to start the server: its command, environment and address."""
+    """How to start the server: its command, environment and address; ``warm_up``: run
+    small queries before it is called ready (MEDALLION_SPARK_CONNECT_WARM_UP)."""
 
     command: list[str]
     env: dict[str, str] = field(repr=False)
     host: str
     port: int
+    warm_up: bool = True
 
     @property
     def url(self) -> str:
@@ -75,7 +77,7 @@ def connect_server(
     }
     if settings.spark_master.startswith("local"):
         env["SPARK_LOCAL_IP"] = "127.0.0.1"
-    return ConnectServer(command, env, host, port)
+    return ConnectServer(command, env, host, port, warm_up=settings.spark_connect_warm_up)
 
 
 def listening(host: str, port: int, timeout: float = 1.0) -> bool:
@@ -203,8 +205,11 @@ def warm_up(url: str, folder: Path) -> float:
 
 
 def warm_up_now(server: ConnectServer, timeout: float = 180.0) -> bool:
-    """Warm the server up (:func:`warm_up`) once it listens; False, logged, when it could
-    not be: the server works all the same, its first jobs are only slower."""
+    """Warm the server up (:func:`warm_up`) once it listens, unless ``server.warm_up`` is
+    off; False, logged, when it could not be: the server works all the same, its first
+    jobs are only slower."""
+    if not server.warm_up:
+        return False
     deadline = time.monotonic() + timeout
     try:
         while not listening(server.host, server.port):

@@ -9,6 +9,7 @@ import logging
 import socket
 import sys
 import time
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -76,10 +77,15 @@ def test_the_server_is_started_with_the_sessions_settings() -> None:
     assert server.env["PYSPARK_PYTHON"] == sys.executable  # its workers import the project
 
 
-def test_a_server_that_never_listens_is_not_warmed_up_and_says_so(caplog) -> None:
+def test_a_server_that_never_listens_is_not_warmed_up_and_says_so(caplog, monkeypatch) -> None:
     server = connect_server(load_settings(), port=free_port())
     assert not warm_up_now(server, timeout=1.0)
     assert "Spark Connect was not warmed up (TimeoutError: nothing listens on" in caplog.text
+    monkeypatch.setenv("MEDALLION_SPARK_CONNECT_WARM_UP", "false")  # not asked to: no try
+    caplog.clear()
+    assert not connect_server(load_settings(), port=free_port()).warm_up
+    assert not warm_up_now(replace(server, warm_up=False), timeout=1.0)
+    assert caplog.text == ""
 
 
 def test_a_taken_port_is_refused_before_a_jvm_starts(caplog) -> None:
@@ -100,7 +106,10 @@ def test_a_day_through_the_connect_server_equals_a_run_in_its_own_jvm(
     process = start_connect_server(server, log_path)
     spec = SourceSpec(seed=9, trades=60, instruments=4, portfolios=2)
     try:
-        wait_ready(server, process, log_path)  # (warmed up by the standalone test's server)
+        wait_ready(server, process, log_path)
+        with caplog.at_level(logging.INFO, logger="src.utils.spark_connect"):
+            assert warm_up_now(server)  # what the supervisor does before calling it ready
+        assert "Spark Connect warmed up in" in caplog.text
         with day_sources(throwaway_server, monkeypatch, tmp_path, DAY, spec, ENVS):
             for env in ("inproc", "connect"):
                 assert orchestrate_build.main(["postgres", "demo", "--env", env]) == 0
