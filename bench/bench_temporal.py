@@ -265,12 +265,16 @@ def timed(conn: ConnectionSettings, sql: str) -> float:
 
 
 def timed_by_hand(conn: ConnectionSettings, table: str, sql: str) -> float:
-    """``sql`` timed with the table's triggers disabled (enabled again afterwards)."""
-    execute_autocommit(conn, f"ALTER TABLE {table} DISABLE TRIGGER USER", DB)
+    """``sql`` timed with the triggers of the table and of its partitions (which have
+    statement triggers of their own) disabled, and enabled again afterwards."""
+    tables = [table, f"{table}_current", f"{table}_closed"]
+    for table_ in tables:
+        execute_autocommit(conn, f"ALTER TABLE {table_} DISABLE TRIGGER USER", DB)
     try:
         return timed(conn, sql)
     finally:
-        execute_autocommit(conn, f"ALTER TABLE {table} ENABLE TRIGGER USER", DB)
+        for table_ in tables:
+            execute_autocommit(conn, f"ALTER TABLE {table_} ENABLE TRIGGER USER", DB)
 
 
 def pgbench_tps(

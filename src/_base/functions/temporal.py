@@ -26,7 +26,8 @@ generates:
   system columns and a start before the end of an existing version of the same key;
 * a BEFORE TRUNCATE trigger that refuses TRUNCATE;
 * the view ``s.x``: current versions (auto-updatable, so INSERT/UPDATE/DELETE through it
-  are versioned by the same triggers);
+  are versioned by the same triggers); in the partitioned layout it reads the current
+  partition itself, which carries its own copies of the statement triggers;
 * ``s.x__as_of(at_time)`` and ``s.x__between(from_time, to_time)``.
 
 A version created earlier in the same transaction (``sys_start`` = system time) is
@@ -458,7 +459,46 @@ def triggers(names: TemporalNames) -> dict[str, str]:
         f"FOR EACH STATEMENT EXECUTE FUNCTION {fn('refuse_truncate')}()",
     ]
     prefix = names.plain(names.table)
-    return {f"{prefix}.{name}": sql for name, sql in zip(TRIGGER_NAMES, statements, strict=True)}
+    named = {f"{prefix}.{name}": sql for name, sql in zip(TRIGGER_NAMES, statements, strict=True)}
+    return named | partition_triggers(names)
+
+
+# name: (event, transition table, trigger function suffix)
+PARTITION_STATEMENT_TRIGGERS = {
+    "versioning_after_update": ("AFTER UPDATE", "OLD TABLE AS old_rows", "after_update"),
+    "versioning_after_delete": ("AFTER DELETE", "OLD TABLE AS old_rows", "after_delete"),
+    "versioning_after_insert": ("AFTER INSERT", "NEW TABLE AS new_rows", "after_insert"),
+    "versioning_refuse_truncate": ("BEFORE TRUNCATE", "", "refuse_truncate"),
+}
+
+
+def partition_triggers(names: TemporalNames) -> dict[str, str]:
+    """The statement triggers of the partitioned layout's partitions.
+
+    Row triggers on ``*_hist`` are cloned onto its partitions, statement triggers are not:
+    they fire for the table a statement names. The current-state view names the current
+    partition (see :func:`current_view`), so that partition carries the statement triggers
+    that write closed versions and check inserts, with the same functions; both partitions
+    refuse TRUNCATE. A statement on ``*_hist`` fires only ``*_hist``'s own, so no version
+    is written twice.
+    """
+    statements = {}
+    for table, name in partition_trigger_targets(names):
+        event, transition, function = PARTITION_STATEMENT_TRIGGERS[name]
+        referencing = f"REFERENCING {transition} " if transition else ""
+        statements[f"{names.plain(table)}.{name}"] = (
+            f"CREATE TRIGGER {name} {event} ON {table} {referencing}"
+            f"FOR EACH STATEMENT EXECUTE FUNCTION {names.function(function)}()"
+        )
+    return statements
+
+
+def partition_trigger_targets(names: TemporalNames) -> list[tuple[str, str]]:
+    """(partition, trigger name) of each partition's own trigger; none when unpartitioned."""
+    if not names.partitioned:
+        return []
+    current = [(names.current_partition, name) for name in PARTITION_STATEMENT_TRIGGERS]
+    return [*current, (names.closed_partition, "versioning_refuse_truncate")]
 
 
 def constraints(names: TemporalNames) -> list[str]:
@@ -494,11 +534,18 @@ def partitions(names: TemporalNames) -> list[str]:
 
 
 def current_view(names: TemporalNames) -> dict[str, str]:
+    """The current versions. In the partitioned layout the view names the current
+    partition itself: a write through it plans and runs on one plain table (no partition
+    routing), and reads need no pruning; its bound keeps only current rows there."""
+    source = (
+        f"FROM {names.current_partition}"
+        if names.partitioned
+        else f"FROM {names.table}\nWHERE sys_end = 'infinity'"
+    )
     sql = (
         f"CREATE OR REPLACE VIEW {qualified(names.schema, names.view)} AS\n"
         f"SELECT {_cols(names.columns)}, sys_start\n"
-        f"FROM {names.table}\n"
-        "WHERE sys_end = 'infinity'"
+        f"{source}"
     )
     return {names.plain(qualified(names.schema, names.view)): sql}
 

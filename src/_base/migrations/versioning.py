@@ -30,6 +30,7 @@ from src._base.functions.temporal import (
     constraints,
     current_key_index,
     current_view,
+    partition_trigger_targets,
     partitions,
     trigger_functions,
     triggers,
@@ -171,6 +172,10 @@ def drop_sql(names: TemporalNames) -> list[str]:
     statements += [
         f"DROP TRIGGER IF EXISTS {t} ON {names.table}"
         for t in (*TRIGGER_NAMES, *OBSOLETE_TRIGGER_NAMES)
+    ]
+    statements += [  # the partitions' own, which use the functions dropped below
+        f"DROP TRIGGER IF EXISTS {name} ON {table}"
+        for table, name in partition_trigger_targets(names)
     ]
     statements += [f"DROP FUNCTION IF EXISTS {names.function(s)}()" for s in TRIGGER_FUNCTIONS]
     statements += [

@@ -157,6 +157,24 @@ def test_truncate_is_refused_unless_explicitly_allowed(db: Connect) -> None:
     assert versions(db()) == []
 
 
+def test_partitions_are_guarded_like_the_table(connect: Connect) -> None:
+    """The partitioned layout's view writes the current partition itself, which carries the
+    statement triggers: each change still leaves exactly one version, and neither partition
+    can be truncated."""
+    install(connect(), temporal_model("partitioned"))
+    t1 = committed(connect, INSERT_A)
+    t2 = committed(connect, "UPDATE silver.instrument SET price = 11 WHERE instrument_id = 1")
+    t3 = committed(connect, "DELETE FROM silver.instrument WHERE instrument_id = 1")
+    conn = connect()
+    assert versions(conn) == [(10, t1, t2), (11, t2, t3)]
+    conn.rollback()  # release the lock TRUNCATE would wait for
+    for partition in ("instrument_hist_current", "instrument_hist_closed"):
+        with pytest.raises(psycopg2.errors.IntegrityConstraintViolation, match="TRUNCATE would"):
+            run(conn, f"TRUNCATE silver.{partition}")
+        conn.rollback()
+    assert len(versions(conn)) == 2
+
+
 def test_system_columns_and_keys_cannot_be_set_by_hand(db: Connect) -> None:
     committed(db, INSERT_A)
     conn = db()

@@ -291,8 +291,17 @@ CREATE TRIGGER versioning_after_insert AFTER INSERT ON "silver"."instrument_hist
 
 CREATE TRIGGER versioning_refuse_truncate BEFORE TRUNCATE ON "silver"."instrument_hist" FOR EACH STATEMENT EXECUTE FUNCTION "silver"."instrument_hist__refuse_truncate"();
 
+CREATE TRIGGER versioning_after_update AFTER UPDATE ON "silver"."instrument_hist_current" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "silver"."instrument_hist__after_update"();
+
+CREATE TRIGGER versioning_after_delete AFTER DELETE ON "silver"."instrument_hist_current" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "silver"."instrument_hist__after_delete"();
+
+CREATE TRIGGER versioning_after_insert AFTER INSERT ON "silver"."instrument_hist_current" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "silver"."instrument_hist__after_insert"();
+
+CREATE TRIGGER versioning_refuse_truncate BEFORE TRUNCATE ON "silver"."instrument_hist_current" FOR EACH STATEMENT EXECUTE FUNCTION "silver"."instrument_hist__refuse_truncate"();
+
+CREATE TRIGGER versioning_refuse_truncate BEFORE TRUNCATE ON "silver"."instrument_hist_closed" FOR EACH STATEMENT EXECUTE FUNCTION "silver"."instrument_hist__refuse_truncate"();
+
 CREATE OR REPLACE VIEW "silver"."instrument" AS
 SELECT "instrument_id", "symbol", "name", "price", sys_start
-FROM "silver"."instrument_hist"
-WHERE sys_end = 'infinity';
+FROM "silver"."instrument_hist_current";
 
