@@ -306,25 +306,32 @@ def measure(
         if only and not any(word in op for word in only):
             continue
         op_cases = [case for case in cases if case[0] != FLOOR or op in FLOOR_SQL]
-        samples: dict[str, list[float]] = {case[0]: [] for case in op_cases}
         if op.startswith("single-row"):
             samples = interleaved_tps(conn, template, op_cases, rows, repeat, transactions)
-        for _ in range(0 if op.startswith("single-row") else repeat):
-            for label, table, target, current, _base in op_cases:
-                sql = template.format(target=target, current=current)
-                if label == FLOOR:
-                    reload(conn, table, rows)
-                    samples[label].append(timed_by_hand(conn, table, FLOOR_SQL[op]))
-                    continue
-                if op.startswith("bulk INSERT"):
-                    samples[label].append(timed_load(conn, table, rows))
-                    continue
-                reload(conn, table, rows)
-                samples[label].append(timed(conn, sql))
+        else:
+            samples = timed_samples(conn, op, template, op_cases, rows, repeat)
         unit = "tps" if op.startswith("single-row") else "s"
         for label, _table, _target, _current, base in op_cases:
             results.append((op, label, statistics.median(samples[label]), unit, base))
     return results
+
+
+def timed_samples(
+    conn: ConnectionSettings, op: str, template: str, cases: list[tuple], rows: int, repeat: int
+) -> dict[str, list[float]]:
+    """Seconds of one statement per case, each on a freshly loaded table; cases in turns."""
+    samples: dict[str, list[float]] = {case[0]: [] for case in cases}
+    for _ in range(repeat):
+        for label, table, target, current, _base in cases:
+            if label == FLOOR:
+                reload(conn, table, rows)
+                samples[label].append(timed_by_hand(conn, table, FLOOR_SQL[op]))
+            elif op.startswith("bulk INSERT"):
+                samples[label].append(timed_load(conn, table, rows))
+            else:
+                reload(conn, table, rows)
+                samples[label].append(timed(conn, template.format(target=target, current=current)))
+    return samples
 
 
 ROUNDS_PER_REPEAT = 3

@@ -424,6 +424,15 @@ TRIGGER_NAMES = (
 OBSOLETE_TRIGGER_NAMES = ("versioning_before_update", "versioning_before_delete")
 
 
+# The statement triggers, name: (event, transition table, trigger function suffix)
+STATEMENT_TRIGGERS = {
+    "versioning_after_update": ("AFTER UPDATE", "OLD TABLE AS old_rows", "after_update"),
+    "versioning_after_delete": ("AFTER DELETE", "OLD TABLE AS old_rows", "after_delete"),
+    "versioning_after_insert": ("AFTER INSERT", "NEW TABLE AS new_rows", "after_insert"),
+    "versioning_refuse_truncate": ("BEFORE TRUNCATE", "", "refuse_truncate"),
+}
+
+
 def triggers(names: TemporalNames) -> dict[str, str]:
     """``{schema.table.trigger: CREATE TRIGGER}``; trigger names are per table, unprefixed.
 
@@ -443,33 +452,17 @@ def triggers(names: TemporalNames) -> dict[str, str]:
         f"CREATE TRIGGER versioning_c_stamp_at BEFORE UPDATE ON {table} "
         f"FOR EACH ROW WHEN ({REWRITE_OFF} AND NOT {SYSTEM_TIME_UNSET}) "
         f"EXECUTE FUNCTION {STAMP_VERSION_AT}()",
-        f"CREATE TRIGGER versioning_after_update AFTER UPDATE ON {table} "
-        f"REFERENCING OLD TABLE AS old_rows "
-        f"FOR EACH STATEMENT EXECUTE FUNCTION {fn('after_update')}()",
+        _statement_trigger(names, table, "versioning_after_update"),
         f"CREATE TRIGGER versioning_b_check_delete BEFORE DELETE ON {table} "
         f"FOR EACH ROW WHEN ({delete_needs_check(names)}) "
         f"EXECUTE FUNCTION {fn('before_delete')}()",
-        f"CREATE TRIGGER versioning_after_delete AFTER DELETE ON {table} "
-        f"REFERENCING OLD TABLE AS old_rows "
-        f"FOR EACH STATEMENT EXECUTE FUNCTION {fn('after_delete')}()",
-        f"CREATE TRIGGER versioning_after_insert AFTER INSERT ON {table} "
-        f"REFERENCING NEW TABLE AS new_rows "
-        f"FOR EACH STATEMENT EXECUTE FUNCTION {fn('after_insert')}()",
-        f"CREATE TRIGGER versioning_refuse_truncate BEFORE TRUNCATE ON {table} "
-        f"FOR EACH STATEMENT EXECUTE FUNCTION {fn('refuse_truncate')}()",
+        _statement_trigger(names, table, "versioning_after_delete"),
+        _statement_trigger(names, table, "versioning_after_insert"),
+        _statement_trigger(names, table, "versioning_refuse_truncate"),
     ]
     prefix = names.plain(names.table)
     named = {f"{prefix}.{name}": sql for name, sql in zip(TRIGGER_NAMES, statements, strict=True)}
     return named | partition_triggers(names)
-
-
-# name: (event, transition table, trigger function suffix)
-PARTITION_STATEMENT_TRIGGERS = {
-    "versioning_after_update": ("AFTER UPDATE", "OLD TABLE AS old_rows", "after_update"),
-    "versioning_after_delete": ("AFTER DELETE", "OLD TABLE AS old_rows", "after_delete"),
-    "versioning_after_insert": ("AFTER INSERT", "NEW TABLE AS new_rows", "after_insert"),
-    "versioning_refuse_truncate": ("BEFORE TRUNCATE", "", "refuse_truncate"),
-}
 
 
 def partition_triggers(names: TemporalNames) -> dict[str, str]:
@@ -482,22 +475,27 @@ def partition_triggers(names: TemporalNames) -> dict[str, str]:
     refuse TRUNCATE. A statement on ``*_hist`` fires only ``*_hist``'s own, so no version
     is written twice.
     """
-    statements = {}
-    for table, name in partition_trigger_targets(names):
-        event, transition, function = PARTITION_STATEMENT_TRIGGERS[name]
-        referencing = f"REFERENCING {transition} " if transition else ""
-        statements[f"{names.plain(table)}.{name}"] = (
-            f"CREATE TRIGGER {name} {event} ON {table} {referencing}"
-            f"FOR EACH STATEMENT EXECUTE FUNCTION {names.function(function)}()"
-        )
-    return statements
+    return {
+        f"{names.plain(table)}.{name}": _statement_trigger(names, table, name)
+        for table, name in partition_trigger_targets(names)
+    }
+
+
+def _statement_trigger(names: TemporalNames, table: str, name: str) -> str:
+    """CREATE TRIGGER for one of the statement triggers, on ``*_hist`` or a partition."""
+    event, transition, function = STATEMENT_TRIGGERS[name]
+    referencing = f"REFERENCING {transition} " if transition else ""
+    return (
+        f"CREATE TRIGGER {name} {event} ON {table} {referencing}"
+        f"FOR EACH STATEMENT EXECUTE FUNCTION {names.function(function)}()"
+    )
 
 
 def partition_trigger_targets(names: TemporalNames) -> list[tuple[str, str]]:
     """(partition, trigger name) of each partition's own trigger; none when unpartitioned."""
     if not names.partitioned:
         return []
-    current = [(names.current_partition, name) for name in PARTITION_STATEMENT_TRIGGERS]
+    current = [(names.current_partition, name) for name in STATEMENT_TRIGGERS]
     return [*current, (names.closed_partition, "versioning_refuse_truncate")]
 
 
